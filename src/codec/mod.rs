@@ -1,0 +1,12 @@
+//! Every byte rule of SMTP in one place: reading replies, reading EHLO, writing command lines, and encoding message
+//! content for DATA (CRLF normalisation and dot-stuffing) and BDAT (chunking).
+//!
+//! Nothing here knows about session state; the session decides what to send and feeds the results in here.
+
+pub mod address;
+pub mod bdat;
+pub mod body;
+pub mod ehlo;
+pub mod line;
+pub mod reply_parser;
+pub mod xtext;
