@@ -19,3 +19,6 @@ pub mod time;
 pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};
 pub use reply::{EnhancedCode, Reply};
 pub use time::Timestamp;
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod wasm;
