@@ -19,6 +19,14 @@ pub mod time;
 pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};
 pub use reply::{EnhancedCode, Reply};
 pub use time::Timestamp;
+pub mod sasl;
+pub mod session;
+
+pub use sasl::{Credentials, Mechanism};
+pub use session::{
+    BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
+    Notify, RcptOptions, RecipientOutcome, SessionConfig, Timeouts, TransactionReport, TranscriptLine,
+};
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod wasm;

@@ -44,7 +44,14 @@ impl EnhancedCode {
             Some(b' ') => at + 1,
             Some(_) => return None,
         };
-        Some((EnhancedCode { class: class - b'0', subject, detail }, used))
+        Some((
+            EnhancedCode {
+                class: class - b'0',
+                subject,
+                detail,
+            },
+            used,
+        ))
     }
 }
 
@@ -77,7 +84,11 @@ impl Reply {
             .and_then(|first| EnhancedCode::parse_prefix(first))
             .map(|(enhanced, _)| enhanced)
             .filter(|enhanced| u16::from(enhanced.class) == code / 100);
-        Reply { code, enhanced_code, lines }
+        Reply {
+            code,
+            enhanced_code,
+            lines,
+        }
     }
 
     /// The three-digit reply code.
@@ -101,13 +112,18 @@ impl Reply {
     /// The text of each line, decoded lossily as UTF-8.
     #[must_use]
     pub fn lines(&self) -> Vec<String> {
-        self.lines.iter().map(|line| String::from_utf8_lossy(line).into_owned()).collect()
+        self.lines
+            .iter()
+            .map(|line| String::from_utf8_lossy(line).into_owned())
+            .collect()
     }
 
     /// The text of line `index`, decoded lossily, or an empty string past the end.
     #[must_use]
     pub fn line(&self, index: usize) -> Cow<'_, str> {
-        self.lines.get(index).map_or(Cow::Borrowed(""), |line| String::from_utf8_lossy(line))
+        self.lines
+            .get(index)
+            .map_or(Cow::Borrowed(""), |line| String::from_utf8_lossy(line))
     }
 
     /// The human-readable message: every line's text with the enhanced status code removed, joined by `\n`.
@@ -181,7 +197,14 @@ mod tests {
     #[test]
     fn enhanced_code_is_extracted_when_the_class_agrees() {
         let r = reply(550, &["5.1.1 <bob@example.org>: Recipient address rejected"]);
-        assert_eq!(r.enhanced_code(), Some(EnhancedCode { class: 5, subject: 1, detail: 1 }));
+        assert_eq!(
+            r.enhanced_code(),
+            Some(EnhancedCode {
+                class: 5,
+                subject: 1,
+                detail: 1
+            })
+        );
         assert_eq!(r.message(), "<bob@example.org>: Recipient address rejected");
         let mismatch = reply(250, &["5.1.1 odd"]);
         assert_eq!(mismatch.enhanced_code(), None);

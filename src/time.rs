@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         let t = Timestamp::from_unix_millis(u64::MAX - 1);
-        assert_eq!(t.saturating_add(Duration::from_secs(1)).as_unix_millis(), u64::MAX);
+        assert_eq!(
+            t.saturating_add(Duration::from_secs(1)).as_unix_millis(),
+            u64::MAX
+        );
         let early = Timestamp::from_unix_millis(5);
         assert_eq!(early.saturating_duration_since(t), Duration::ZERO);
         assert_eq!(Timestamp::from_unix_millis(2500).as_unix_secs(), 2);

@@ -19,7 +19,9 @@ impl CommandLine {
     /// A line that starts with `verb` (for example `"MAIL FROM:<a@b>"`), which the caller has already checked.
     #[must_use]
     pub fn new(verb: &str) -> Self {
-        CommandLine { text: verb.to_string() }
+        CommandLine {
+            text: verb.to_string(),
+        }
     }
 
     /// Appends a space and `value`, after checking `value` with [`check_argument`].

@@ -15,7 +15,11 @@ pub struct ReplyLimits {
 
 impl Default for ReplyLimits {
     fn default() -> Self {
-        ReplyLimits { max_line: 2048, max_reply_bytes: 64 * 1024, max_lines: 200 }
+        ReplyLimits {
+            max_line: 2048,
+            max_reply_bytes: 64 * 1024,
+            max_lines: 200,
+        }
     }
 }
 

@@ -1,0 +1,1322 @@
+//! The SMTP client session: every state transition of the client side of RFC 5321 (and LMTP, RFC 2033) in one
+//! place, with no I/O.
+//!
+//! # Driving a session
+//! Create it with [`ClientSession::new`]; it waits for the greeting. Feed what the server sends with
+//! [`ClientSession::handle_input`] (and [`ClientSession::handle_eof`] when the connection closes), queue operations
+//! with the command methods (each returns a [`CommandId`], or an error with nothing written), and after **every**
+//! call drain, in this order: [`ClientSession::poll_transmit`] (bytes to send), [`ClientSession::poll_event`]
+//! (results), [`ClientSession::poll_timeout`] (when to call [`ClientSession::handle_timeout`]).
+//!
+//! Operations run one after another, in the order they were queued. Inside one operation commands are pipelined
+//! when the server advertises PIPELINING (a whole transaction goes out as one flight). The first operation that
+//! needs a hello sends EHLO first (Go's net/smtp semantics).
+//!
+//! The layer below (plain TCP, or TLS in [`crate::Connection`]) is not the session's business, except at STARTTLS:
+//! after the server's `220`, [`ClientSession::poll_start_tls`] says so, the layer does its handshake and then calls
+//! [`ClientSession::handle_tls_established`].
+
+mod event;
+mod options;
+mod params;
+mod transaction;
+
+use std::collections::VecDeque;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+pub use event::{
+    CommandId, Completion, Direction, Event, RecipientOutcome, TransactionReport, TranscriptLine,
+};
+pub use options::{BodyType, DsnReturn, Envelope, MailOptions, Notify, RcptOptions, SessionConfig, Timeouts};
+
+use crate::codec::ehlo::Capabilities;
+use crate::codec::line::{check_argument, CommandLine};
+use crate::codec::reply_parser::ReplyParser;
+use crate::error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError};
+use crate::reply::Reply;
+use crate::sasl::{Credentials, Mechanism, SaslExchange, SaslStep};
+use crate::time::Timestamp;
+use params::{check_mail_input, check_rcpt_input, encode_mail, encode_rcpt, BodyAgreement, BASE_LINE_LIMIT};
+use transaction::{Flow, Output, PendingTransaction, StartContext, Transaction};
+
+/// RFC 4954 section 4: a SASL response line may be up to 12288 octets.
+const AUTH_RESPONSE_LIMIT: usize = 12288;
+/// Replies that arrive before anything asked for them are kept (pipelining, early talkers), up to this many.
+const MAX_EARLY_REPLIES: usize = 32;
+
+/// Which command a reply is expected for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    Auth,
+    AuthCancel,
+    Mail,
+    Rcpt(usize),
+    DataInit,
+    DataEnd,
+    Bdat,
+    DiscardDot,
+    Rset,
+    Noop,
+    Vrfy,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Await {
+    step: Step,
+    phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    AwaitingGreeting,
+    Ready,
+    /// STARTTLS was accepted; the layer below is doing the handshake.
+    SwitchingTls,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsStage {
+    Command,
+    Handshake,
+    Ehlo,
+}
+
+#[derive(Debug)]
+struct AuthOp {
+    credentials: Credentials,
+    mechanism: Option<Mechanism>,
+    exchange: Option<SaslExchange>,
+    /// An initial response too long for the AUTH line, sent after the first `334`.
+    deferred_initial: Option<Vec<u8>>,
+    cancel_reason: Option<String>,
+}
+
+#[derive(Debug)]
+enum Op {
+    Hello { name: Option<String> },
+    StartTls { required: bool, stage: TlsStage },
+    Auth(Box<AuthOp>),
+    Mail { from: String, options: MailOptions },
+    Rcpt { to: String, options: RcptOptions },
+    PendingTransaction(PendingTransaction),
+    Transaction(Box<Transaction>),
+    Rset,
+    Noop,
+    Vrfy(String),
+    Quit,
+}
+
+#[derive(Debug)]
+struct Active {
+    id: CommandId,
+    op: Op,
+    started: Timestamp,
+}
+
+/// The transaction the server holds open from a `mail` call (for `rcpt` and `data`).
+#[derive(Debug, Clone)]
+struct OpenTransaction {
+    agreement: BodyAgreement,
+    recipients: Vec<String>,
+}
+
+/// A sans-IO SMTP (or LMTP) client session. See the [module documentation](self) for how to drive it.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: SessionConfig,
+    lifecycle: Lifecycle,
+    greeting: Option<Reply>,
+    capabilities: Option<Capabilities>,
+    /// The name used in the last EHLO/HELO, re-sent after STARTTLS.
+    hello_name: String,
+    tls_active: bool,
+    parser: ReplyParser,
+    early: VecDeque<Reply>,
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    queue: VecDeque<(CommandId, Op)>,
+    active: Option<Active>,
+    awaiting: VecDeque<Await>,
+    /// When the last byte went out or came in: the base of the current reply deadline.
+    last_activity: Timestamp,
+    next_id: u64,
+    open_transaction: Option<OpenTransaction>,
+    /// What the MAIL being answered agreed for the body (moved into `open_transaction` on its 250).
+    pending_agreement: Option<BodyAgreement>,
+    start_tls_requested: bool,
+}
+
+impl ClientSession {
+    /// A session that waits for the server's greeting, starting at `now`.
+    ///
+    /// The configured local name is checked here (it goes on the EHLO line).
+    pub fn new(config: SessionConfig, now: Timestamp) -> Result<Self, Error> {
+        check_local_name(&config.local_name)?;
+        let hello_name = config.local_name.clone();
+        let tls_active = config.tls_at_start;
+        let parser = ReplyParser::new(config.reply_limits);
+        let mut awaiting = VecDeque::new();
+        awaiting.push_back(Await {
+            step: Step::Greeting,
+            phase: Phase::Greeting,
+        });
+        Ok(ClientSession {
+            config,
+            lifecycle: Lifecycle::AwaitingGreeting,
+            greeting: None,
+            capabilities: None,
+            hello_name,
+            tls_active,
+            parser,
+            early: VecDeque::new(),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            queue: VecDeque::new(),
+            active: None,
+            awaiting,
+            last_activity: now,
+            next_id: 1,
+            open_transaction: None,
+            pending_agreement: None,
+            start_tls_requested: false,
+        })
+    }
+
+    // ----- getters -----
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The server's greeting, once received.
+    #[must_use]
+    pub fn greeting(&self) -> Option<&Reply> {
+        self.greeting.as_ref()
+    }
+
+    /// What the server advertised in its last EHLO reply (empty after a HELO fallback); `None` before the hello and
+    /// right after STARTTLS (RFC 3207: everything learned before TLS is forgotten).
+    #[must_use]
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.capabilities.as_ref()
+    }
+
+    /// An extension's parameters (`Some("")` when it has none), `None` if not advertised or before the hello.
+    /// Case-insensitive, so `extension("starttls")` works.
+    #[must_use]
+    pub fn extension(&self, name: &str) -> Option<&str> {
+        self.capabilities.as_ref().and_then(|caps| caps.param(name))
+    }
+
+    /// Whether the session runs over TLS (implicit, or after STARTTLS).
+    #[must_use]
+    pub fn is_tls(&self) -> bool {
+        self.tls_active
+    }
+
+    /// Whether the session is over (QUIT answered, a fatal error, or closed by the caller).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.lifecycle == Lifecycle::Closed
+    }
+
+    /// Bytes the session holds that are not yet sent: output not yet taken by `poll_transmit`, plus message content
+    /// held back until the server is ready for it. Use it for backpressure when streaming a message.
+    #[must_use]
+    pub fn transmit_buffered(&self) -> usize {
+        let held = match self.active.as_ref().map(|a| &a.op) {
+            Some(Op::Transaction(tx)) => tx.buffered(),
+            _ => 0,
+        };
+        let queued: usize = self
+            .queue
+            .iter()
+            .map(|(_, op)| {
+                if let Op::PendingTransaction(p) = op {
+                    p.buffered()
+                } else {
+                    0
+                }
+            })
+            .sum();
+        self.out.len() + held + queued
+    }
+
+    // ----- inputs -----
+
+    /// Bytes from the server (plaintext: above TLS, if any).
+    pub fn handle_input(&mut self, bytes: &[u8], now: Timestamp) {
+        if bytes.is_empty() || self.lifecycle == Lifecycle::Closed {
+            return;
+        }
+        if self.lifecycle == Lifecycle::SwitchingTls {
+            // Plaintext after STARTTLS's 220 and before the handshake: command injection (CVE-2011-0411).
+            self.fail_session(Error::StartTlsInjection);
+            return;
+        }
+        self.last_activity = now;
+        self.parser.push(bytes);
+        self.pump(now);
+    }
+
+    /// The server closed the connection (or the transport ended).
+    pub fn handle_eof(&mut self, now: Timestamp) {
+        if self.lifecycle == Lifecycle::Closed {
+            return;
+        }
+        let _ = now;
+        let quitting = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::Quit))
+            && self.awaiting.front().map(|a| a.step) == Some(Step::Quit);
+        if quitting {
+            // A server that closes instead of answering QUIT is fine (RFC 5321 leaves the reply to politeness).
+            self.awaiting.clear();
+            self.complete(Ok(Completion::Done));
+            self.close_session(None);
+            return;
+        }
+        let error = Error::Closed {
+            phase: self.current_phase(),
+            mid_reply: self.parser.buffered_len() > 0,
+        };
+        self.fail_session(error);
+    }
+
+    /// Time passed: if a deadline from [`ClientSession::poll_timeout`] is reached, the session fails with
+    /// [`Error::Timeout`].
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if let Some((deadline, phase)) = self.deadline() {
+            if now >= deadline {
+                self.fail_session(Error::Timeout { phase });
+            }
+        }
+    }
+
+    /// The layer below finished the TLS handshake that STARTTLS asked for. The session forgets what it learned
+    /// before TLS and sends EHLO again (RFC 3207 section 4.2).
+    pub fn handle_tls_established(&mut self, now: Timestamp) {
+        if self.lifecycle != Lifecycle::SwitchingTls {
+            return;
+        }
+        self.lifecycle = Lifecycle::Ready;
+        self.tls_active = true;
+        self.capabilities = None;
+        self.open_transaction = None;
+        if let Some(Active {
+            op: Op::StartTls { stage, .. },
+            ..
+        }) = self.active.as_mut()
+        {
+            *stage = TlsStage::Ehlo;
+        }
+        self.last_activity = now;
+        self.send_hello(now);
+        self.pump(now);
+    }
+
+    /// The TLS handshake failed: the session is over.
+    pub fn handle_tls_failed(&mut self, error: TlsError) {
+        self.fail_session(Error::Tls(error));
+    }
+
+    // ----- commands -----
+
+    fn enqueue(&mut self, op: Op, now: Timestamp) -> Result<CommandId, Error> {
+        if self.lifecycle == Lifecycle::Closed {
+            return Err(Error::Usage("the session is closed".into()));
+        }
+        let quit_pending = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::Quit))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::Quit));
+        if quit_pending {
+            return Err(Error::Usage("QUIT was already sent or queued".into()));
+        }
+        let id = CommandId(self.next_id);
+        self.next_id += 1;
+        self.queue.push_back((id, op));
+        self.pump(now);
+        Ok(id)
+    }
+
+    /// EHLO (LHLO for LMTP), falling back to HELO after 500/502. Optional: the first command that needs a hello sends
+    /// it with the configured local name. Completes with the EHLO reply.
+    pub fn hello(&mut self, local_name: Option<&str>, now: Timestamp) -> Result<CommandId, Error> {
+        if let Some(name) = local_name {
+            check_local_name(name)?;
+        }
+        if self.capabilities.is_some() || self.queue.iter().any(|(_, op)| matches!(op, Op::Hello { .. })) {
+            return Err(Error::Usage(
+                "hello was already done; it is sent once per session (and after STARTTLS)".into(),
+            ));
+        }
+        self.enqueue(
+            Op::Hello {
+                name: local_name.map(str::to_string),
+            },
+            now,
+        )
+    }
+
+    /// STARTTLS (RFC 3207). With `required`, a server that does not advertise STARTTLS fails the operation with
+    /// [`Error::StartTlsNotOffered`]; without it, the operation completes with [`Completion::Done`] and the session
+    /// stays in plaintext (opportunistic TLS). After the handshake the session sends EHLO again and completes with
+    /// its reply.
+    pub fn start_tls(&mut self, required: bool, now: Timestamp) -> Result<CommandId, Error> {
+        if self.tls_active {
+            return Err(Error::Usage("TLS is already active".into()));
+        }
+        self.enqueue(
+            Op::StartTls {
+                required,
+                stage: TlsStage::Command,
+            },
+            now,
+        )
+    }
+
+    /// AUTH (RFC 4954) with the named mechanism, or the best one the server offers for these credentials.
+    /// Refused with [`Error::InsecureAuth`] (nothing written) without TLS, unless the server is localhost or
+    /// `allow_insecure_auth` is set.
+    pub fn auth(
+        &mut self,
+        credentials: Credentials,
+        mechanism: Option<Mechanism>,
+        now: Timestamp,
+    ) -> Result<CommandId, Error> {
+        credentials.validate()?;
+        if let Some(mechanism) = mechanism {
+            // Fails now if the mechanism does not fit the credentials.
+            SaslExchange::new(mechanism, credentials.clone(), None)?;
+        }
+        let op = AuthOp {
+            credentials,
+            mechanism,
+            exchange: None,
+            deferred_initial: None,
+            cancel_reason: None,
+        };
+        self.enqueue(Op::Auth(Box::new(op)), now)
+    }
+
+    /// `MAIL FROM` with options (go-smtp's `Mail`). Completes with the 250 reply.
+    pub fn mail(&mut self, from: &str, options: &MailOptions, now: Timestamp) -> Result<CommandId, Error> {
+        check_mail_input(from, options)?;
+        self.enqueue(
+            Op::Mail {
+                from: from.to_string(),
+                options: options.clone(),
+            },
+            now,
+        )
+    }
+
+    /// `RCPT TO` with options. Completes with the 250/251 reply.
+    pub fn rcpt(&mut self, to: &str, options: &RcptOptions, now: Timestamp) -> Result<CommandId, Error> {
+        // Non-ASCII is checked against the open transaction's SMTPUTF8 when the command is written.
+        check_rcpt_input(to, options, true)?;
+        self.enqueue(
+            Op::Rcpt {
+                to: to.to_string(),
+                options: options.clone(),
+            },
+            now,
+        )
+    }
+
+    /// The message of the transaction opened with `mail` and `rcpt`: DATA (or BDAT when the server offers CHUNKING).
+    /// [`Event::BodyReady`] says when the server is ready; then [`ClientSession::send_body`] and
+    /// [`ClientSession::finish_body`]. Completes with the final reply, or for LMTP with one result per recipient.
+    pub fn data(&mut self, now: Timestamp) -> Result<CommandId, Error> {
+        let pending = Transaction::data_only(Vec::new(), None);
+        self.enqueue(Op::PendingTransaction(pending), now)
+    }
+
+    /// One whole transaction (go-smtp's `Client.SendMail`): MAIL, every RCPT and DATA/BDAT, pipelined when the server
+    /// allows, then the content given with `send_body` / `finish_body` (content may be given at once, before the
+    /// server is ready: it is held). Completes with a [`TransactionReport`]; the message counts as sent only then.
+    pub fn send_mail(&mut self, envelope: Envelope, now: Timestamp) -> Result<CommandId, Error> {
+        if envelope.to.is_empty() {
+            return Err(InputError::new(Field::To, InputErrorReason::Empty).into());
+        }
+        check_mail_input(&envelope.from, &envelope.mail_options)?;
+        for to in &envelope.to {
+            check_rcpt_input(to, &envelope.rcpt_options, envelope.mail_options.smtp_utf8)?;
+        }
+        self.enqueue(Op::PendingTransaction(Transaction::whole(envelope)), now)
+    }
+
+    /// Message content for the operation `id` (`data` or `send_mail`). Any chunking gives the same bytes on the wire.
+    /// Content the server must not get (NUL, 8-bit without 8BITMIME) fails the transaction without ever sending the
+    /// end of the message; in DATA mode that closes the session, since only a close makes the server discard it.
+    pub fn send_body(&mut self, id: CommandId, chunk: &[u8], now: Timestamp) -> Result<(), Error> {
+        self.with_transaction(id, now, |tx| match tx {
+            TxRef::Pending(pending) => pending.push_content(chunk),
+            TxRef::Active(active) => active.push_content(chunk),
+        })
+    }
+
+    /// Ends the content of operation `id`: the final dot (or `BDAT n LAST`) goes out when the server is ready.
+    pub fn finish_body(&mut self, id: CommandId, now: Timestamp) -> Result<(), Error> {
+        self.with_transaction(id, now, |tx| match tx {
+            TxRef::Pending(pending) => pending.finish_requested(),
+            TxRef::Active(active) => active.finish_content(),
+        })
+    }
+
+    /// Abandons the content of operation `id` (its source failed): the transaction fails with [`Error::Aborted`] and
+    /// the message is never completed on the wire (RSET after BDAT; a close in the middle of DATA).
+    pub fn abort_body(&mut self, id: CommandId, why: &str, now: Timestamp) -> Result<(), Error> {
+        let why = why.to_string();
+        self.with_transaction(id, now, move |tx| match tx {
+            TxRef::Pending(pending) => pending.abort(why),
+            TxRef::Active(active) => active.abort(why),
+        })
+    }
+
+    /// RSET: ends any open transaction.
+    pub fn reset(&mut self, now: Timestamp) -> Result<CommandId, Error> {
+        self.enqueue(Op::Rset, now)
+    }
+
+    /// NOOP.
+    pub fn noop(&mut self, now: Timestamp) -> Result<CommandId, Error> {
+        self.enqueue(Op::Noop, now)
+    }
+
+    /// VRFY. A 252 ("cannot verify, will accept") is a success, not an error.
+    pub fn verify(&mut self, address: &str, now: Timestamp) -> Result<CommandId, Error> {
+        check_argument(Field::VrfyArgument, address)?;
+        if address.is_empty() {
+            return Err(InputError::new(Field::VrfyArgument, InputErrorReason::Empty).into());
+        }
+        self.enqueue(Op::Vrfy(address.to_string()), now)
+    }
+
+    /// QUIT. Completes with the 221 reply (or [`Completion::Done`] if the server just closes), then the session is
+    /// over ([`Event::Closed`] with no error).
+    pub fn quit(&mut self, now: Timestamp) -> Result<CommandId, Error> {
+        self.enqueue(Op::Quit, now)
+    }
+
+    /// Ends the session now, without QUIT: every pending operation fails with [`Error::Aborted`].
+    pub fn close(&mut self) {
+        if self.lifecycle != Lifecycle::Closed {
+            self.fail_ops(&Error::Aborted("the connection was closed by the caller".into()));
+            self.close_session(None);
+        }
+    }
+
+    // ----- outputs -----
+
+    /// Bytes to send to the server, coalesced: one flight of pipelined commands comes out as one buffer.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.out))
+        }
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`ClientSession::handle_timeout`], if anything is being waited for.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.deadline().map(|(deadline, _)| deadline)
+    }
+
+    /// True once when the server accepted STARTTLS: the layer below must now start its TLS handshake and then call
+    /// [`ClientSession::handle_tls_established`] (or [`ClientSession::handle_tls_failed`]).
+    #[must_use]
+    pub fn poll_start_tls(&mut self) -> bool {
+        std::mem::take(&mut self.start_tls_requested)
+    }
+
+    // ----- internals: the engine -----
+
+    /// Runs everything that can run: start queued operations, match buffered replies to what waits for them.
+    fn pump(&mut self, now: Timestamp) {
+        loop {
+            if self.lifecycle == Lifecycle::Closed {
+                return;
+            }
+            if self.active.is_none() && self.lifecycle == Lifecycle::Ready {
+                if let Some((id, op)) = self.queue.pop_front() {
+                    self.activate(id, op, now);
+                    continue;
+                }
+            }
+            if self.lifecycle == Lifecycle::SwitchingTls {
+                return;
+            }
+            let reply = match self.early.pop_front() {
+                Some(reply) => reply,
+                None => match self.parser.next_reply() {
+                    Ok(Some(reply)) => {
+                        self.trace_reply(&reply);
+                        reply
+                    }
+                    Ok(None) => return,
+                    Err(message) => {
+                        self.fail_session(Error::Protocol(message));
+                        return;
+                    }
+                },
+            };
+            match self.awaiting.pop_front() {
+                Some(expected) => self.on_reply(expected.step, reply, now),
+                None => {
+                    if reply.code() == 421 {
+                        // RFC 5321 3.8: the server is shutting down; this ends the session whenever it comes.
+                        let error = Error::Rejected(Rejection {
+                            command: "(no command)".into(),
+                            reply,
+                        });
+                        self.fail_session(error);
+                        return;
+                    }
+                    // Early: keep it for the command it answers (pipelining, or a server that answers early).
+                    if self.early.len() >= MAX_EARLY_REPLIES {
+                        self.fail_session(Error::Protocol(
+                            "too many replies to commands that were not sent".into(),
+                        ));
+                        return;
+                    }
+                    self.early.push_back(reply);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn activate(&mut self, id: CommandId, op: Op, now: Timestamp) {
+        let needs_hello = self.capabilities.is_none();
+        self.active = Some(Active { id, op, started: now });
+        if needs_hello {
+            self.send_hello(now);
+        } else {
+            self.begin(now);
+        }
+    }
+
+    fn send_hello(&mut self, now: Timestamp) {
+        if let Some(Active {
+            op: Op::Hello { name: Some(name) },
+            ..
+        }) = self.active.as_ref()
+        {
+            self.hello_name = name.clone();
+        }
+        let verb = if self.config.lmtp { "LHLO" } else { "EHLO" };
+        let line = format!("{verb} {}", self.hello_name);
+        self.write_line(line.as_bytes(), &line, now);
+        self.expect(Step::Ehlo, Phase::Hello);
+    }
+
+    /// Starts the active operation's own commands (the hello, if needed, is done).
+    fn begin(&mut self, now: Timestamp) {
+        let Some(mut active) = self.active.take() else {
+            return;
+        };
+        let result = match &mut active.op {
+            Op::Hello { .. } => {
+                // Hello after another op already did it (queued before that op ran): nothing to send.
+                Err(Error::Usage(
+                    "hello was already done by an earlier command".into(),
+                ))
+            }
+            Op::StartTls { required, .. } => self.begin_start_tls(*required, now),
+            Op::Auth(auth) => self.begin_auth(auth, now).map(|()| None),
+            Op::Mail { from, options } => {
+                let capabilities = self.capabilities.clone().unwrap_or_default();
+                encode_mail(from, options, &capabilities, self.tls_active).map(|(line, agreement)| {
+                    self.open_transaction = None;
+                    self.pending_agreement = Some(agreement);
+                    self.write_line(&line.bytes, &line.text, now);
+                    self.expect(Step::Mail, Phase::Mail);
+                    None
+                })
+            }
+            Op::Rcpt { to, options } => {
+                let capabilities = self.capabilities.clone().unwrap_or_default();
+                let utf8 = self
+                    .open_transaction
+                    .as_ref()
+                    .is_some_and(|t| t.agreement.smtp_utf8);
+                encode_rcpt(to, options, &capabilities, utf8).map(|line| {
+                    self.write_line(&line.bytes, &line.text, now);
+                    self.expect(Step::Rcpt(0), Phase::Rcpt);
+                    None
+                })
+            }
+            Op::Rset => Ok(self.simple("RSET", Step::Rset, Phase::Rset, now)),
+            Op::Noop => Ok(self.simple("NOOP", Step::Noop, Phase::Noop, now)),
+            Op::Vrfy(address) => {
+                let mut line = CommandLine::new("VRFY");
+                let text = line
+                    .arg(Field::VrfyArgument, address)
+                    .map(|l| l.as_str().to_string());
+                match text {
+                    Ok(text) => {
+                        self.write_line(text.as_bytes(), &text, now);
+                        self.expect(Step::Vrfy, Phase::Vrfy);
+                        Ok(None)
+                    }
+                    Err(error) => Err(error.into()),
+                }
+            }
+            Op::Quit => Ok(self.simple("QUIT", Step::Quit, Phase::Quit, now)),
+            Op::PendingTransaction(_) => {
+                let Op::PendingTransaction(pending) = std::mem::replace(&mut active.op, Op::Noop) else {
+                    return;
+                };
+                let (recipients, agreement) = match &self.open_transaction {
+                    Some(open) => (open.recipients.clone(), Some(open.agreement)),
+                    None => (Vec::new(), None),
+                };
+                let pending = pending.with_open_transaction(recipients, agreement);
+                let capabilities = self.capabilities.clone().unwrap_or_default();
+                let context = StartContext {
+                    capabilities: &capabilities,
+                    tls: self.tls_active,
+                    lmtp: self.config.lmtp,
+                    prefer_chunking: self.config.prefer_chunking,
+                    bdat_chunk_size: self.config.bdat_chunk_size,
+                };
+                let finish = pending.finish_was_requested();
+                let abort = pending.abort_reason();
+                match pending.start(&context) {
+                    Ok(mut tx) => {
+                        if finish {
+                            tx.finish_content();
+                        }
+                        if let Some(why) = abort {
+                            tx.abort(why);
+                        }
+                        active.op = Op::Transaction(Box::new(tx));
+                        self.active = Some(active);
+                        self.drive_transaction(None, now);
+                        return;
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Op::Transaction(_) => Ok(None),
+        };
+        self.active = Some(active);
+        match result {
+            Ok(None) => {}
+            Ok(Some(done)) => self.complete(Ok(done)),
+            Err(error) => self.complete(Err(error)),
+        }
+    }
+
+    fn simple(&mut self, verb: &str, step: Step, phase: Phase, now: Timestamp) -> Option<Completion> {
+        self.write_line(verb.as_bytes(), verb, now);
+        self.expect(step, phase);
+        None
+    }
+
+    fn begin_start_tls(&mut self, required: bool, now: Timestamp) -> Result<Option<Completion>, Error> {
+        if self.tls_active {
+            return Err(Error::Usage("TLS is already active".into()));
+        }
+        let offered = self
+            .capabilities
+            .as_ref()
+            .is_some_and(|caps| caps.has("STARTTLS"));
+        if !offered {
+            if required {
+                return Err(Error::StartTlsNotOffered);
+            }
+            // Opportunistic and not offered: stay in plaintext. (AUTH will still refuse to send credentials.)
+            return Ok(Some(Completion::Done));
+        }
+        self.write_line(b"STARTTLS", "STARTTLS", now);
+        self.expect(Step::StartTls, Phase::StartTls);
+        Ok(None)
+    }
+
+    fn auth_allowed(&self) -> bool {
+        self.tls_active || self.config.allow_insecure_auth || is_localhost(&self.config.server_name)
+    }
+
+    fn begin_auth(&mut self, auth: &mut AuthOp, now: Timestamp) -> Result<(), Error> {
+        if !self.auth_allowed() {
+            return Err(Error::InsecureAuth);
+        }
+        let offered = self
+            .capabilities
+            .as_ref()
+            .map(Capabilities::auth_mechanisms)
+            .unwrap_or_default();
+        let is_offered = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
+        let mechanism = match auth.mechanism {
+            Some(m) if is_offered(m) => m,
+            Some(m) => {
+                return Err(Error::AuthMechanismNotOffered {
+                    mechanism: Some(m.name().into()),
+                    offered,
+                });
+            }
+            None => match auth
+                .credentials
+                .preferred_mechanisms(self.tls_active)
+                .iter()
+                .copied()
+                .find(|&m| is_offered(m))
+            {
+                Some(m) => m,
+                None => {
+                    return Err(Error::AuthMechanismNotOffered {
+                        mechanism: None,
+                        offered,
+                    })
+                }
+            },
+        };
+        let exchange = SaslExchange::new(
+            mechanism,
+            auth.credentials.clone(),
+            Some(self.config.server_name.clone()),
+        )?;
+        let mut line = format!("AUTH {}", mechanism.name());
+        let mut text = line.clone();
+        if let Some(initial) = exchange.initial_response() {
+            let encoded = if initial.is_empty() {
+                "=".to_string()
+            } else {
+                BASE64.encode(&initial)
+            };
+            // RFC 4954 section 4: the initial response goes on the AUTH line only if the line stays within 512
+            // octets; otherwise it waits for the server's empty 334 challenge.
+            if line.len() + 1 + encoded.len() + 2 <= BASE_LINE_LIMIT {
+                line.push(' ');
+                line.push_str(&encoded);
+                text.push_str(" <redacted>");
+            } else {
+                auth.deferred_initial = Some(initial);
+            }
+        }
+        auth.exchange = Some(exchange);
+        self.write_line(line.as_bytes(), &text, now);
+        self.expect(Step::Auth, Phase::Auth);
+        Ok(())
+    }
+
+    fn on_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
+        self.last_activity = now;
+        if step == Step::Greeting {
+            if reply.code() == 220 {
+                self.greeting = Some(reply.clone());
+                self.events.push_back(Event::Greeting(reply));
+                self.lifecycle = Lifecycle::Ready;
+            } else {
+                // 554 "no service here", or anything else: no session (RFC 5321 3.1).
+                self.fail_session(Error::Rejected(Rejection {
+                    command: "greeting".into(),
+                    reply,
+                }));
+            }
+            return;
+        }
+        if reply.code() == 421 && step != Step::Quit {
+            // Service closing: ends the session whenever it comes (RFC 5321 3.8).
+            let error = Error::Rejected(Rejection {
+                command: self.command_name(step),
+                reply,
+            });
+            self.fail_session(error);
+            return;
+        }
+        match step {
+            Step::Greeting => {}
+            Step::Ehlo | Step::Helo => self.on_hello_reply(step, reply, now),
+            Step::StartTls => {
+                if reply.code() == 220 {
+                    if self.parser.buffered_len() > 0 || !self.early.is_empty() {
+                        // CVE-2011-0411: anything after the 220's line end was injected before TLS.
+                        self.fail_session(Error::StartTlsInjection);
+                        return;
+                    }
+                    self.lifecycle = Lifecycle::SwitchingTls;
+                    self.start_tls_requested = true;
+                    if let Some(Active {
+                        op: Op::StartTls { stage, .. },
+                        ..
+                    }) = self.active.as_mut()
+                    {
+                        *stage = TlsStage::Handshake;
+                    }
+                } else {
+                    self.complete(Err(Error::Rejected(Rejection {
+                        command: "STARTTLS".into(),
+                        reply,
+                    })));
+                }
+            }
+            Step::Auth | Step::AuthCancel => self.on_auth_reply(step, reply, now),
+            Step::Mail
+            | Step::Rcpt(_)
+            | Step::DataInit
+            | Step::DataEnd
+            | Step::Bdat
+            | Step::DiscardDot
+            | Step::Rset
+                if matches!(self.active.as_ref().map(|a| &a.op), Some(Op::Transaction(_))) =>
+            {
+                self.drive_transaction(Some((step, reply)), now);
+            }
+            Step::Mail => {
+                if reply.is_positive_completion() {
+                    let agreement = self.pending_agreement.take().unwrap_or_default();
+                    self.open_transaction = Some(OpenTransaction {
+                        agreement,
+                        recipients: Vec::new(),
+                    });
+                    self.complete(Ok(Completion::Reply(reply)));
+                } else {
+                    self.complete(Err(Error::Rejected(Rejection {
+                        command: "MAIL FROM".into(),
+                        reply,
+                    })));
+                }
+            }
+            Step::Rcpt(_) => {
+                if reply.is_positive_completion() {
+                    if let (
+                        Some(open),
+                        Some(Active {
+                            op: Op::Rcpt { to, .. },
+                            ..
+                        }),
+                    ) = (self.open_transaction.as_mut(), self.active.as_ref())
+                    {
+                        open.recipients.push(to.clone());
+                    }
+                    self.complete(Ok(Completion::Reply(reply)));
+                } else {
+                    self.complete(Err(Error::Rejected(Rejection {
+                        command: "RCPT TO".into(),
+                        reply,
+                    })));
+                }
+            }
+            Step::Rset | Step::Noop | Step::Vrfy => {
+                let ok = reply.is_positive_completion();
+                if step == Step::Rset && ok {
+                    self.open_transaction = None;
+                }
+                if ok {
+                    self.complete(Ok(Completion::Reply(reply)));
+                } else {
+                    let command = self.command_name(step);
+                    self.complete(Err(Error::Rejected(Rejection { command, reply })));
+                }
+            }
+            Step::Quit => {
+                let result = if reply.code() == 221 {
+                    Ok(Completion::Reply(reply))
+                } else {
+                    Err(Error::Rejected(Rejection {
+                        command: "QUIT".into(),
+                        reply,
+                    }))
+                };
+                self.complete(result);
+                self.close_session(None);
+            }
+            Step::DataInit | Step::DataEnd | Step::Bdat | Step::DiscardDot => {
+                // Only transactions send these; a reply here means the state went wrong.
+                self.fail_session(Error::Protocol(
+                    "reply to a message command outside a transaction".into(),
+                ));
+            }
+        }
+    }
+
+    fn on_hello_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
+        if reply.is_positive_completion() {
+            self.capabilities = Some(if step == Step::Ehlo {
+                Capabilities::from_ehlo_reply(&reply)
+            } else {
+                Capabilities::default()
+            });
+            match self.active.as_ref().map(|a| &a.op) {
+                Some(Op::Hello { .. })
+                | Some(Op::StartTls {
+                    stage: TlsStage::Ehlo,
+                    ..
+                }) => {
+                    self.complete(Ok(Completion::Reply(reply)));
+                }
+                Some(_) => self.begin(now),
+                None => {}
+            }
+            return;
+        }
+        let fallback = step == Step::Ehlo && !self.config.lmtp && matches!(reply.code(), 500 | 502);
+        if fallback {
+            // Only "command not recognised/implemented" means an old server; anything else is a real refusal.
+            let line = format!("HELO {}", self.hello_name);
+            self.write_line(line.as_bytes(), &line, now);
+            self.expect(Step::Helo, Phase::Hello);
+            return;
+        }
+        let command = self.command_name(step);
+        self.complete(Err(Error::Rejected(Rejection { command, reply })));
+    }
+
+    fn on_auth_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
+        let Some(Active {
+            op: Op::Auth(auth), ..
+        }) = self.active.as_mut()
+        else {
+            return;
+        };
+        let mechanism = auth.exchange.as_ref().map_or("", |e| e.mechanism().name());
+        let command = format!("AUTH {mechanism}");
+        if step == Step::AuthCancel {
+            // We cancelled with "*": the server's reply is final; report why we gave up.
+            let why = auth
+                .cancel_reason
+                .take()
+                .unwrap_or_else(|| "exchange cancelled".into());
+            self.complete(Err(Error::Protocol(format!(
+                "{command}: {why} (server said {})",
+                reply.code()
+            ))));
+            return;
+        }
+        if reply.is_positive_completion() {
+            self.complete(Ok(Completion::Reply(reply)));
+            return;
+        }
+        if reply.code() != 334 {
+            self.complete(Err(Error::Rejected(Rejection { command, reply })));
+            return;
+        }
+        let response = if let Some(initial) = auth.deferred_initial.take() {
+            SaslStep::Respond(initial)
+        } else {
+            let challenge_text = reply.raw_lines().first().cloned().unwrap_or_default();
+            let trimmed: Vec<u8> = challenge_text
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            match BASE64.decode(&trimmed) {
+                Ok(challenge) => match auth.exchange.as_mut() {
+                    Some(exchange) => exchange.respond(&challenge),
+                    None => SaslStep::Cancel("no exchange in progress".into()),
+                },
+                Err(_) => SaslStep::Cancel("the server's challenge is not valid base64".into()),
+            }
+        };
+        let step_out = match response {
+            SaslStep::Respond(bytes) => {
+                let encoded = BASE64.encode(&bytes);
+                if encoded.len() + 2 > AUTH_RESPONSE_LIMIT {
+                    SaslStep::Cancel("the response is longer than RFC 4954 allows".into())
+                } else {
+                    SaslStep::Respond(encoded.into_bytes())
+                }
+            }
+            cancel => cancel,
+        };
+        match step_out {
+            SaslStep::Respond(line) => {
+                self.write_line(&line, "<redacted>", now);
+                self.expect(Step::Auth, Phase::Auth);
+            }
+            SaslStep::Cancel(why) => {
+                if let Some(Active {
+                    op: Op::Auth(auth), ..
+                }) = self.active.as_mut()
+                {
+                    auth.cancel_reason = Some(why);
+                }
+                self.write_line(b"*", "*", now);
+                self.expect(Step::AuthCancel, Phase::Auth);
+            }
+        }
+    }
+
+    /// Runs the active transaction one step (with a reply, or after new content) and applies what it asks for.
+    fn drive_transaction(&mut self, reply: Option<(Step, Reply)>, now: Timestamp) {
+        let Some(Active {
+            op: Op::Transaction(tx),
+            ..
+        }) = self.active.as_mut()
+        else {
+            return;
+        };
+        let flow = match reply {
+            Some((step, reply)) => tx.on_reply(step, reply),
+            None => tx.advance(),
+        };
+        let outputs = tx.take_output();
+        let id = self.active.as_ref().map(|a| a.id);
+        for output in outputs {
+            match output {
+                Output::Write(bytes, text) => {
+                    if let Some(text) = text {
+                        self.trace_client(&text);
+                    }
+                    self.out.extend_from_slice(&bytes);
+                    self.last_activity = now;
+                }
+                Output::Expect(step, phase) => self.awaiting.push_back(Await { step, phase }),
+                Output::BodyReady => {
+                    if let Some(id) = id {
+                        self.events.push_back(Event::BodyReady { id });
+                    }
+                }
+            }
+        }
+        match flow {
+            Flow::Continue => {}
+            Flow::Complete(result) => {
+                self.open_transaction = None;
+                self.complete(result);
+            }
+            Flow::Fatal(error) => self.fail_session(error),
+        }
+    }
+
+    fn with_transaction(
+        &mut self,
+        id: CommandId,
+        now: Timestamp,
+        apply: impl FnOnce(TxRef<'_>),
+    ) -> Result<(), Error> {
+        if let Some(Active {
+            id: active_id, op, ..
+        }) = self.active.as_mut()
+        {
+            if *active_id == id {
+                match op {
+                    Op::Transaction(tx) => {
+                        apply(TxRef::Active(tx));
+                        self.drive_transaction(None, now);
+                        self.last_activity = now;
+                        return Ok(());
+                    }
+                    Op::PendingTransaction(pending) => {
+                        apply(TxRef::Pending(pending));
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let queued = self.queue.iter_mut().find_map(|(queued_id, op)| match op {
+            Op::PendingTransaction(pending) if *queued_id == id => Some(pending),
+            _ => None,
+        });
+        if let Some(pending) = queued {
+            apply(TxRef::Pending(pending));
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "operation {} is not a message in progress",
+            id.0
+        )))
+    }
+
+    fn complete(&mut self, result: Result<Completion, Error>) {
+        if let Some(active) = self.active.take() {
+            self.events.push_back(Event::Completed {
+                id: active.id,
+                result,
+            });
+        }
+    }
+
+    fn fail_ops(&mut self, error: &Error) {
+        if let Some(active) = self.active.take() {
+            self.events.push_back(Event::Completed {
+                id: active.id,
+                result: Err(error.clone()),
+            });
+        }
+        for (id, _) in self.queue.drain(..) {
+            self.events.push_back(Event::Completed {
+                id,
+                result: Err(error.clone()),
+            });
+        }
+    }
+
+    /// A fatal error: every operation fails with it and the session is over.
+    fn fail_session(&mut self, error: Error) {
+        if self.lifecycle == Lifecycle::Closed {
+            return;
+        }
+        self.fail_ops(&error);
+        self.close_session(Some(error));
+    }
+
+    fn close_session(&mut self, error: Option<Error>) {
+        self.lifecycle = Lifecycle::Closed;
+        self.awaiting.clear();
+        self.early.clear();
+        self.fail_ops(&Error::Usage(
+            "the session closed before this operation ran".into(),
+        ));
+        self.events.push_back(Event::Closed { error });
+    }
+
+    fn expect(&mut self, step: Step, phase: Phase) {
+        self.awaiting.push_back(Await { step, phase });
+    }
+
+    fn write_line(&mut self, line: &[u8], transcript: &str, now: Timestamp) {
+        self.trace_client(transcript);
+        self.out.extend_from_slice(line);
+        self.out.extend_from_slice(b"\r\n");
+        self.last_activity = now;
+    }
+
+    fn trace_client(&mut self, text: &str) {
+        if self.config.transcript {
+            self.events.push_back(Event::Transcript(TranscriptLine {
+                direction: Direction::Client,
+                text: text.to_string(),
+            }));
+        }
+    }
+
+    fn trace_reply(&mut self, reply: &Reply) {
+        if self.config.transcript {
+            for line in reply.to_string().lines() {
+                self.events.push_back(Event::Transcript(TranscriptLine {
+                    direction: Direction::Server,
+                    text: line.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn command_name(&self, step: Step) -> String {
+        match step {
+            Step::Greeting => "greeting",
+            Step::Ehlo if self.config.lmtp => "LHLO",
+            Step::Ehlo => "EHLO",
+            Step::Helo => "HELO",
+            Step::StartTls => "STARTTLS",
+            Step::Auth | Step::AuthCancel => "AUTH",
+            Step::Mail => "MAIL FROM",
+            Step::Rcpt(_) => "RCPT TO",
+            Step::DataInit | Step::DataEnd | Step::DiscardDot => "DATA",
+            Step::Bdat => "BDAT",
+            Step::Rset => "RSET",
+            Step::Noop => "NOOP",
+            Step::Vrfy => "VRFY",
+            Step::Quit => "QUIT",
+        }
+        .to_string()
+    }
+
+    fn current_phase(&self) -> Phase {
+        if let Some(front) = self.awaiting.front() {
+            return front.phase;
+        }
+        match self.lifecycle {
+            Lifecycle::SwitchingTls => Phase::TlsHandshake,
+            Lifecycle::AwaitingGreeting => Phase::Greeting,
+            _ => match self.active.as_ref().map(|a| &a.op) {
+                Some(Op::Transaction(tx)) if tx.in_body() => Phase::DataBlock,
+                _ => Phase::Idle,
+            },
+        }
+    }
+
+    fn phase_timeout(&self, phase: Phase) -> core::time::Duration {
+        let t = &self.config.timeouts;
+        match phase {
+            Phase::Greeting => t.greeting,
+            Phase::Mail => t.mail,
+            Phase::Rcpt => t.rcpt,
+            Phase::DataInit => t.data_init,
+            Phase::DataBlock | Phase::Bdat => t.data_block,
+            Phase::DataEnd => t.data_end,
+            _ => t.command,
+        }
+    }
+
+    /// The next deadline and what it guards.
+    fn deadline(&self) -> Option<(Timestamp, Phase)> {
+        if self.lifecycle == Lifecycle::Closed {
+            return None;
+        }
+        let waiting = if let Some(front) = self.awaiting.front() {
+            Some(front.phase)
+        } else if self.lifecycle == Lifecycle::SwitchingTls {
+            Some(Phase::TlsHandshake)
+        } else {
+            match self.active.as_ref().map(|a| &a.op) {
+                // Content is expected from the caller: no progress for a data-block time fails the transfer.
+                Some(Op::Transaction(tx)) if tx.in_body() && !tx.content_finished() => Some(Phase::DataBlock),
+                _ => None,
+            }
+        };
+        let mut best = waiting.map(|phase| {
+            (
+                self.last_activity.saturating_add(self.phase_timeout(phase)),
+                phase,
+            )
+        });
+        if let (Some(limit), Some(active)) = (self.config.timeouts.whole_command, self.active.as_ref()) {
+            let whole = active.started.saturating_add(limit);
+            let phase = waiting.unwrap_or(Phase::Idle);
+            if best.is_none_or(|(deadline, _)| whole < deadline) {
+                best = Some((whole, phase));
+            }
+        }
+        best
+    }
+}
+
+/// A transaction in either of its two forms, for the body methods.
+enum TxRef<'a> {
+    Pending(&'a mut PendingTransaction),
+    Active(&'a mut Transaction),
+}
+
+fn check_local_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(InputError::new(Field::LocalName, InputErrorReason::Empty).into());
+    }
+    check_argument(Field::LocalName, name)?;
+    if name.contains(' ') {
+        return Err(InputError::new(
+            Field::LocalName,
+            InputErrorReason::Unquoted {
+                character: ' ',
+                offset: 0,
+            },
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Go's net/smtp rule: cleartext AUTH is acceptable only to the local machine.
+fn is_localhost(server_name: &str) -> bool {
+    let name = server_name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1"
+}
