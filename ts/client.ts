@@ -449,10 +449,11 @@ function connectionOptions(options: ClientOptions): RawConnectionOptions {
     rootCertificates: roots === undefined ? [] : typeof roots === "string" ? [roots] : [...roots],
     dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates ?? false,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
+    transcript: options.debug !== undefined,
     timeouts: {},
   };
   if (options.localName !== undefined) raw.localName = options.localName;
-  for (const key of ["greeting", "command", "mail", "rcpt", "dataInit", "dataBlock", "dataEnd"] as const) {
+  for (const key of ["greeting", "command", "mail", "rcpt", "dataInit", "dataBlock", "dataEnd", "total"] as const) {
     const value = timeouts[key];
     if (value !== undefined) raw.timeouts[key] = value;
   }

@@ -70,6 +70,8 @@ export interface RawConnectionOptions {
   rootCertificates: string[];
   dangerouslyAcceptInvalidCertificates: boolean;
   allowInsecureAuth: boolean;
+  /** Emit transcript events (AUTH payloads redacted). */
+  transcript: boolean;
   timeouts: {
     greeting?: number;
     command?: number;
@@ -78,6 +80,7 @@ export interface RawConnectionOptions {
     dataInit?: number;
     dataBlock?: number;
     dataEnd?: number;
+    total?: number;
   };
 }
 

@@ -55,6 +55,8 @@ export interface Timeouts {
   dataBlock?: number;
   /** The final dot (or `BDAT LAST`) until its reply. */
   dataEnd?: number;
+  /** When set, no single operation (all its commands together) may take longer. Default: no limit. */
+  total?: number;
 }
 
 /** Credentials for AUTH. The best mechanism the server offers is picked when `mechanism` is omitted. */

@@ -4,7 +4,7 @@
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsValue;
 
-use crate::error::{Error, InputError};
+use crate::error::Error;
 use crate::reply::Reply;
 use crate::time::Timestamp;
 
@@ -151,10 +151,4 @@ pub(crate) fn option_error(key: &str, what: &str) -> JsValue {
     set(&obj, "temporary", false);
     set(&obj, "field", key);
     obj.into()
-}
-
-/// An [`InputError`] as a thrown JavaScript value.
-#[allow(dead_code)]
-pub(crate) fn input_error_to_js(error: InputError) -> JsValue {
-    error_to_js(&Error::InvalidInput(error))
 }

@@ -3,8 +3,7 @@
 //! across a JavaScript await. Values cross as plain objects (see `js.rs`); errors are thrown as
 //! `{ kind, message, temporary, ... }` objects that the TypeScript side turns into error classes.
 
-// Until the Connection bindings land, some helpers have no caller yet.
-#[allow(dead_code)]
+mod connection;
 mod js;
 
 use wasm_bindgen::prelude::*;
