@@ -392,6 +392,12 @@ impl ClientSession {
         now: Timestamp,
     ) -> Result<CommandId, Error> {
         credentials.validate()?;
+        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
+        if !self.auth_allowed() && !tls_coming {
+            // Refused before anything is written (not even the hello): credentials never go out in cleartext.
+            return Err(Error::InsecureAuth);
+        }
         if let Some(mechanism) = mechanism {
             // Fails now if the mechanism does not fit the credentials.
             SaslExchange::new(mechanism, credentials.clone(), None)?;
