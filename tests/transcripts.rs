@@ -5,18 +5,26 @@ mod common;
 
 use common::{each_split, local, remote, T};
 use smtp_wasm::{
-    BodyType, Completion, Credentials, Envelope, Error, Event, Field, InputErrorReason, MailOptions, Mechanism,
-    Notify, Phase, RcptOptions, SessionConfig, Timestamp,
+    BodyType, Completion, Credentials, Envelope, Error, Event, Field, InputErrorReason, MailOptions,
+    Mechanism, Notify, Phase, RcptOptions, SessionConfig, Timestamp,
 };
 
 const SPLITS: usize = 90;
 
 fn envelope(from: &str, to: &[&str]) -> Envelope {
-    Envelope { from: from.into(), to: to.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    Envelope {
+        from: from.into(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
 }
 
 fn password(user: &str, pass: &str) -> Credentials {
-    Credentials::Password { username: user.into(), password: pass.into(), identity: None }
+    Credentials::Password {
+        username: user.into(),
+        password: pass.into(),
+        identity: None,
+    }
 }
 
 fn reply_code(done: &Completion) -> u16 {
@@ -54,7 +62,9 @@ fn basic_session_hello_verify_noop_rset_quit() {
         let now = t.now;
         let hello = t.session.hello(None, now).unwrap();
         t.client("EHLO localhost");
-        t.server("250-mx.example.org greets localhost\n250-PIPELINING\n250-8BITMIME\n250-SIZE 35882577\n250 HELP");
+        t.server(
+            "250-mx.example.org greets localhost\n250-PIPELINING\n250-8BITMIME\n250-SIZE 35882577\n250 HELP",
+        );
         assert_eq!(reply_code(&t.ok(hello)), 250);
         assert_eq!(t.session.extension("pipelining"), Some(""));
         assert_eq!(t.session.extension("Size"), Some("35882577"));
@@ -130,12 +140,18 @@ fn lazy_hello_then_mail_rcpt_data_lock_step() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let mail = t.session.mail("alice@example.org", &MailOptions::default(), now).unwrap();
+        let mail = t
+            .session
+            .mail("alice@example.org", &MailOptions::default(), now)
+            .unwrap();
         ehlo(t, &["8BITMIME", "SIZE 10240000"]);
         t.client("MAIL FROM:<alice@example.org> BODY=8BITMIME");
         t.server("250 2.1.0 Ok");
         t.ok(mail);
-        let rcpt = t.session.rcpt("bob@example.net", &RcptOptions::default(), now).unwrap();
+        let rcpt = t
+            .session
+            .rcpt("bob@example.net", &RcptOptions::default(), now)
+            .unwrap();
         t.client("RCPT TO:<bob@example.net>");
         t.server("250 2.1.5 Ok");
         t.ok(rcpt);
@@ -143,7 +159,12 @@ fn lazy_hello_then_mail_rcpt_data_lock_step() {
         t.client("DATA");
         t.server("354 End data with <CR><LF>.<CR><LF>");
         t.body_ready(data);
-        for chunk in ["Subject: hi\r", "\n\r\n.leading dot\nbare ", "lf\rbare cr\r\n", "..two\r\n"] {
+        for chunk in [
+            "Subject: hi\r",
+            "\n\r\n.leading dot\nbare ",
+            "lf\rbare cr\r\n",
+            "..two\r\n",
+        ] {
             t.session.send_body(data, chunk.as_bytes(), now).unwrap();
         }
         t.session.finish_body(data, now).unwrap();
@@ -157,8 +178,16 @@ fn lazy_hello_then_mail_rcpt_data_lock_step() {
 fn send_mail_pipelines_the_envelope_and_reports_each_recipient() {
     each_split(remote, SPLITS, |t| {
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@example.org", &["b@example.net", "reject@example.net"]), now).unwrap();
-        t.session.send_body(id, b"Subject: x\r\n\r\nbody\r\n", now).unwrap();
+        let id = t
+            .session
+            .send_mail(
+                envelope("a@example.org", &["b@example.net", "reject@example.net"]),
+                now,
+            )
+            .unwrap();
+        t.session
+            .send_body(id, b"Subject: x\r\n\r\nbody\r\n", now)
+            .unwrap();
         t.session.finish_body(id, now).unwrap();
         t.greeting();
         ehlo(t, &["PIPELINING", "8BITMIME"]);
@@ -176,7 +205,16 @@ fn send_mail_pipelines_the_envelope_and_reports_each_recipient() {
                 assert_eq!(report.rejected[0].0, "reject@example.net");
                 let (command, code) = rejected_code(&report.rejected[0].1);
                 assert_eq!((command.as_str(), code), ("RCPT TO", 550));
-                assert_eq!(report.rejected[0].1.reply().unwrap().enhanced_code().unwrap().to_string(), "5.1.1");
+                assert_eq!(
+                    report.rejected[0]
+                        .1
+                        .reply()
+                        .unwrap()
+                        .enhanced_code()
+                        .unwrap()
+                        .to_string(),
+                    "5.1.1"
+                );
                 assert_eq!(report.reply.code(), 250);
             }
             other => panic!("{other:?}"),
@@ -189,7 +227,10 @@ fn send_mail_without_pipelining_goes_in_lock_step() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org", "c@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org", "c@y.org"]), now)
+            .unwrap();
         t.session.send_body(id, b"hi\n", now).unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &[]);
@@ -213,12 +254,17 @@ fn bdat_with_pipelining_sends_the_whole_transaction_in_one_flight() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         t.session.send_body(id, b"Hello\n.dot\n", now).unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING", "CHUNKING", "8BITMIME"]);
         t.body_ready(id);
-        t.client_raw(b"MAIL FROM:<a@x.org> BODY=8BITMIME\r\nRCPT TO:<b@y.org>\r\nBDAT 13 LAST\r\nHello\r\n.dot\r\n");
+        t.client_raw(
+            b"MAIL FROM:<a@x.org> BODY=8BITMIME\r\nRCPT TO:<b@y.org>\r\nBDAT 13 LAST\r\nHello\r\n.dot\r\n",
+        );
         t.server("250 2.1.0 Ok\n250 2.1.5 Ok\n250 2.0.0 Ok: queued");
         assert_eq!(reply_code(&t.ok(id)), 250);
     });
@@ -255,7 +301,10 @@ fn no_recipient_accepted_with_pipelined_data_ends_the_empty_message() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["nobody@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["nobody@y.org"]), now)
+            .unwrap();
         t.session.send_body(id, b"secret content\r\n", now).unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING"]);
@@ -270,7 +319,10 @@ fn no_recipient_accepted_with_pipelined_data_ends_the_empty_message() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["nobody@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["nobody@y.org"]), now)
+            .unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<nobody@y.org>\nDATA");
@@ -291,7 +343,10 @@ fn refused_sender_and_refused_message_are_never_sent() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("spammer@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("spammer@x.org", &["b@y.org"]), now)
+            .unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<spammer@x.org>\nRCPT TO:<b@y.org>\nDATA");
@@ -302,7 +357,10 @@ fn refused_sender_and_refused_message_are_never_sent() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         t.session.send_body(id, b"spam", now).unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING"]);
@@ -322,7 +380,10 @@ fn eight_bit_content_without_8bitmime_is_refused_before_data() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         t.session.send_body(id, "caf\u{e9}\r\n".as_bytes(), now).unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING"]);
@@ -333,7 +394,10 @@ fn eight_bit_content_without_8bitmime_is_refused_before_data() {
         match t.err(id) {
             Error::InvalidInput(input) => {
                 assert_eq!(input.field, Field::Message);
-                assert!(matches!(input.reason, InputErrorReason::EightBitWithoutMime { offset: 3 }));
+                assert!(matches!(
+                    input.reason,
+                    InputErrorReason::EightBitWithoutMime { offset: 3 }
+                ));
             }
             other => panic!("{other:?}"),
         }
@@ -345,7 +409,10 @@ fn refused_content_in_the_middle_of_data_closes_without_the_final_dot() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
         t.server("250 ok\n250 ok\n354 go");
@@ -365,7 +432,10 @@ fn refused_content_during_bdat_resets_and_the_session_goes_on() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         ehlo(t, &["PIPELINING", "CHUNKING"]);
         t.body_ready(id);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>");
@@ -386,7 +456,10 @@ fn abandoned_content_in_bdat_is_reset_and_in_data_closes() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         ehlo(t, &["PIPELINING", "CHUNKING"]);
         t.body_ready(id);
         t.session.abort_body(id, "the stream failed", now).unwrap();
@@ -399,7 +472,10 @@ fn abandoned_content_in_bdat_is_reset_and_in_data_closes() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
         t.server("250 ok\n250 ok\n354 go");
@@ -417,12 +493,19 @@ fn auth_plain_with_initial_response_and_redacted_transcript() {
     each_split(local, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.auth(password("alice", "secret"), Some(Mechanism::Plain), now).unwrap();
+        let id = t
+            .session
+            .auth(password("alice", "secret"), Some(Mechanism::Plain), now)
+            .unwrap();
         ehlo(t, &["AUTH PLAIN LOGIN"]);
         t.client("AUTH PLAIN AGFsaWNlAHNlY3JldA==");
         t.server("235 2.7.0 Authentication successful");
         t.ok(id);
-        assert!(t.transcript.contains(&"C: AUTH PLAIN <redacted>".to_string()), "{:?}", t.transcript);
+        assert!(
+            t.transcript.contains(&"C: AUTH PLAIN <redacted>".to_string()),
+            "{:?}",
+            t.transcript
+        );
         assert!(!t.transcript.iter().any(|line| line.contains("AGFsaWNl")));
     });
 }
@@ -432,7 +515,10 @@ fn auth_login_answers_prompts_and_cram_md5_the_challenge() {
     each_split(local, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.auth(password("alice", "secret"), Some(Mechanism::Login), now).unwrap();
+        let id = t
+            .session
+            .auth(password("alice", "secret"), Some(Mechanism::Login), now)
+            .unwrap();
         ehlo(t, &["AUTH LOGIN"]);
         t.client("AUTH LOGIN");
         t.server("334 VXNlcm5hbWU6");
@@ -447,7 +533,10 @@ fn auth_login_answers_prompts_and_cram_md5_the_challenge() {
         t.greeting();
         let now = t.now;
         // With no mechanism named and no TLS, CRAM-MD5 is preferred: it does not reveal the password.
-        let id = t.session.auth(password("tim", "tanstaaftanstaaf"), None, now).unwrap();
+        let id = t
+            .session
+            .auth(password("tim", "tanstaaftanstaaf"), None, now)
+            .unwrap();
         ehlo(t, &["AUTH PLAIN LOGIN CRAM-MD5"]);
         t.client("AUTH CRAM-MD5");
         t.server("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+");
@@ -462,12 +551,15 @@ fn auth_failures_xoauth2_error_challenge_and_no_cancel_after_final_reply() {
     each_split(local, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let creds = Credentials::OAuth { username: "alice@example.org".into(), access_token: "ya29.tok".into() };
+        let creds = Credentials::OAuth {
+            username: "alice@example.org".into(),
+            access_token: "ya29.tok".into(),
+        };
         let id = t.session.auth(creds, None, now).unwrap();
         ehlo(t, &["AUTH XOAUTH2"]);
         t.client("AUTH XOAUTH2 dXNlcj1hbGljZUBleGFtcGxlLm9yZwFhdXRoPUJlYXJlciB5YTI5LnRvawEB");
         t.server("334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=");
-        t.client("");
+        t.client_raw(b"\r\n");
         t.server("535 5.7.8 Username and Password not accepted");
         assert_eq!(rejected_code(&t.err(id)), ("AUTH XOAUTH2".into(), 535));
         t.client_silent();
@@ -475,7 +567,10 @@ fn auth_failures_xoauth2_error_challenge_and_no_cancel_after_final_reply() {
     each_split(local, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.auth(password("alice", "wrong"), Some(Mechanism::Plain), now).unwrap();
+        let id = t
+            .session
+            .auth(password("alice", "wrong"), Some(Mechanism::Plain), now)
+            .unwrap();
         ehlo(t, &["AUTH PLAIN"]);
         t.client("AUTH PLAIN AGFsaWNlAHdyb25n");
         t.server("535 5.7.8 Error: authentication failed");
@@ -491,7 +586,10 @@ fn auth_cancels_an_undecodable_challenge_and_defers_a_long_initial_response() {
     each_split(local, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.auth(password("alice", "secret"), Some(Mechanism::Login), now).unwrap();
+        let id = t
+            .session
+            .auth(password("alice", "secret"), Some(Mechanism::Login), now)
+            .unwrap();
         ehlo(t, &["AUTH LOGIN"]);
         t.client("AUTH LOGIN");
         t.server("334 not base64 !!!");
@@ -503,7 +601,10 @@ fn auth_cancels_an_undecodable_challenge_and_defers_a_long_initial_response() {
         t.greeting();
         let now = t.now;
         let token = "t".repeat(600);
-        let creds = Credentials::OAuth { username: "alice".into(), access_token: token.clone() };
+        let creds = Credentials::OAuth {
+            username: "alice".into(),
+            access_token: token.clone(),
+        };
         let id = t.session.auth(creds, Some(Mechanism::XOAuth2), now).unwrap();
         ehlo(t, &["AUTH XOAUTH2"]);
         t.client("AUTH XOAUTH2");
@@ -522,7 +623,10 @@ fn credentials_never_go_out_in_cleartext_to_a_remote_host() {
     each_split(remote, 2, |t| {
         t.greeting();
         let now = t.now;
-        assert_eq!(t.session.auth(password("alice", "secret"), None, now), Err(Error::InsecureAuth));
+        assert_eq!(
+            t.session.auth(password("alice", "secret"), None, now),
+            Err(Error::InsecureAuth)
+        );
         t.client_silent();
     });
     // Allowed explicitly.
@@ -534,7 +638,10 @@ fn credentials_never_go_out_in_cleartext_to_a_remote_host() {
     each_split(insecure, 2, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.auth(password("alice", "secret"), Some(Mechanism::Plain), now).unwrap();
+        let id = t
+            .session
+            .auth(password("alice", "secret"), Some(Mechanism::Plain), now)
+            .unwrap();
         ehlo(t, &["AUTH PLAIN"]);
         t.client("AUTH PLAIN AGFsaWNlAHNlY3JldA==");
         t.server("235 ok");
@@ -544,7 +651,10 @@ fn credentials_never_go_out_in_cleartext_to_a_remote_host() {
     each_split(local, 2, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.auth(password("alice", "secret"), Some(Mechanism::Plain), now).unwrap();
+        let id = t
+            .session
+            .auth(password("alice", "secret"), Some(Mechanism::Plain), now)
+            .unwrap();
         ehlo(t, &["AUTH LOGIN"]);
         match t.err(id) {
             Error::AuthMechanismNotOffered { mechanism, offered } => {
@@ -570,7 +680,11 @@ fn starttls_switches_and_forgets_earlier_capabilities() {
         t.no_event();
         t.session.handle_tls_established(now);
         assert!(t.session.is_tls());
-        assert_eq!(t.session.extension("PIPELINING"), None, "pre-TLS capabilities are forgotten");
+        assert_eq!(
+            t.session.extension("PIPELINING"),
+            None,
+            "pre-TLS capabilities are forgotten"
+        );
         ehlo(t, &["AUTH PLAIN"]);
         t.ok(id);
         assert_eq!(t.session.extension("AUTH"), Some("PLAIN"));
@@ -608,7 +722,10 @@ fn starttls_not_offered_or_refused_writes_nothing_more() {
         ehlo(t, &["PIPELINING"]); // stripped by a man in the middle
         assert_eq!(t.err(id), Error::StartTlsNotOffered);
         t.client_silent();
-        assert_eq!(t.session.auth(password("alice", "secret"), None, now), Err(Error::InsecureAuth));
+        assert_eq!(
+            t.session.auth(password("alice", "secret"), None, now),
+            Err(Error::InsecureAuth)
+        );
         t.client_silent();
     });
     each_split(remote, 2, |t| {
@@ -616,7 +733,11 @@ fn starttls_not_offered_or_refused_writes_nothing_more() {
         let now = t.now;
         let id = t.session.start_tls(false, now).unwrap();
         ehlo(t, &["PIPELINING"]);
-        assert_eq!(t.ok(id), Completion::Done, "opportunistic: not offered means plaintext");
+        assert_eq!(
+            t.ok(id),
+            Completion::Done,
+            "opportunistic: not offered means plaintext"
+        );
         assert!(!t.session.is_tls());
     });
     each_split(remote, SPLITS, |t| {
@@ -665,26 +786,45 @@ fn a_421_ends_the_session_whenever_it_comes() {
 fn timeouts_follow_rfc_5321_and_are_configurable() {
     let t0 = common::T0;
     each_split(remote, 2, |t| {
-        assert_eq!(t.session.poll_timeout(), Some(Timestamp::from_unix_millis(t0 + 5 * 60_000)));
+        assert_eq!(
+            t.session.poll_timeout(),
+            Some(Timestamp::from_unix_millis(t0 + 5 * 60_000))
+        );
         t.advance(5 * 60_000 - 1);
         t.no_event();
         t.advance(1);
-        assert_eq!(t.closed(), Some(Error::Timeout { phase: Phase::Greeting }));
+        assert_eq!(
+            t.closed(),
+            Some(Error::Timeout {
+                phase: Phase::Greeting
+            })
+        );
     });
     each_split(remote, 2, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         t.session.finish_body(id, now).unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
         t.server("250 ok\n250 ok\n354 go");
         t.body_ready(id);
         t.client(".");
-        assert_eq!(t.session.poll_timeout(), Some(Timestamp::from_unix_millis(t0 + 10 * 60_000)));
+        assert_eq!(
+            t.session.poll_timeout(),
+            Some(Timestamp::from_unix_millis(t0 + 10 * 60_000))
+        );
         t.advance(10 * 60_000);
         let error = t.err(id);
-        assert_eq!(error, Error::Timeout { phase: Phase::DataEnd });
+        assert_eq!(
+            error,
+            Error::Timeout {
+                phase: Phase::DataEnd
+            }
+        );
         assert!(error.to_string().contains("not sent"));
         assert!(matches!(t.closed(), Some(Error::Timeout { .. })));
     });
@@ -704,14 +844,22 @@ fn timeouts_follow_rfc_5321_and_are_configurable() {
     each_split(remote, 2, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
         t.server("250 ok\n250 ok\n354 go");
         t.body_ready(id);
         // The caller never sends the content: the data-block timeout fires.
         t.advance(3 * 60_000);
-        assert_eq!(t.err(id), Error::Timeout { phase: Phase::DataBlock });
+        assert_eq!(
+            t.err(id),
+            Error::Timeout {
+                phase: Phase::DataBlock
+            }
+        );
     });
 }
 
@@ -720,7 +868,10 @@ fn closed_connections_say_where_and_quit_without_221_is_fine() {
     each_split(remote, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         ehlo(t, &["PIPELINING"]);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
         t.server("250 ok\n250 ok\n354 go");
@@ -728,7 +879,13 @@ fn closed_connections_say_where_and_quit_without_221_is_fine() {
         t.session.send_body(id, b"half a message", now).unwrap();
         t.session.handle_eof(now);
         let error = t.err(id);
-        assert_eq!(error, Error::Closed { phase: Phase::DataBlock, mid_reply: false });
+        assert_eq!(
+            error,
+            Error::Closed {
+                phase: Phase::DataBlock,
+                mid_reply: false
+            }
+        );
         assert!(error.to_string().contains("not sent"));
     });
     each_split(remote, SPLITS, |t| {
@@ -738,7 +895,13 @@ fn closed_connections_say_where_and_quit_without_221_is_fine() {
         t.client("EHLO localhost");
         t.server_raw(b"250-mx.example.org\r\n250-PIPE");
         t.session.handle_eof(now);
-        assert_eq!(t.err(id), Error::Closed { phase: Phase::Hello, mid_reply: true });
+        assert_eq!(
+            t.err(id),
+            Error::Closed {
+                phase: Phase::Hello,
+                mid_reply: true
+            }
+        );
     });
     each_split(remote, 2, |t| {
         t.greeting();
@@ -764,8 +927,16 @@ fn lmtp_reports_each_recipient_after_the_message() {
     each_split(lmtp, SPLITS, |t| {
         t.greeting();
         let now = t.now;
-        let id = t.session.send_mail(envelope("a@x.org", &["b@y.org", "gone@y.org", "reject@y.org", "c@y.org"]), now).unwrap();
-        t.session.send_body(id, b"Subject: lmtp\r\n\r\nhi\r\n", now).unwrap();
+        let id = t
+            .session
+            .send_mail(
+                envelope("a@x.org", &["b@y.org", "gone@y.org", "reject@y.org", "c@y.org"]),
+                now,
+            )
+            .unwrap();
+        t.session
+            .send_body(id, b"Subject: lmtp\r\n\r\nhi\r\n", now)
+            .unwrap();
         t.session.finish_body(id, now).unwrap();
         t.client("LHLO localhost");
         t.server("250-lmtp.example.org\n250-PIPELINING\n250 ENHANCEDSTATUSCODES");
@@ -776,8 +947,15 @@ fn lmtp_reports_each_recipient_after_the_message() {
         t.server("250 2.0.0 <b@y.org> delivered\n552 5.2.2 <reject@y.org> mailbox full\n250 2.0.0 <c@y.org> delivered");
         match t.ok(id) {
             Completion::Transaction(report) => {
-                assert_eq!(report.accepted, vec!["b@y.org".to_string(), "c@y.org".to_string()]);
-                let rejected: Vec<_> = report.rejected.iter().map(|(r, e)| (r.as_str(), rejected_code(e).1)).collect();
+                assert_eq!(
+                    report.accepted,
+                    vec!["b@y.org".to_string(), "c@y.org".to_string()]
+                );
+                let rejected: Vec<_> = report
+                    .rejected
+                    .iter()
+                    .map(|(r, e)| (r.as_str(), rejected_code(e).1))
+                    .collect();
                 assert_eq!(rejected, vec![("gone@y.org", 550), ("reject@y.org", 552)]);
             }
             other => panic!("{other:?}"),
@@ -848,18 +1026,28 @@ fn invalid_input_is_refused_with_zero_bytes_and_the_session_stays_usable() {
             t.session.send_mail(envelope("a@x.org", &[]), now),
             t.session.mail(
                 "a@x.org",
-                &MailOptions { envelope_id: Some("id\r\n".into()), ..Default::default() },
-                now,
-            ),
-            t.session.rcpt(
-                "b@y.org",
-                &RcptOptions { original_recipient: Some("x\ry".into()), ..Default::default() },
+                &MailOptions {
+                    envelope_id: Some("id\r\n".into()),
+                    ..Default::default()
+                },
                 now,
             ),
             t.session.rcpt(
                 "b@y.org",
                 &RcptOptions {
-                    notify: Some(Notify::On { success: false, failure: false, delay: false }),
+                    original_recipient: Some("x\ry".into()),
+                    ..Default::default()
+                },
+                now,
+            ),
+            t.session.rcpt(
+                "b@y.org",
+                &RcptOptions {
+                    notify: Some(Notify::On {
+                        success: false,
+                        failure: false,
+                        delay: false,
+                    }),
                     ..Default::default()
                 },
                 now,
@@ -886,10 +1074,18 @@ fn options_the_server_did_not_advertise_fail_before_any_byte() {
     each_split(remote, 2, |t| {
         t.greeting();
         let now = t.now;
-        let utf8 = MailOptions { smtp_utf8: true, ..Default::default() };
+        let utf8 = MailOptions {
+            smtp_utf8: true,
+            ..Default::default()
+        };
         let id = t.session.mail("jörg@x.org", &utf8, now).unwrap();
         ehlo(t, &["8BITMIME"]);
-        assert_eq!(t.err(id), Error::ExtensionNotSupported { extension: "SMTPUTF8" });
+        assert_eq!(
+            t.err(id),
+            Error::ExtensionNotSupported {
+                extension: "SMTPUTF8"
+            }
+        );
         t.client_silent();
         let mut dsn = envelope("a@x.org", &["b@y.org"]);
         dsn.rcpt_options.notify = Some(Notify::Never);
@@ -913,7 +1109,11 @@ fn dsn_smtputf8_and_size_parameters_go_out_when_advertised() {
             ..Default::default()
         };
         env.rcpt_options = RcptOptions {
-            notify: Some(Notify::On { success: true, failure: true, delay: true }),
+            notify: Some(Notify::On {
+                success: true,
+                failure: true,
+                delay: true,
+            }),
             original_recipient: Some("ünï@y.org".into()),
             original_recipient_type: None,
         };
@@ -964,10 +1164,16 @@ fn several_transactions_over_one_session_and_bare_lf_replies() {
         t.server_raw(b"220 mx ready\n");
         assert!(matches!(t.event(), Event::Greeting(_)));
         let now = t.now;
-        let first = t.session.send_mail(envelope("a@x.org", &["b@y.org"]), now).unwrap();
+        let first = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
         t.session.send_body(first, b"one", now).unwrap();
         t.session.finish_body(first, now).unwrap();
-        let second = t.session.send_mail(envelope("a@x.org", &["c@y.org"]), now).unwrap();
+        let second = t
+            .session
+            .send_mail(envelope("a@x.org", &["c@y.org"]), now)
+            .unwrap();
         t.session.send_body(second, b"two", now).unwrap();
         t.session.finish_body(second, now).unwrap();
         t.client("EHLO localhost");
@@ -988,5 +1194,8 @@ fn send_body_for_an_unknown_operation_is_a_usage_error() {
     let mut t = T::new(SessionConfig::new("mx.example.org"), common::Split::Whole);
     let now = t.now;
     let noop = t.session.noop(now).unwrap();
-    assert!(matches!(t.session.send_body(noop, b"x", now), Err(Error::Usage(_))));
+    assert!(matches!(
+        t.session.send_body(noop, b"x", now),
+        Err(Error::Usage(_))
+    ));
 }

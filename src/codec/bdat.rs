@@ -53,8 +53,12 @@ impl BdatEncoder {
         Ok(self.emit_full_chunks(out))
     }
 
-    /// Appends the rest as `BDAT <n> LAST\r\n` and its bytes (`n` may be 0).
+    /// Appends the rest as `BDAT <n> LAST\r\n` and its bytes (`n` may be 0). Unless `binary`, content that does not
+    /// end with a line end gets a CRLF first, exactly as DATA does: the server stores the same bytes either way.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.binary && !self.normalizer.at_line_start() {
+            self.pending.extend_from_slice(b"\r\n");
+        }
         push_command(out, self.pending.len(), true);
         out.append(&mut self.pending);
     }
@@ -106,14 +110,19 @@ mod tests {
     #[test]
     fn full_chunks_then_last() {
         let (out, commands) = run(4, false, &[b"abcdefghij"]);
-        assert_eq!(out, b"BDAT 4\r\nabcdBDAT 4\r\nefghBDAT 2 LAST\r\nij");
+        assert_eq!(out, b"BDAT 4\r\nabcdBDAT 4\r\nefghBDAT 4 LAST\r\nij\r\n");
         assert_eq!(commands, 2);
     }
 
     #[test]
     fn exact_multiple_ends_with_an_empty_last_chunk() {
         let (out, _) = run(2, false, &[b"ab", b"cd"]);
-        assert_eq!(out, b"BDAT 2\r\nabBDAT 2\r\ncdBDAT 0 LAST\r\n");
+        assert_eq!(out, b"BDAT 2\r\nabBDAT 2\r\ncdBDAT 2 LAST\r\n\r\n");
+        assert_eq!(
+            run(2, false, &[b"ab\r\n"]).0,
+            b"BDAT 2\r\nabBDAT 2\r\n\r\nBDAT 0 LAST\r\n"
+        );
+        assert_eq!(run(4, false, &[b"ab\r\n"]).0, b"BDAT 4\r\nab\r\nBDAT 0 LAST\r\n");
         assert_eq!(run(8, false, &[]).0, b"BDAT 0 LAST\r\n");
     }
 
@@ -121,7 +130,7 @@ mod tests {
     fn chunk_size_zero_is_one() {
         assert_eq!(
             run(0, false, &[b"ab"]).0,
-            b"BDAT 1\r\naBDAT 1\r\nbBDAT 0 LAST\r\n"
+            b"BDAT 1\r\naBDAT 1\r\nbBDAT 2 LAST\r\n\r\n"
         );
     }
 
@@ -151,7 +160,7 @@ mod tests {
         assert_eq!(out, before);
         encoder.encode(b"d", &mut out).unwrap();
         encoder.finish(&mut out);
-        assert_eq!(out, b"BDAT 2\r\nabBDAT 2\r\ncdBDAT 0 LAST\r\n");
+        assert_eq!(out, b"BDAT 2\r\nabBDAT 2\r\ncdBDAT 2 LAST\r\n\r\n");
         assert_eq!(encoder.bytes_in(), 4);
     }
 

@@ -29,7 +29,14 @@ impl T {
     pub fn new(config: SessionConfig, split: Split) -> T {
         let now = Timestamp::from_unix_millis(T0);
         let session = ClientSession::new(config, now).expect("valid config");
-        let mut t = T { session, now, split, sent: Vec::new(), events: Vec::new(), transcript: Vec::new() };
+        let mut t = T {
+            session,
+            now,
+            split,
+            sent: Vec::new(),
+            events: Vec::new(),
+            transcript: Vec::new(),
+        };
         t.drain();
         t
     }
@@ -116,13 +123,22 @@ impl T {
     /// Takes the next event (transcript lines are collected separately).
     pub fn event(&mut self) -> Event {
         self.drain();
-        assert!(!self.events.is_empty(), "expected an event (split {:?})", self.split);
+        assert!(
+            !self.events.is_empty(),
+            "expected an event (split {:?})",
+            self.split
+        );
         self.events.remove(0)
     }
 
     pub fn no_event(&mut self) {
         self.drain();
-        assert!(self.events.is_empty(), "unexpected events {:?} (split {:?})", self.events, self.split);
+        assert!(
+            self.events.is_empty(),
+            "unexpected events {:?} (split {:?})",
+            self.events,
+            self.split
+        );
     }
 
     /// The next event must be the completion of `id`; returns its result.
@@ -132,7 +148,10 @@ impl T {
                 assert_eq!(got, id, "completion for another operation: {result:?}");
                 result
             }
-            other => panic!("expected completion of {id:?}, got {other:?} (split {:?})", self.split),
+            other => panic!(
+                "expected completion of {id:?}, got {other:?} (split {:?})",
+                self.split
+            ),
         }
     }
 
