@@ -392,6 +392,12 @@ impl ClientSession {
         now: Timestamp,
     ) -> Result<CommandId, Error> {
         credentials.validate()?;
+        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
+        if !self.auth_allowed() && !tls_coming {
+            // Refused before anything is written (not even the hello): credentials never go out in cleartext.
+            return Err(Error::InsecureAuth);
+        }
         if let Some(mechanism) = mechanism {
             // Fails now if the mechanism does not fit the credentials.
             SaslExchange::new(mechanism, credentials.clone(), None)?;
@@ -645,7 +651,7 @@ impl ClientSession {
                 encode_mail(from, options, &capabilities, self.tls_active).map(|(line, agreement)| {
                     self.open_transaction = None;
                     self.pending_agreement = Some(agreement);
-                    self.write_line(&line.bytes, &line.text, now);
+                    self.write_encoded(&line.bytes, &line.text, now);
                     self.expect(Step::Mail, Phase::Mail);
                     None
                 })
@@ -657,7 +663,7 @@ impl ClientSession {
                     .as_ref()
                     .is_some_and(|t| t.agreement.smtp_utf8);
                 encode_rcpt(to, options, &capabilities, utf8).map(|line| {
-                    self.write_line(&line.bytes, &line.text, now);
+                    self.write_encoded(&line.bytes, &line.text, now);
                     self.expect(Step::Rcpt(0), Phase::Rcpt);
                     None
                 })
@@ -1188,6 +1194,13 @@ impl ClientSession {
         self.trace_client(transcript);
         self.out.extend_from_slice(line);
         self.out.extend_from_slice(b"\r\n");
+        self.last_activity = now;
+    }
+
+    /// Writes a line that already ends with CRLF.
+    fn write_encoded(&mut self, line: &[u8], transcript: &str, now: Timestamp) {
+        self.trace_client(transcript);
+        self.out.extend_from_slice(line);
         self.last_activity = now;
     }
 

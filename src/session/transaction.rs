@@ -597,7 +597,7 @@ impl Transaction {
                         self.fail(error);
                         self.held.clear();
                         self.write(b".\r\n".to_vec(), Some(".".into()));
-                        if !(self.lmtp && !self.any_accepted()) {
+                        if !self.lmtp || self.any_accepted() {
                             self.expect(Step::DiscardDot, Phase::DataEnd);
                         }
                         self.server_open = false;
@@ -612,13 +612,11 @@ impl Transaction {
                     self.fail(error);
                 }
             }
-            Step::Bdat => {
-                if !positive {
-                    let error = self
-                        .envelope_error()
-                        .unwrap_or_else(|| Self::rejection("BDAT", reply));
-                    self.fail(error);
-                }
+            Step::Bdat if !positive => {
+                let error = self
+                    .envelope_error()
+                    .unwrap_or_else(|| Self::rejection("BDAT", reply));
+                self.fail(error);
             }
             Step::DataEnd => self.on_final_reply(reply),
             Step::DiscardDot | Step::Rset => self.server_open = false,

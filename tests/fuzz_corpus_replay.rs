@@ -1,0 +1,55 @@
+//! Replays every seed and crash file under `fuzz/corpus/<target>/` through the same code as the cargo-fuzz target
+//! of that name, so a plain `cargo test` keeps every corpus entry passing without cargo-fuzz or nightly.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use smtp_wasm::codec::fuzzing;
+
+/// Every file under `dir`, recursively, in a stable order.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let files = files_under(&dir);
+    assert!(!files.is_empty(), "no corpus for {target} in {}", dir.display());
+    for file in files {
+        let data = fs::read(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+        // A failing entry names itself before the harness's own panic message.
+        eprintln!("replaying {}", file.display());
+        run(&data);
+    }
+}
+
+#[test]
+fn reply_parser_corpus() {
+    replay("reply_parser", fuzzing::reply_parser);
+}
+
+#[test]
+fn ehlo_corpus() {
+    replay("ehlo", fuzzing::ehlo);
+}
+
+#[test]
+fn body_encoders_corpus() {
+    replay("body_encoders", fuzzing::body_encoders);
+}
