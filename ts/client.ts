@@ -256,6 +256,7 @@ export class SmtpClient {
       cipherSuite: raw.cipherSuite,
       peerCertificates: [...raw.peerCertificates],
       serverName: raw.serverName,
+      resumed: raw.resumed,
     };
   }
 
