@@ -75,6 +75,7 @@ function scenarioEnv() {
 }
 
 // ------------------------------------------------------------------------------------------ runtimes
+// (playwright gives Chromium a fresh empty profile of its own.)
 function runProcess(cmd, argv, extraEnv = {}, timeoutMs = 180_000) {
   return new Promise((resolveRun) => {
     const child = spawn(cmd, argv, { cwd: project, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
@@ -189,8 +190,6 @@ async function runChromium() {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const port = server.address().port;
-  const userData = join(work, "chromium-profile");
-  rmSync(userData, { recursive: true, force: true });
   const browser = await chromium.launch({
     executablePath: env.SMTP_WASM_CHROMIUM,
     args: [
@@ -202,7 +201,6 @@ async function runChromium() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${userData}`,
     ],
   });
   try {
