@@ -15,7 +15,9 @@ pub mod codec;
 pub mod error;
 pub mod reply;
 pub mod time;
+pub mod tls;
 
 pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};
 pub use reply::{EnhancedCode, Reply};
 pub use time::Timestamp;
+pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
