@@ -61,17 +61,30 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let host = args.server.rsplit_once(':').map_or(args.server.as_str(), |(host, _)| host);
-    let server_name = args.server_name.clone().unwrap_or_else(|| host.trim_matches(['[', ']']).to_string());
+    let host = args
+        .server
+        .rsplit_once(':')
+        .map_or(args.server.as_str(), |(host, _)| host);
+    let server_name = args
+        .server_name
+        .clone()
+        .unwrap_or_else(|| host.trim_matches(['[', ']']).to_string());
     let mut options = ConnectionOptions::new(server_name);
     options.session.transcript = true;
     options.implicit_tls = args.tls == "implicit";
     if let Some(ca) = &args.ca {
-        options.tls.root_certificates_pem.push(std::fs::read_to_string(ca)?);
+        options
+            .tls
+            .root_certificates_pem
+            .push(std::fs::read_to_string(ca)?);
     }
     let mut client = BlockingClient::connect(args.server.as_str(), options)?;
     client.set_transcript(|line| {
-        let who = if line.direction == Direction::Client { "C" } else { "S" };
+        let who = if line.direction == Direction::Client {
+            "C"
+        } else {
+            "S"
+        };
         println!("{who}: {}", line.text);
     });
     match args.tls.as_str() {
@@ -84,7 +97,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("-- TLS: {} {}", info.protocol_version, info.cipher_suite);
     }
     if let (Some(username), Some(password)) = (args.user, args.password) {
-        client.auth(Credentials::Password { username, password, identity: None }, None)?;
+        client.auth(
+            Credentials::Password {
+                username,
+                password,
+                identity: None,
+            },
+            None,
+        )?;
     }
     let message = match &args.message {
         Some(path) => std::fs::read(path)?,
@@ -95,7 +115,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )
         .into_bytes(),
     };
-    let envelope = Envelope { from: args.from, to: args.to, ..Default::default() };
+    let envelope = Envelope {
+        from: args.from,
+        to: args.to,
+        ..Default::default()
+    };
     let report = client.send_mail(envelope, message.as_slice())?;
     println!("-- accepted: {:?}", report.accepted);
     for (recipient, error) in &report.rejected {

@@ -54,6 +54,9 @@ impl From<io::Error> for ClientError {
     }
 }
 
+/// Where transcript lines go.
+type TranscriptSink = Box<dyn FnMut(&crate::session::TranscriptLine)>;
+
 /// Message content is read and handed to the core in pieces of this size.
 const BODY_PIECE: usize = 64 * 1024;
 
@@ -65,12 +68,14 @@ pub struct BlockingClient {
     greeting: Option<Reply>,
     read_buffer: Vec<u8>,
     /// Called with each transcript line (when the session's transcript is on).
-    transcript: Option<Box<dyn FnMut(&crate::session::TranscriptLine)>>,
+    transcript: Option<TranscriptSink>,
 }
 
 impl fmt::Debug for BlockingClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlockingClient").field("connection", &self.connection).finish_non_exhaustive()
+        f.debug_struct("BlockingClient")
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +134,11 @@ impl BlockingClient {
     }
 
     /// AUTH.
-    pub fn auth(&mut self, credentials: Credentials, mechanism: Option<Mechanism>) -> Result<Completion, ClientError> {
+    pub fn auth(
+        &mut self,
+        credentials: Credentials,
+        mechanism: Option<Mechanism>,
+    ) -> Result<Completion, ClientError> {
         let id = self.connection.auth(credentials, mechanism, Timestamp::now())?;
         self.run(id)
     }
@@ -153,7 +162,11 @@ impl BlockingClient {
     }
 
     /// One whole transaction, pipelined when the server allows; `message` is streamed.
-    pub fn send_mail(&mut self, envelope: Envelope, message: impl Read) -> Result<TransactionReport, ClientError> {
+    pub fn send_mail(
+        &mut self,
+        envelope: Envelope,
+        message: impl Read,
+    ) -> Result<TransactionReport, ClientError> {
         let id = self.connection.send_mail(envelope, Timestamp::now())?;
         match self.stream_body(id, message)? {
             Completion::Transaction(report) => Ok(report),
@@ -207,7 +220,9 @@ impl BlockingClient {
                 Ok(n) => n,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    let _ = self.connection.abort_body(id, &error.to_string(), Timestamp::now());
+                    let _ = self
+                        .connection
+                        .abort_body(id, &error.to_string(), Timestamp::now());
                     let _ = self.run(id);
                     return Err(error.into());
                 }
@@ -230,11 +245,15 @@ impl BlockingClient {
             done = client.take_completion(id);
             done.is_some()
         })?;
-        done.unwrap_or_else(|| Err(Error::Usage("operation vanished".into()))).map_err(ClientError::from)
+        done.unwrap_or_else(|| Err(Error::Usage("operation vanished".into())))
+            .map_err(ClientError::from)
     }
 
     fn take_completion(&mut self, id: CommandId) -> Option<Result<Completion, Error>> {
-        let index = self.events.iter().position(|e| matches!(e, Event::Completed { id: got, .. } if *got == id))?;
+        let index = self
+            .events
+            .iter()
+            .position(|e| matches!(e, Event::Completed { id: got, .. } if *got == id))?;
         match self.events.remove(index) {
             Some(Event::Completed { result, .. }) => Some(result),
             _ => None,
@@ -242,7 +261,11 @@ impl BlockingClient {
     }
 
     fn take_body_ready(&mut self, id: CommandId, ready: &mut bool) {
-        if let Some(index) = self.events.iter().position(|e| matches!(e, Event::BodyReady { id: got } if *got == id)) {
+        if let Some(index) = self
+            .events
+            .iter()
+            .position(|e| matches!(e, Event::BodyReady { id: got } if *got == id))
+        {
             self.events.remove(index);
             *ready = true;
         }
@@ -308,10 +331,11 @@ impl BlockingClient {
                 };
             }
             let now = Timestamp::now();
-            let wait = self
-                .connection
-                .poll_timeout()
-                .map(|deadline| deadline.saturating_duration_since(now).max(Duration::from_millis(1)));
+            let wait = self.connection.poll_timeout().map(|deadline| {
+                deadline
+                    .saturating_duration_since(now)
+                    .max(Duration::from_millis(1))
+            });
             self.stream.set_read_timeout(wait)?;
             match self.stream.read(&mut self.read_buffer) {
                 Ok(0) => self.connection.handle_eof(Timestamp::now()),

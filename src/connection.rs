@@ -93,7 +93,11 @@ impl Connection {
     /// makes the next handshake a cheap resumption).
     pub fn reconnect(&self, now: Timestamp) -> Result<Self, Error> {
         let config = self.session.config().clone();
-        let tls = if config.tls_at_start { Some(self.connector.connect(&config.server_name, now)?) } else { None };
+        let tls = if config.tls_at_start {
+            Some(self.connector.connect(&config.server_name, now)?)
+        } else {
+            None
+        };
         let session = ClientSession::new(config, now)?;
         let mut connection = Connection {
             session,
@@ -264,7 +268,9 @@ impl Connection {
                     }),
                 }
             }
-            let Some(bytes) = self.session.poll_transmit() else { break };
+            let Some(bytes) = self.session.poll_transmit() else {
+                break;
+            };
             match self.tls.as_mut() {
                 Some(tls) => {
                     if let Err(error) = tls.write_plaintext(&bytes) {

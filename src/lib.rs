@@ -31,8 +31,8 @@ pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, Tl
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{Credentials, Mechanism};
 pub use session::{
-    BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions, Notify,
-    RcptOptions, RecipientOutcome, SessionConfig, Timeouts, TransactionReport, TranscriptLine,
+    BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
+    Notify, RcptOptions, RecipientOutcome, SessionConfig, Timeouts, TransactionReport, TranscriptLine,
 };
 pub use time::Timestamp;
 pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
