@@ -40,7 +40,7 @@ APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -y -q)
 _APT_UPDATED=0
 apt_update_once() {
   [ "$_APT_UPDATED" = 1 ] && return 0
-  DEBIAN_FRONTEND=noninteractive "${APT[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${APT[@]}" update -qq >&2 || die "apt-get update failed"
   _APT_UPDATED=1
 }
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -58,10 +58,11 @@ apt_install() {
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made=1
   fi
+  local alog=${TMPDIR:-/tmp}/smtp-wasm-apt.log
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive "${APT[@]}" install $rec $miss || rc=$?
+  DEBIAN_FRONTEND=noninteractive "${APT[@]}" install $rec $miss > "$alog" 2>&1 || rc=$?
   [ "$made" = 1 ] && rm -f /usr/sbin/policy-rc.d
-  [ "$rc" = 0 ] || die "apt-get install $miss failed ($rc)"
+  if [ "$rc" != 0 ]; then tail -n 30 "$alog" >&2; die "apt-get install $miss failed ($rc); log: $alog"; fi
   miss=$(missing_pkgs "$@")
   [ -z "$miss" ] || die "still missing after apt-get install: $miss"
 }
