@@ -145,9 +145,18 @@ impl Connection {
             Some(tls) => {
                 self.plaintext.clear();
                 let result = tls.handle_ciphertext(bytes, now, &mut self.plaintext);
-                self.after_tls_progress(now);
+                // A failed layer is not handshaking any more either: only a success may report the handshake. After
+                // a failure, plaintext is delivered only if the handshake was already reported (data decrypted
+                // before a later bad record); the session must not get it as pre-TLS input.
+                let deliver = match result {
+                    Ok(()) => {
+                        self.after_tls_progress(now);
+                        true
+                    }
+                    Err(_) => self.handshake_reported,
+                };
                 let plaintext = std::mem::take(&mut self.plaintext);
-                if !plaintext.is_empty() {
+                if deliver && !plaintext.is_empty() {
                     self.session.handle_input(&plaintext, now);
                 }
                 self.plaintext = plaintext;
