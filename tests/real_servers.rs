@@ -136,8 +136,8 @@ mod client {
     use super::{env, host, unique, wait_for_message};
     use smtp_wasm::blocking::{BlockingClient, ClientError};
     use smtp_wasm::{
-        Completion, ConnectionOptions, Credentials, Envelope, Error, MailOptions, Mechanism, Notify, RcptOptions,
-        TlsErrorKind,
+        Completion, ConnectionOptions, Credentials, Envelope, Error, MailOptions, Mechanism, Notify,
+        RcptOptions, TlsErrorKind,
     };
     use std::path::{Path, PathBuf};
     use std::time::Duration;
@@ -158,8 +158,11 @@ mod client {
     }
 
     fn password(mechanism: Mechanism) -> (Credentials, Option<Mechanism>) {
-        let credentials =
-            Credentials::Password { username: env("SMTP_WASM_USER"), password: env("SMTP_WASM_PASS"), identity: None };
+        let credentials = Credentials::Password {
+            username: env("SMTP_WASM_USER"),
+            password: env("SMTP_WASM_PASS"),
+            identity: None,
+        };
         (credentials, Some(mechanism))
     }
 
@@ -198,12 +201,19 @@ mod client {
     /// exactly the message, LF for CRLF.
     fn assert_delivered_to_postfix(id: &str, message: &[u8]) -> String {
         let maildir = PathBuf::from(env("SMTP_WASM_POSTFIX_MAILDIR"));
-        let file = wait_for_message(&maildir.join("new"), &format!("Message-ID: <{id}@"), Duration::from_secs(20))
-            .unwrap_or_else(|| panic!("message {id} was not delivered to {}", maildir.display()));
+        let file = wait_for_message(
+            &maildir.join("new"),
+            &format!("Message-ID: <{id}@"),
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|| panic!("message {id} was not delivered to {}", maildir.display()));
         let stored = std::fs::read(&file).unwrap();
         let expected: Vec<u8> = {
             let crlf = canonical(message);
-            String::from_utf8(crlf).unwrap().replace("\r\n", "\n").into_bytes()
+            String::from_utf8(crlf)
+                .unwrap()
+                .replace("\r\n", "\n")
+                .into_bytes()
         };
         assert!(
             stored.ends_with(&expected),
@@ -216,7 +226,10 @@ mod client {
 
     fn assert_not_delivered(dir: &Path, id: &str) {
         std::thread::sleep(Duration::from_millis(500));
-        assert!(wait_for_message(dir, id, Duration::from_millis(100)).is_none(), "{id} was delivered");
+        assert!(
+            wait_for_message(dir, id, Duration::from_millis(100)).is_none(),
+            "{id} was delivered"
+        );
     }
 
     fn envelope(to: &[&str]) -> Envelope {
@@ -238,14 +251,26 @@ mod client {
             assert_eq!(client.extension("CHUNKING"), Some(""));
             let id = unique(if use_bdat { "plain-bdat" } else { "plain-data" });
             let body = message(&id);
-            let report =
-                client.send_mail(envelope(&["bob@example.test", "reject@example.test"]), body.as_slice()).unwrap();
+            let report = client
+                .send_mail(
+                    envelope(&["bob@example.test", "reject@example.test"]),
+                    body.as_slice(),
+                )
+                .unwrap();
             assert_eq!(report.accepted, vec!["bob@example.test".to_string()]);
             assert_eq!(report.rejected.len(), 1);
             let rejected = &report.rejected[0];
             assert_eq!(rejected.0, "reject@example.test");
             assert_eq!(rejected.1.reply().map(|r| r.code()), Some(550));
-            assert_eq!(rejected.1.reply().and_then(|r| r.enhanced_code()).map(|c| c.to_string()).as_deref(), Some("5.1.1"));
+            assert_eq!(
+                rejected
+                    .1
+                    .reply()
+                    .and_then(|r| r.enhanced_code())
+                    .map(|c| c.to_string())
+                    .as_deref(),
+                Some("5.1.1")
+            );
             assert_eq!(report.reply.code(), 250);
             let headers = assert_delivered_to_postfix(&id, &body);
             assert!(!headers.contains("using TLS"), "plaintext expected: {headers}");
@@ -259,19 +284,33 @@ mod client {
         for n in 0..3 {
             let id = unique(&format!("session-{n}"));
             let body = message(&id);
-            client.send_mail(envelope(&["bob@example.test"]), body.as_slice()).unwrap();
+            client
+                .send_mail(envelope(&["bob@example.test"]), body.as_slice())
+                .unwrap();
             assert_delivered_to_postfix(&id, &body);
         }
-        client.mail("alice@example.test", &MailOptions::default()).unwrap();
+        client
+            .mail("alice@example.test", &MailOptions::default())
+            .unwrap();
         client.rcpt("bob@example.test", &RcptOptions::default()).unwrap();
-        let error = client.rcpt("reject@example.test", &RcptOptions::default()).unwrap_err();
-        assert!(matches!(error, ClientError::Smtp(Error::Rejected(ref r)) if r.reply.code() == 550), "{error}");
+        let error = client
+            .rcpt("reject@example.test", &RcptOptions::default())
+            .unwrap_err();
+        assert!(
+            matches!(error, ClientError::Smtp(Error::Rejected(ref r)) if r.reply.code() == 550),
+            "{error}"
+        );
         let id = unique("lockstep");
         let body = message(&id);
         let done = client.data(body.as_slice()).unwrap();
-        assert!(matches!(done, Completion::Reply(ref r) if r.code() == 250), "{done:?}");
+        assert!(
+            matches!(done, Completion::Reply(ref r) if r.code() == 250),
+            "{done:?}"
+        );
         assert_delivered_to_postfix(&id, &body);
-        client.verify("bob@example.test").unwrap_or_else(|e| panic!("VRFY: {e}"));
+        client
+            .verify("bob@example.test")
+            .unwrap_or_else(|e| panic!("VRFY: {e}"));
         client.noop().unwrap();
         client.reset().unwrap();
         client.quit().unwrap();
@@ -285,13 +324,18 @@ mod client {
             let info = client.tls_info().expect("TLS is up");
             assert!(info.protocol_version.starts_with("TLSv1."), "{info:?}");
             assert!(!info.peer_certificates.is_empty());
-            let offered = client.extension("AUTH").expect("AUTH is offered after TLS").to_string();
+            let offered = client
+                .extension("AUTH")
+                .expect("AUTH is offered after TLS")
+                .to_string();
             assert!(offered.contains(mechanism.name()), "{offered}");
             let (credentials, mechanism) = password(mechanism);
             client.auth(credentials, mechanism).unwrap();
             let id = unique(&format!("starttls-{}", mechanism.map_or("", |m| m.name())));
             let body = message(&id);
-            client.send_mail(envelope(&["bob@example.test"]), body.as_slice()).unwrap();
+            client
+                .send_mail(envelope(&["bob@example.test"]), body.as_slice())
+                .unwrap();
             let headers = assert_delivered_to_postfix(&id, &body);
             assert!(headers.contains("using TLS"), "{headers}");
             assert!(headers.contains("(Authenticated sender: alice)"), "{headers}");
@@ -310,7 +354,9 @@ mod client {
             client.auth(credentials, mechanism).unwrap();
             let id = unique("implicit");
             let body = message(&id);
-            client.send_mail(envelope(&["bob@example.test"]), body.as_slice()).unwrap();
+            client
+                .send_mail(envelope(&["bob@example.test"]), body.as_slice())
+                .unwrap();
             let headers = assert_delivered_to_postfix(&id, &body);
             assert!(headers.contains("using TLS"), "{headers}");
             client.quit().unwrap();
@@ -330,7 +376,9 @@ mod client {
         let error = client.start_tls(true).unwrap_err();
         assert_eq!(tls_kind(error), TlsErrorKind::UnknownIssuer);
         let id = unique("no-ca");
-        assert!(client.send_mail(envelope(&["bob@example.test"]), message(&id).as_slice()).is_err());
+        assert!(client
+            .send_mail(envelope(&["bob@example.test"]), message(&id).as_slice())
+            .is_err());
         assert_not_delivered(&PathBuf::from(env("SMTP_WASM_POSTFIX_MAILDIR")).join("new"), &id);
 
         let mut options = options("localhost", false);
@@ -349,7 +397,10 @@ mod client {
         assert!(message.contains("mail.example.org"), "{message}");
 
         let mut client = connect("SMTP_WASM_SMTP_SERVER_EXPIRED_PORT", options("localhost", true));
-        assert_eq!(tls_kind(client.start_tls(true).unwrap_err()), TlsErrorKind::Expired);
+        assert_eq!(
+            tls_kind(client.start_tls(true).unwrap_err()),
+            TlsErrorKind::Expired
+        );
     }
 
     #[test]
@@ -372,14 +423,20 @@ mod client {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        (std::fs::read(&eml).unwrap(), std::fs::read_to_string(&json).unwrap())
+        (
+            std::fs::read(&eml).unwrap(),
+            std::fs::read_to_string(&json).unwrap(),
+        )
     }
 
     #[test]
     fn smtp_server_xoauth2_smtputf8_and_dsn_parameters() {
         let mut client = connect("SMTP_WASM_SMTP_SERVER_PORT", options("localhost", true));
         client.start_tls(true).unwrap();
-        let token = Credentials::OAuth { username: env("SMTP_WASM_USER"), access_token: env("SMTP_WASM_XOAUTH2_TOKEN") };
+        let token = Credentials::OAuth {
+            username: env("SMTP_WASM_USER"),
+            access_token: env("SMTP_WASM_XOAUTH2_TOKEN"),
+        };
         client.auth(token, Some(Mechanism::XOAuth2)).unwrap();
         let id = unique("utf8-dsn");
         let body = message(&id);
@@ -393,7 +450,11 @@ mod client {
             ..Default::default()
         };
         env_.rcpt_options = RcptOptions {
-            notify: Some(Notify::On { success: true, failure: true, delay: false }),
+            notify: Some(Notify::On {
+                success: true,
+                failure: true,
+                delay: false,
+            }),
             original_recipient: Some("bob+orig@example.test".into()),
             original_recipient_type: None,
         };
@@ -401,10 +462,16 @@ mod client {
         assert_eq!(report.accepted, vec!["bøb@example.test".to_string()]);
         let (eml, json) = smtp_server_meta(&id);
         assert_eq!(eml, canonical(&body), "smtp-server stored different bytes");
-        for needle in ["\"user\": \"alice\"", "\"secure\": true", "\"SMTPUTF8\": true", "\"RET\": \"HDRS\"",
-            &format!("\"ENVID\": \"env-{id}\""), "\"NOTIFY\": \"SUCCESS,FAILURE\"", "bob+2Borig@example.test",
-            "\"address\": \"älice@example.test\""]
-        {
+        for needle in [
+            "\"user\": \"alice\"",
+            "\"secure\": true",
+            "\"SMTPUTF8\": true",
+            "\"RET\": \"HDRS\"",
+            &format!("\"ENVID\": \"env-{id}\""),
+            "\"NOTIFY\": \"SUCCESS,FAILURE\"",
+            "bob+2Borig@example.test",
+            "\"address\": \"älice@example.test\"",
+        ] {
             assert!(json.contains(needle), "{needle} missing in {json}");
         }
         client.quit().unwrap();
@@ -414,9 +481,15 @@ mod client {
     fn smtp_server_refuses_a_bad_xoauth2_token_after_the_error_challenge() {
         let mut client = connect("SMTP_WASM_SMTP_SERVER_PORT", options("localhost", true));
         client.start_tls(true).unwrap();
-        let token = Credentials::OAuth { username: env("SMTP_WASM_USER"), access_token: "wrong".into() };
+        let token = Credentials::OAuth {
+            username: env("SMTP_WASM_USER"),
+            access_token: "wrong".into(),
+        };
         let error = client.auth(token, Some(Mechanism::XOAuth2)).unwrap_err();
-        assert!(matches!(error, ClientError::Smtp(Error::Rejected(ref r)) if r.reply.code() == 535), "{error}");
+        assert!(
+            matches!(error, ClientError::Smtp(Error::Rejected(ref r)) if r.reply.code() == 535),
+            "{error}"
+        );
         // The session is still usable after a refused AUTH.
         client.noop().unwrap();
     }
@@ -429,9 +502,15 @@ mod client {
         let id = unique("lmtp");
         let body = message(&id);
         let report = client
-            .send_mail(envelope(&["bob@example.test", "reject-me@example.test", "carol@example.test"]), body.as_slice())
+            .send_mail(
+                envelope(&["bob@example.test", "reject-me@example.test", "carol@example.test"]),
+                body.as_slice(),
+            )
             .unwrap();
-        assert_eq!(report.accepted, vec!["bob@example.test".to_string(), "carol@example.test".to_string()]);
+        assert_eq!(
+            report.accepted,
+            vec!["bob@example.test".to_string(), "carol@example.test".to_string()]
+        );
         assert_eq!(report.rejected.len(), 1);
         assert_eq!(report.rejected[0].0, "reject-me@example.test");
         assert_eq!(report.rejected[0].1.reply().map(|r| r.code()), Some(550));
@@ -448,12 +527,19 @@ mod client {
         client.auth(credentials, mechanism).unwrap();
         let id = unique("aiosmtpd");
         let body = message(&id);
-        client.send_mail(envelope(&["bob@example.test"]), body.as_slice()).unwrap();
+        client
+            .send_mail(envelope(&["bob@example.test"]), body.as_slice())
+            .unwrap();
         let maildir = PathBuf::from(env("SMTP_WASM_AIOSMTPD_MAILDIR"));
-        let file = wait_for_message(&maildir.join("new"), &id, Duration::from_secs(20)).expect("delivered to aiosmtpd");
+        let file = wait_for_message(&maildir.join("new"), &id, Duration::from_secs(20))
+            .expect("delivered to aiosmtpd");
         let stored = std::fs::read(file).unwrap();
         let expected = String::from_utf8(canonical(&body)).unwrap().replace("\r\n", "\n");
-        assert!(String::from_utf8_lossy(&stored).ends_with(&expected), "{}", String::from_utf8_lossy(&stored));
+        assert!(
+            String::from_utf8_lossy(&stored).ends_with(&expected),
+            "{}",
+            String::from_utf8_lossy(&stored)
+        );
         client.quit().unwrap();
     }
 }
