@@ -36,3 +36,8 @@ pub use session::{
 };
 pub use time::Timestamp;
 pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
+
+/// The README's Rust examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
