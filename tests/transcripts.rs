@@ -1242,3 +1242,28 @@ fn a_reply_to_no_command_is_a_protocol_error_not_the_next_commands_reply() {
         t.client_silent();
     });
 }
+
+/// Abandoning the content after the end of the message went out cannot un-send it: the operation completes with the
+/// server's verdict instead of a false `Aborted` ("the message was not sent", which invites a duplicate on retry).
+#[test]
+fn abort_after_the_final_dot_went_out_reports_the_servers_verdict() {
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
+        ehlo(t, &["PIPELINING"]);
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n354 go");
+        t.body_ready(id);
+        t.session.send_body(id, b"hello", now).unwrap();
+        t.session.finish_body(id, now).unwrap();
+        t.client("hello\n.");
+        t.session.abort_body(id, "too late", now).unwrap();
+        t.client_silent();
+        t.server("250 2.0.0 queued");
+        assert_eq!(reply_code(&t.ok(id)), 250);
+    });
+}

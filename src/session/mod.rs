@@ -475,6 +475,8 @@ impl ClientSession {
 
     /// Abandons the content of operation `id` (its source failed): the transaction fails with [`Error::Aborted`] and
     /// the message is never completed on the wire (RSET after BDAT; a close in the middle of DATA).
+    /// Once the end of the message has gone out (after `finish_body`, the final dot or `BDAT n LAST`) it is too late:
+    /// the abort is ignored and the operation completes with the server's reply.
     pub fn abort_body(&mut self, id: CommandId, why: &str, now: Timestamp) -> Result<(), Error> {
         let why = why.to_string();
         self.with_transaction(id, now, move |tx| match tx {
