@@ -43,8 +43,6 @@ use transaction::{Flow, Output, PendingTransaction, StartContext, Transaction};
 
 /// RFC 4954 section 4: a SASL response line may be up to 12288 octets.
 const AUTH_RESPONSE_LIMIT: usize = 12288;
-/// Replies that arrive before anything asked for them are kept (pipelining, early talkers), up to this many.
-const MAX_EARLY_REPLIES: usize = 32;
 
 /// Which command a reply is expected for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +137,6 @@ pub struct ClientSession {
     hello_name: String,
     tls_active: bool,
     parser: ReplyParser,
-    early: VecDeque<Reply>,
     out: Vec<u8>,
     events: VecDeque<Event>,
     queue: VecDeque<(CommandId, Op)>,
@@ -176,7 +173,6 @@ impl ClientSession {
             hello_name,
             tls_active,
             parser,
-            early: VecDeque::new(),
             out: Vec::new(),
             events: VecDeque::new(),
             queue: VecDeque::new(),
@@ -480,6 +476,8 @@ impl ClientSession {
 
     /// Abandons the content of operation `id` (its source failed): the transaction fails with [`Error::Aborted`] and
     /// the message is never completed on the wire (RSET after BDAT; a close in the middle of DATA).
+    /// Once the end of the message has gone out (after `finish_body`, the final dot or `BDAT n LAST`) it is too late:
+    /// the abort is ignored and the operation completes with the server's reply.
     pub fn abort_body(&mut self, id: CommandId, why: &str, now: Timestamp) -> Result<(), Error> {
         let why = why.to_string();
         self.with_transaction(id, now, move |tx| match tx {
@@ -569,19 +567,16 @@ impl ClientSession {
             if self.lifecycle == Lifecycle::SwitchingTls {
                 return;
             }
-            let reply = match self.early.pop_front() {
-                Some(reply) => reply,
-                None => match self.parser.next_reply() {
-                    Ok(Some(reply)) => {
-                        self.trace_reply(&reply);
-                        reply
-                    }
-                    Ok(None) => return,
-                    Err(message) => {
-                        self.fail_session(Error::Protocol(message));
-                        return;
-                    }
-                },
+            let reply = match self.parser.next_reply() {
+                Ok(Some(reply)) => {
+                    self.trace_reply(&reply);
+                    reply
+                }
+                Ok(None) => return,
+                Err(message) => {
+                    self.fail_session(Error::Protocol(message));
+                    return;
+                }
             };
             match self.awaiting.pop_front() {
                 Some(expected) => self.on_reply(expected.step, reply, now),
@@ -595,14 +590,13 @@ impl ClientSession {
                         self.fail_session(error);
                         return;
                     }
-                    // Early: keep it for the command it answers (pipelining, or a server that answers early).
-                    if self.early.len() >= MAX_EARLY_REPLIES {
-                        self.fail_session(Error::Protocol(
-                            "too many replies to commands that were not sent".into(),
-                        ));
-                        return;
-                    }
-                    self.early.push_back(reply);
+                    // Every command's reply is expected from the moment the command is written, so a reply with
+                    // nothing waiting answers no command: the server is out of step, and matching it to the next
+                    // command would shift every later reply (a stale 250 taken as "message accepted").
+                    self.fail_session(Error::Protocol(format!(
+                        "the server sent a reply ({}) to a command that was not sent",
+                        reply.code()
+                    )));
                     return;
                 }
             }
@@ -874,7 +868,7 @@ impl ClientSession {
             Step::Ehlo | Step::Helo => self.on_hello_reply(step, reply, now),
             Step::StartTls => {
                 if reply.code() == 220 {
-                    if self.parser.buffered_len() > 0 || !self.early.is_empty() {
+                    if self.parser.buffered_len() > 0 {
                         // CVE-2011-0411: anything after the 220's line end was injected before TLS.
                         self.fail_session(Error::StartTlsInjection);
                         return;
@@ -1208,7 +1202,6 @@ impl ClientSession {
     fn close_session(&mut self, error: Option<Error>) {
         self.lifecycle = Lifecycle::Closed;
         self.awaiting.clear();
-        self.early.clear();
         self.fail_ops(&Error::Usage(
             "the session closed before this operation ran".into(),
         ));
