@@ -1267,3 +1267,26 @@ fn abort_after_the_final_dot_went_out_reports_the_servers_verdict() {
         assert_eq!(reply_code(&t.ok(id)), 250);
     });
 }
+
+#[test]
+fn a_refusal_that_comes_before_its_command_is_kept_for_it() {
+    // A server that refuses the message while the client is still sending it: the refusal answers the final dot.
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
+        ehlo(t, &["PIPELINING"]);
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n354 go");
+        t.body_ready(id);
+        t.session.send_body(id, b"first part\r\n", now).unwrap();
+        t.server("552 5.3.4 Message size exceeds fixed limit");
+        t.no_event();
+        t.session.finish_body(id, now).unwrap();
+        t.client("first part\n.");
+        assert_eq!(rejected_code(&t.err(id)), ("DATA".into(), 552));
+    });
+}

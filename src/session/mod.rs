@@ -41,6 +41,8 @@ use crate::time::Timestamp;
 use params::{check_mail_input, check_rcpt_input, encode_mail, encode_rcpt, BodyAgreement, BASE_LINE_LIMIT};
 use transaction::{Flow, Output, PendingTransaction, StartContext, Transaction};
 
+/// Refusals that arrive before their command are kept for it, up to this many.
+const MAX_EARLY_REPLIES: usize = 8;
 /// RFC 4954 section 4: a SASL response line may be up to 12288 octets.
 const AUTH_RESPONSE_LIMIT: usize = 12288;
 
@@ -137,6 +139,8 @@ pub struct ClientSession {
     hello_name: String,
     tls_active: bool,
     parser: ReplyParser,
+    /// Refusals that arrived before the command they answer.
+    early: VecDeque<Reply>,
     out: Vec<u8>,
     events: VecDeque<Event>,
     queue: VecDeque<(CommandId, Op)>,
@@ -173,6 +177,7 @@ impl ClientSession {
             hello_name,
             tls_active,
             parser,
+            early: VecDeque::new(),
             out: Vec::new(),
             events: VecDeque::new(),
             queue: VecDeque::new(),
@@ -567,16 +572,22 @@ impl ClientSession {
             if self.lifecycle == Lifecycle::SwitchingTls {
                 return;
             }
-            let reply = match self.parser.next_reply() {
-                Ok(Some(reply)) => {
-                    self.trace_reply(&reply);
-                    reply
-                }
-                Ok(None) => return,
-                Err(message) => {
-                    self.fail_session(Error::Protocol(message));
-                    return;
-                }
+            if self.awaiting.is_empty() && !self.early.is_empty() {
+                return; // kept for the next command
+            }
+            let reply = match self.early.pop_front() {
+                Some(reply) => reply,
+                None => match self.parser.next_reply() {
+                    Ok(Some(reply)) => {
+                        self.trace_reply(&reply);
+                        reply
+                    }
+                    Ok(None) => return,
+                    Err(message) => {
+                        self.fail_session(Error::Protocol(message));
+                        return;
+                    }
+                },
             };
             match self.awaiting.pop_front() {
                 Some(expected) => self.on_reply(expected.step, reply, now),
@@ -590,9 +601,21 @@ impl ClientSession {
                         self.fail_session(error);
                         return;
                     }
-                    // Every command's reply is expected from the moment the command is written, so a reply with
-                    // nothing waiting answers no command: the server is out of step, and matching it to the next
-                    // command would shift every later reply (a stale 250 taken as "message accepted").
+                    if reply.is_transient_failure() || reply.is_permanent_failure() {
+                        // A refusal that comes before its command (a server that rejects a message while it is still
+                        // being sent, or refuses before reading): kept for the command it answers. A refusal can only
+                        // make that command fail, never make a message count as sent.
+                        if self.early.len() >= MAX_EARLY_REPLIES {
+                            self.fail_session(Error::Protocol(
+                                "too many replies to commands that were not sent".into(),
+                            ));
+                            return;
+                        }
+                        self.early.push_back(reply);
+                        return;
+                    }
+                    // A success with nothing waiting answers no command: the server is out of step, and matching it to
+                    // the next command would shift every later reply (a stale 250 taken as "message accepted").
                     self.fail_session(Error::Protocol(format!(
                         "the server sent a reply ({}) to a command that was not sent",
                         reply.code()
@@ -868,7 +891,7 @@ impl ClientSession {
             Step::Ehlo | Step::Helo => self.on_hello_reply(step, reply, now),
             Step::StartTls => {
                 if reply.code() == 220 {
-                    if self.parser.buffered_len() > 0 {
+                    if self.parser.buffered_len() > 0 || !self.early.is_empty() {
                         // CVE-2011-0411: anything after the 220's line end was injected before TLS.
                         self.fail_session(Error::StartTlsInjection);
                         return;
@@ -1141,6 +1164,8 @@ impl ClientSession {
                     Op::Transaction(tx) => {
                         apply(TxRef::Active(tx));
                         self.drive_transaction(None, now);
+                        // A refusal may already be waiting for what was just written.
+                        self.pump(now);
                         self.last_activity = now;
                         return Ok(());
                     }
@@ -1202,6 +1227,7 @@ impl ClientSession {
     fn close_session(&mut self, error: Option<Error>) {
         self.lifecycle = Lifecycle::Closed;
         self.awaiting.clear();
+        self.early.clear();
         self.fail_ops(&Error::Usage(
             "the session closed before this operation ran".into(),
         ));
