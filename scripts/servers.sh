@@ -311,6 +311,7 @@ smtp_server_up() {
   return $rc
 }
 smtp_server_procs() { local p; for p in "${SMTP_SERVER_PROCS[@]}"; do echo "${p%%:*}"; done; }
+# shellcheck disable=SC2046
 smtp_server_down() { stop $(smtp_server_procs); }
 
 aiosmtpd_up() {
@@ -353,6 +354,7 @@ websockify_up() {
   return $rc
 }
 websockify_procs() { local p; for p in "${WS_PROCS[@]}"; do echo "${p%%:*}"; done; }
+# shellcheck disable=SC2046
 websockify_down() { stop $(websockify_procs); }
 
 # ------------------------------------------------------------------------------------------------ env.sh
