@@ -484,6 +484,7 @@ function connectionOptions(options: ClientOptions): RawConnectionOptions {
     implicitTls: options.implicitTls ?? false,
     lmtp: options.lmtp ?? false,
     rootCertificates: roots === undefined ? [] : typeof roots === "string" ? [roots] : [...roots],
+    onlyRootCertificates: options.onlyRootCertificates ?? false,
     dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates ?? false,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
     transcript: options.debug !== undefined,

@@ -49,6 +49,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
     implicitTls: tls === "implicit",
     ...(options.localName !== undefined && { localName: options.localName }),
     ...(options.rootCertificates !== undefined && { rootCertificates: options.rootCertificates }),
+    ...(options.onlyRootCertificates !== undefined && { onlyRootCertificates: options.onlyRootCertificates }),
     ...(options.dangerouslyAcceptInvalidCertificates !== undefined && {
       dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates,
     }),

@@ -69,6 +69,7 @@ export interface RawConnectionOptions {
   localName?: string;
   lmtp: boolean;
   rootCertificates: string[];
+  onlyRootCertificates: boolean;
   dangerouslyAcceptInvalidCertificates: boolean;
   allowInsecureAuth: boolean;
   /** Emit transcript events (AUTH payloads redacted). */

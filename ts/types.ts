@@ -124,6 +124,8 @@ export interface ClientOptions {
   lmtp?: boolean;
   /** Extra trusted roots (PEM), added to the Mozilla roots. */
   rootCertificates?: string | string[];
+  /** Trust only `rootCertificates`, not the Mozilla roots (a private CA). */
+  onlyRootCertificates?: boolean;
   /** Accept any certificate. Only for tests: anyone in the path can read and change the mail. */
   dangerouslyAcceptInvalidCertificates?: boolean;
   /** Timeouts in milliseconds. */
@@ -169,6 +171,8 @@ export interface SendMailOptions {
   serverName?: string;
   localName?: string;
   rootCertificates?: string | string[];
+  /** Trust only `rootCertificates`, not the Mozilla roots. */
+  onlyRootCertificates?: boolean;
   dangerouslyAcceptInvalidCertificates?: boolean;
   allowInsecureAuth?: boolean;
   auth?: AuthOptions;
