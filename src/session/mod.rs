@@ -366,8 +366,9 @@ impl ClientSession {
     }
 
     /// STARTTLS (RFC 3207). With `required`, a server that does not advertise STARTTLS fails the operation with
-    /// [`Error::StartTlsNotOffered`]; without it, the operation completes with [`Completion::Done`] and the session
-    /// stays in plaintext (opportunistic TLS). After the handshake the session sends EHLO again and completes with
+    /// [`Error::StartTlsNotOffered`] (a refusal fails it with the reply), and every operation queued behind it except
+    /// QUIT fails with the same error, so nothing meant for TLS goes out in the clear; without it, the operation
+    /// completes with [`Completion::Done`] and the session stays in plaintext (opportunistic TLS). After the handshake the session sends EHLO again and completes with
     /// its reply.
     pub fn start_tls(&mut self, required: bool, now: Timestamp) -> Result<CommandId, Error> {
         if self.tls_active {
@@ -726,7 +727,27 @@ impl ClientSession {
         match result {
             Ok(None) => {}
             Ok(Some(done)) => self.complete(Ok(done)),
+            Err(Error::StartTlsNotOffered) => {
+                self.complete(Err(Error::StartTlsNotOffered));
+                self.fail_queued_after_required_tls(&Error::StartTlsNotOffered);
+            }
             Err(error) => self.complete(Err(error)),
+        }
+    }
+
+    /// A required STARTTLS failed (not offered, or refused): what was queued behind it counted on TLS, so it fails
+    /// with the same error instead of going out in the clear. QUIT stays queued (it reveals nothing).
+    fn fail_queued_after_required_tls(&mut self, error: &Error) {
+        let queue = std::mem::take(&mut self.queue);
+        for (id, op) in queue {
+            if matches!(op, Op::Quit) {
+                self.queue.push_back((id, op));
+            } else {
+                self.events.push_back(Event::Completed {
+                    id,
+                    result: Err(error.clone()),
+                });
+            }
         }
     }
 
@@ -868,10 +889,18 @@ impl ClientSession {
                         *stage = TlsStage::Handshake;
                     }
                 } else {
-                    self.complete(Err(Error::Rejected(Rejection {
+                    let required = matches!(
+                        self.active.as_ref().map(|a| &a.op),
+                        Some(Op::StartTls { required: true, .. })
+                    );
+                    let error = Error::Rejected(Rejection {
                         command: "STARTTLS".into(),
                         reply,
-                    })));
+                    });
+                    self.complete(Err(error.clone()));
+                    if required {
+                        self.fail_queued_after_required_tls(&error);
+                    }
                 }
             }
             Step::Auth | Step::AuthCancel => self.on_auth_reply(step, reply, now),

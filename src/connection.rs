@@ -1,0 +1,302 @@
+//! A whole client connection: the SMTP session over a TLS layer (implicit TLS, or after STARTTLS), still sans-IO.
+//!
+//! Whatever carries the bytes (a TCP socket, a Worker socket, a WebSocket bridge) only ever sees what
+//! [`Connection::poll_transmit`] returns, which is ciphertext once TLS is up: the carrier cannot read mail or
+//! credentials. Drive it like the session: after every call, drain `poll_transmit`, `poll_event` and `poll_timeout`.
+
+use std::collections::VecDeque;
+
+use crate::error::Error;
+use crate::sasl::{Credentials, Mechanism};
+use crate::session::{ClientSession, CommandId, Envelope, Event, MailOptions, RcptOptions, SessionConfig};
+use crate::time::Timestamp;
+use crate::tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
+
+/// How to set up a [`Connection`].
+#[derive(Debug, Clone)]
+pub struct ConnectionOptions {
+    /// The session's settings; `session.server_name` is also the TLS server name (SNI and verification).
+    pub session: SessionConfig,
+    /// TLS from the first byte (port 465), instead of plaintext until STARTTLS.
+    pub implicit_tls: bool,
+    /// Trust settings.
+    pub tls: TlsOptions,
+}
+
+impl ConnectionOptions {
+    /// Options with the defaults for a server known as `server_name`.
+    #[must_use]
+    pub fn new(server_name: impl Into<String>) -> Self {
+        ConnectionOptions {
+            session: SessionConfig::new(server_name),
+            implicit_tls: false,
+            tls: TlsOptions::default(),
+        }
+    }
+}
+
+/// The SMTP session stacked on its TLS layer. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Connection {
+    session: ClientSession,
+    connector: TlsConnector,
+    tls: Option<TlsLayer>,
+    /// Whether the current TLS layer's handshake completion was reported.
+    handshake_reported: bool,
+    close_notify_sent: bool,
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    plaintext: Vec<u8>,
+}
+
+/// Every command of the session, forwarded, then the output moved through TLS.
+macro_rules! forward {
+    ($(#[$doc:meta] $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(
+            #[$doc]
+            pub fn $name(&mut self, $($arg: $ty,)* now: Timestamp) -> $ret {
+                let result = self.session.$name($($arg,)* now);
+                self.flush(now);
+                result
+            }
+        )*
+    };
+}
+
+impl Connection {
+    /// A connection that waits for the greeting (after the TLS handshake, for implicit TLS). Fails on bad options
+    /// (an invalid local name, an unusable root certificate, an invalid server name).
+    pub fn new(mut options: ConnectionOptions, now: Timestamp) -> Result<Self, Error> {
+        options.session.tls_at_start = options.implicit_tls;
+        let connector = TlsConnector::new(&options.tls)?;
+        let tls = if options.implicit_tls {
+            Some(connector.connect(&options.session.server_name, now)?)
+        } else {
+            None
+        };
+        let session = ClientSession::new(options.session, now)?;
+        let mut connection = Connection {
+            session,
+            connector,
+            tls,
+            handshake_reported: false,
+            close_notify_sent: false,
+            out: Vec::new(),
+            events: VecDeque::new(),
+            plaintext: Vec::new(),
+        };
+        connection.flush(now);
+        Ok(connection)
+    }
+
+    /// A new connection to the same server that reuses this one's TLS settings (and so its session tickets, which
+    /// makes the next handshake a cheap resumption).
+    pub fn reconnect(&self, now: Timestamp) -> Result<Self, Error> {
+        let config = self.session.config().clone();
+        let tls = if config.tls_at_start {
+            Some(self.connector.connect(&config.server_name, now)?)
+        } else {
+            None
+        };
+        let session = ClientSession::new(config, now)?;
+        let mut connection = Connection {
+            session,
+            connector: self.connector.clone(),
+            tls,
+            handshake_reported: false,
+            close_notify_sent: false,
+            out: Vec::new(),
+            events: VecDeque::new(),
+            plaintext: Vec::new(),
+        };
+        connection.flush(now);
+        Ok(connection)
+    }
+
+    /// The SMTP session (capabilities, greeting, state).
+    #[must_use]
+    pub fn session(&self) -> &ClientSession {
+        &self.session
+    }
+
+    /// An extension's parameters, as [`ClientSession::extension`].
+    #[must_use]
+    pub fn extension(&self, name: &str) -> Option<&str> {
+        self.session.extension(name)
+    }
+
+    /// The negotiated TLS parameters and the server's certificate chain, once the handshake is done.
+    #[must_use]
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        self.tls.as_ref().and_then(TlsLayer::info)
+    }
+
+    /// Bytes held and not yet sent (for backpressure while streaming a message).
+    #[must_use]
+    pub fn transmit_buffered(&self) -> usize {
+        self.out.len() + self.session.transmit_buffered()
+    }
+
+    // ----- inputs -----
+
+    /// Bytes from the network (ciphertext once TLS is up).
+    pub fn handle_input(&mut self, bytes: &[u8], now: Timestamp) {
+        match self.tls.as_mut() {
+            Some(tls) => {
+                self.plaintext.clear();
+                let result = tls.handle_ciphertext(bytes, now, &mut self.plaintext);
+                // A failed layer is not handshaking any more either: only a success may report the handshake. After
+                // a failure, plaintext is delivered only if the handshake was already reported (data decrypted
+                // before a later bad record); the session must not get it as pre-TLS input.
+                let deliver = match result {
+                    Ok(()) => {
+                        self.after_tls_progress(now);
+                        true
+                    }
+                    Err(_) => self.handshake_reported,
+                };
+                let plaintext = std::mem::take(&mut self.plaintext);
+                if deliver && !plaintext.is_empty() {
+                    self.session.handle_input(&plaintext, now);
+                }
+                self.plaintext = plaintext;
+                if let Err(error) = result {
+                    self.session.handle_tls_failed(error);
+                }
+            }
+            None => self.session.handle_input(bytes, now),
+        }
+        self.flush(now);
+    }
+
+    /// The network connection closed.
+    pub fn handle_eof(&mut self, now: Timestamp) {
+        let tls_result = self.tls.as_mut().map(TlsLayer::handle_eof);
+        match tls_result {
+            Some(Err(error)) => self.session.handle_tls_failed(error),
+            _ => self.session.handle_eof(now),
+        }
+        self.flush(now);
+    }
+
+    /// Time passed; see [`Connection::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.session.handle_timeout(now);
+        self.flush(now);
+    }
+
+    // ----- commands -----
+
+    forward! {
+        /// EHLO/LHLO, HELO fallback ([`ClientSession::hello`]).
+        hello(local_name: Option<&str>) -> Result<CommandId, Error>;
+        /// STARTTLS, then the handshake inside this connection, then EHLO again ([`ClientSession::start_tls`]).
+        start_tls(required: bool) -> Result<CommandId, Error>;
+        /// AUTH ([`ClientSession::auth`]).
+        auth(credentials: Credentials, mechanism: Option<Mechanism>) -> Result<CommandId, Error>;
+        /// MAIL FROM ([`ClientSession::mail`]).
+        mail(from: &str, options: &MailOptions) -> Result<CommandId, Error>;
+        /// RCPT TO ([`ClientSession::rcpt`]).
+        rcpt(to: &str, options: &RcptOptions) -> Result<CommandId, Error>;
+        /// DATA or BDAT for the open transaction ([`ClientSession::data`]).
+        data() -> Result<CommandId, Error>;
+        /// A whole pipelined transaction ([`ClientSession::send_mail`]).
+        send_mail(envelope: Envelope) -> Result<CommandId, Error>;
+        /// Message content ([`ClientSession::send_body`]).
+        send_body(id: CommandId, chunk: &[u8]) -> Result<(), Error>;
+        /// End of the message content ([`ClientSession::finish_body`]).
+        finish_body(id: CommandId) -> Result<(), Error>;
+        /// Abandon the message content ([`ClientSession::abort_body`]).
+        abort_body(id: CommandId, why: &str) -> Result<(), Error>;
+        /// RSET ([`ClientSession::reset`]).
+        reset() -> Result<CommandId, Error>;
+        /// NOOP ([`ClientSession::noop`]).
+        noop() -> Result<CommandId, Error>;
+        /// VRFY ([`ClientSession::verify`]).
+        verify(address: &str) -> Result<CommandId, Error>;
+        /// QUIT ([`ClientSession::quit`]); TLS `close_notify` follows the reply.
+        quit() -> Result<CommandId, Error>;
+    }
+
+    /// Ends the connection now: TLS `close_notify` is queued (send it, then close the transport) and every pending
+    /// operation fails.
+    pub fn close(&mut self, now: Timestamp) {
+        self.session.close();
+        self.flush(now);
+    }
+
+    // ----- outputs -----
+
+    /// Bytes to send (ciphertext once TLS is up), coalesced.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.out))
+        }
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front().or_else(|| self.session.poll_event())
+    }
+
+    /// When to call [`Connection::handle_timeout`].
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.session.poll_timeout()
+    }
+
+    // ----- internals -----
+
+    /// Reports a finished handshake once: to the caller, and to the session if STARTTLS is waiting for it.
+    fn after_tls_progress(&mut self, now: Timestamp) {
+        let done = self.tls.as_ref().is_some_and(|tls| !tls.is_handshaking());
+        if done && !self.handshake_reported {
+            self.handshake_reported = true;
+            self.events.push_back(Event::TlsEstablished);
+            self.session.handle_tls_established(now);
+        }
+    }
+
+    /// Moves the session's output through TLS (if any) into `out`, and starts TLS when STARTTLS asks for it.
+    fn flush(&mut self, now: Timestamp) {
+        loop {
+            if self.session.poll_start_tls() {
+                match self.connector.connect(&self.session.config().server_name, now) {
+                    Ok(layer) => {
+                        self.tls = Some(layer);
+                        self.handshake_reported = false;
+                    }
+                    Err(Error::Tls(error)) => self.session.handle_tls_failed(error),
+                    Err(other) => self.session.handle_tls_failed(crate::error::TlsError {
+                        kind: crate::error::TlsErrorKind::Other,
+                        message: other.to_string(),
+                    }),
+                }
+            }
+            let Some(bytes) = self.session.poll_transmit() else {
+                break;
+            };
+            match self.tls.as_mut() {
+                Some(tls) => {
+                    if let Err(error) = tls.write_plaintext(&bytes) {
+                        self.session.handle_tls_failed(error);
+                    }
+                }
+                None => self.out.extend_from_slice(&bytes),
+            }
+        }
+        if let Some(tls) = self.tls.as_mut() {
+            if self.session.is_closed() && !self.close_notify_sent {
+                // QUIT answered, or the session ended: tell the peer TLS is closing (it also guards against
+                // truncation on their side).
+                self.close_notify_sent = true;
+                tls.send_close_notify();
+            }
+            tls.poll_ciphertext(&mut self.out);
+        }
+    }
+}

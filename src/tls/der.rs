@@ -1,0 +1,149 @@
+//! Just enough DER to name a certificate's issuer and subject in an error message, and to tell a self-signed one.
+//!
+//! webpki has already parsed (and refused) the certificate by the time this runs, and it does not hand out the names.
+//! Every read is bounds-checked and returns `None` on anything unexpected: this never panics on server input.
+
+const TAG_SEQUENCE: u8 = 0x30;
+const TAG_SET: u8 = 0x31;
+const TAG_OID: u8 = 0x06;
+const TAG_VERSION: u8 = 0xa0;
+
+/// The longest name we put in a message; certificates are server input and a message is not a dump.
+const MAX_NAME_CHARS: usize = 200;
+
+/// One DER element at the start of `input`: `(tag, contents, rest)`.
+fn next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        // Certificates are far below 4 GiB; longer length fields are malformed here.
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (len_bytes, rest) = rest.split_at(count);
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |len, &b| (len << 8) | usize::from(b));
+        (len, rest)
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (contents, rest) = rest.split_at(len);
+    Some((tag, contents, rest))
+}
+
+/// The issuer and subject names of a certificate, as raw DER contents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CertNames<'a> {
+    /// The issuer `Name`'s contents.
+    pub issuer: &'a [u8],
+    /// The subject `Name`'s contents.
+    pub subject: &'a [u8],
+}
+
+impl CertNames<'_> {
+    /// Issuer and subject are the same name (RFC 5280 "self-issued"; in practice a self-signed certificate).
+    pub fn is_self_issued(&self) -> bool {
+        self.issuer == self.subject
+    }
+}
+
+/// Reads the issuer and subject out of an X.509 certificate (RFC 5280 4.1).
+pub(crate) fn cert_names(der: &[u8]) -> Option<CertNames<'_>> {
+    let (TAG_SEQUENCE, certificate, _) = next(der)? else {
+        return None;
+    };
+    let (TAG_SEQUENCE, tbs, _) = next(certificate)? else {
+        return None;
+    };
+    let (tag, _, mut rest) = next(tbs)?;
+    if tag == TAG_VERSION {
+        // That was the optional version; the serial number follows.
+        (_, _, rest) = next(rest)?;
+    }
+    let (_, _, rest) = next(rest)?; // signature AlgorithmIdentifier
+    let (TAG_SEQUENCE, issuer, rest) = next(rest)? else {
+        return None;
+    };
+    let (_, _, rest) = next(rest)?; // validity
+    let (TAG_SEQUENCE, subject, _) = next(rest)? else {
+        return None;
+    };
+    Some(CertNames { issuer, subject })
+}
+
+/// A readable form of a `Name`'s contents: `CN=..., O=...` (the usual attributes only), or `None` if it holds none
+/// of them.
+pub(crate) fn display_name(name: &[u8]) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut rdns = name;
+    while !rdns.is_empty() {
+        let (TAG_SET, mut set, rest) = next(rdns)? else {
+            return None;
+        };
+        rdns = rest;
+        while !set.is_empty() {
+            let (TAG_SEQUENCE, attribute, rest) = next(set)? else {
+                return None;
+            };
+            set = rest;
+            let (TAG_OID, oid, value) = next(attribute)? else {
+                return None;
+            };
+            let label = match oid {
+                [0x55, 0x04, 0x03] => "CN",
+                [0x55, 0x04, 0x0a] => "O",
+                [0x55, 0x04, 0x0b] => "OU",
+                [0x55, 0x04, 0x06] => "C",
+                _ => continue,
+            };
+            let (_, text, _) = next(value)?;
+            parts.push(format!("{label}={}", printable(text)));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut joined = parts.join(", ");
+    if let Some((cut, _)) = joined.char_indices().nth(MAX_NAME_CHARS) {
+        joined.truncate(cut);
+        joined.push('…');
+    }
+    Some(joined)
+}
+
+/// Server-controlled bytes made safe to show: lossy UTF-8 with control characters replaced.
+pub(crate) fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_input_is_none_not_a_panic() {
+        assert_eq!(cert_names(&[]), None);
+        assert_eq!(cert_names(&[0x30]), None);
+        assert_eq!(cert_names(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(cert_names(&[0x30, 0x82, 0xff]), None);
+        assert_eq!(cert_names(&[0x30, 0x02, 0x30, 0x00]), None);
+        assert_eq!(display_name(&[0x31, 0x05, 0x30, 0x03, 0x06, 0x01]), None);
+    }
+
+    #[test]
+    fn names_are_rendered() {
+        // SET { SEQUENCE { OID 2.5.4.3, UTF8String "a\nb" } }
+        let name = [
+            0x31, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x03, b'a', b'\n', b'b',
+        ];
+        assert_eq!(display_name(&name).as_deref(), Some("CN=a?b"));
+    }
+}

@@ -1,0 +1,591 @@
+//! The TLS layer: rustls inside the library, sans-IO, so whatever carries the bytes (a socket, a WebSocket bridge,
+//! an edge proxy) only ever sees ciphertext.
+//!
+//! A [`TlsConnector`] holds the configuration (trusted roots, verification policy) and the session-ticket cache; it
+//! is meant to live as long as the client, so that a reconnect resumes the previous session. Each
+//! [`TlsConnector::connect`] makes a [`TlsLayer`]: one client connection whose handshake starts at once.
+//!
+//! The layer is driven like the rest of the core: feed what the network delivered with
+//! [`TlsLayer::handle_ciphertext`] (decrypted data comes back in the same call), queue data with
+//! [`TlsLayer::write_plaintext`], and after **every** call drain [`TlsLayer::poll_ciphertext`] and send what it
+//! gives, even after an error (rustls queues an alert telling the server why the connection failed).
+//!
+//! Certificates are checked against the `now` handed to `connect` and `handle_ciphertext`, never against a system
+//! clock: `wasm32-unknown-unknown` has none.
+
+mod der;
+mod errors;
+mod verify;
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::ServerCertVerifier;
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::time_provider::TimeProvider;
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, HandshakeKind, ProtocolVersion, RootCertStore,
+};
+
+use crate::error::{Error, Field, InputError, InputErrorReason, TlsError, TlsErrorKind};
+use crate::time::Timestamp;
+
+/// Plaintext accepted by [`TlsLayer::write_plaintext`] before the handshake completes. SMTP sends nothing before
+/// the server's greeting, which itself comes after the handshake, so anything near this is a bug upstream.
+pub const MAX_EARLY_PLAINTEXT: usize = 64 * 1024;
+
+/// How the server's certificate is verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Extra trusted roots in PEM (`rootCertificates`); each string may hold several certificates. They are added
+    /// to the Mozilla roots (webpki-roots) unless [`TlsOptions::only_given_roots`] is set.
+    pub root_certificates_pem: Vec<String>,
+    /// Trust only [`TlsOptions::root_certificates_pem`], not the Mozilla roots.
+    pub only_given_roots: bool,
+    /// Accept any certificate: unknown issuer, wrong name, expired. The handshake signatures are still verified,
+    /// so the server must hold the key of the certificate it presents. For tests only: this gives up the
+    /// protection TLS is for.
+    pub dangerously_accept_invalid_certificates: bool,
+}
+
+/// The TLS client configuration, reusable across connections: it holds the rustls `ClientConfig` (behind an `Arc`)
+/// and with it the session cache, so a second [`TlsConnector::connect`] to the same server resumes the session.
+#[derive(Debug, Clone)]
+pub struct TlsConnector {
+    config: Arc<ClientConfig>,
+}
+
+impl TlsConnector {
+    /// A connector for `options`.
+    ///
+    /// # Errors
+    /// [`Error::Tls`] of kind [`TlsErrorKind::Other`] if a root certificate is not valid PEM or not a valid
+    /// certificate (the message names which one), or if `only_given_roots` is set with no root given.
+    pub fn new(options: &TlsOptions) -> Result<TlsConnector, Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = root_store(options)?;
+        let verifier: Arc<dyn ServerCertVerifier> = if options.dangerously_accept_invalid_certificates {
+            Arc::new(verify::AcceptAnyCertificate::new(
+                provider.signature_verification_algorithms,
+            ))
+        } else {
+            if roots.is_empty() {
+                return Err(config_error(
+                    "onlyGivenRoots is set but rootCertificates holds no certificate: nothing would be trusted",
+                ));
+            }
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .build()
+                .map_err(|e| config_error(format!("cannot build the certificate verifier: {e}")))?;
+            Arc::new(verify::DiagnosingVerifier::new(webpki))
+        };
+        let config = client_config(provider, verifier)?;
+        Ok(TlsConnector {
+            config: Arc::new(config),
+        })
+    }
+
+    /// Starts a client connection to `server_name`: a DNS name, or an IP address (RFC 6066: no SNI is sent then,
+    /// and the certificate must name the address). IPv6 addresses may be given in brackets (`[::1]`). The
+    /// ClientHello is queued at once: drain [`TlsLayer::poll_ciphertext`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] (field [`Field::Option`]) if `server_name` is neither a DNS name nor an IP address;
+    /// [`Error::Tls`] if rustls cannot start (no randomness available, for example).
+    pub fn connect(&self, server_name: &str, now: Timestamp) -> Result<TlsLayer, Error> {
+        let name = parse_server_name(server_name)?;
+        // Each connection gets its own clock so two connections fed different `now`s cannot disturb each other;
+        // the verifier and the session cache are the shared `Arc`s, which rustls needs to resume.
+        let clock = Arc::new(AtomicU64::new(now.as_unix_millis()));
+        let mut config = ClientConfig::clone(&self.config);
+        config.time_provider = Arc::new(InjectedClock(Arc::clone(&clock)));
+        let mut conn = ClientConnection::new(Arc::new(config), name)
+            .map_err(|e| Error::Tls(errors::from_rustls(&e, server_name)))?;
+        // Unbounded inside rustls: early plaintext is bounded here instead, and ciphertext is the caller's to
+        // drain after every call.
+        conn.set_buffer_limit(None);
+        Ok(TlsLayer {
+            conn,
+            clock,
+            server_name: server_name.to_owned(),
+            early_plaintext: Vec::new(),
+            failed: None,
+            records: RecordTracker::default(),
+            first_bytes: Vec::new(),
+            peer_closed: false,
+            close_notify_sent: false,
+        })
+    }
+}
+
+fn config_error(message: impl Into<String>) -> Error {
+    Error::Tls(TlsError {
+        kind: TlsErrorKind::Other,
+        message: message.into(),
+    })
+}
+
+fn root_store(options: &TlsOptions) -> Result<RootCertStore, Error> {
+    let mut roots = RootCertStore::empty();
+    if !options.only_given_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for (index, pem) in options.root_certificates_pem.iter().enumerate() {
+        let mut found = 0usize;
+        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            found += 1;
+            let certificate = certificate.map_err(|e| {
+                let why = match e {
+                    pem::Error::MissingSectionEnd { .. } => {
+                        "a BEGIN line has no matching END line".to_owned()
+                    }
+                    pem::Error::IllegalSectionStart { .. } => "a BEGIN line is malformed".to_owned(),
+                    pem::Error::Base64Decode(_) => "the base64 between BEGIN and END is malformed".to_owned(),
+                    other => other.to_string(),
+                };
+                config_error(format!("rootCertificates[{index}] is not valid PEM: {why}"))
+            })?;
+            roots.add(certificate).map_err(|e| {
+                let why = match e {
+                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding) => {
+                        "malformed DER".to_owned()
+                    }
+                    other => other.to_string(),
+                };
+                config_error(format!(
+                    "rootCertificates[{index}]: certificate {found} is not a valid X.509 certificate ({why})"
+                ))
+            })?;
+        }
+        if found == 0 {
+            return Err(config_error(format!(
+                "rootCertificates[{index}] holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
+            )));
+        }
+    }
+    Ok(roots)
+}
+
+fn client_config(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<ClientConfig, Error> {
+    // The shared config never reads time itself: every connection replaces this with its own injected clock.
+    let config = ClientConfig::builder_with_details(provider, Arc::new(NoClock))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| config_error(format!("cannot configure TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+fn parse_server_name(server_name: &str) -> Result<ServerName<'static>, Error> {
+    let invalid = |reason| Error::InvalidInput(InputError::new(Field::Option, reason));
+    if server_name.is_empty() {
+        return Err(invalid(InputErrorReason::Empty));
+    }
+    let bare = server_name
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(server_name);
+    ServerName::try_from(bare.to_owned()).map_err(|_| {
+        invalid(InputErrorReason::Syntax(
+            "serverName is neither a valid DNS name nor an IP address",
+        ))
+    })
+}
+
+/// The clock of one connection: the latest `now` the caller handed in.
+#[derive(Debug)]
+struct InjectedClock(Arc<AtomicU64>);
+
+impl TimeProvider for InjectedClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        let millis = self.0.load(Ordering::Relaxed);
+        Some(UnixTime::since_unix_epoch(Duration::from_millis(millis)))
+    }
+}
+
+/// The connector's placeholder clock; never consulted (see `client_config`), and says so if it ever were.
+#[derive(Debug)]
+struct NoClock;
+
+impl TimeProvider for NoClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        None
+    }
+}
+
+/// Follows the TLS record framing of what the server sends, without interpreting it: enough to tell a server that
+/// does not speak TLS at all, and a connection cut in the middle of a record.
+#[derive(Debug, Default)]
+struct RecordTracker {
+    header: [u8; 5],
+    header_len: usize,
+    body_left: usize,
+    records: u64,
+}
+
+impl RecordTracker {
+    /// Follows `bytes`; `Err` if the very first record header is not TLS.
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+        while let Some((&byte, rest)) = bytes.split_first() {
+            if self.body_left > 0 {
+                let take = self.body_left.min(bytes.len());
+                self.body_left -= take;
+                bytes = &bytes[take..];
+                continue;
+            }
+            bytes = rest;
+            self.header[self.header_len] = byte;
+            self.header_len += 1;
+            if self.records == 0 {
+                // ContentType change_cipher_spec(20), alert(21), handshake(22), application_data(23); then the
+                // major version, 3 for every SSL 3.0+/TLS record.
+                let plausible = match self.header_len {
+                    1 => (20..=23).contains(&byte),
+                    2 => byte == 3,
+                    _ => true,
+                };
+                if !plausible {
+                    return Err(());
+                }
+            }
+            if self.header_len == self.header.len() {
+                self.body_left = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                self.header_len = 0;
+                self.records += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn mid_record(&self) -> bool {
+        self.header_len > 0 || self.body_left > 0
+    }
+}
+
+/// How many of the server's first bytes are kept to quote in a "not TLS" message.
+const FIRST_BYTES_KEPT: usize = 64;
+
+/// One TLS client connection, sans-IO. Made by [`TlsConnector::connect`]; the ClientHello is already queued.
+///
+/// After any call, drain [`TlsLayer::poll_ciphertext`]. Once a method returned an error the connection is dead:
+/// every later call returns the same error (but `poll_ciphertext` still yields the alert rustls queued).
+#[derive(Debug)]
+pub struct TlsLayer {
+    conn: ClientConnection,
+    clock: Arc<AtomicU64>,
+    server_name: String,
+    /// Plaintext written during the handshake, encrypted once it completes.
+    early_plaintext: Vec<u8>,
+    failed: Option<TlsError>,
+    records: RecordTracker,
+    first_bytes: Vec<u8>,
+    peer_closed: bool,
+    close_notify_sent: bool,
+}
+
+impl TlsLayer {
+    // ---- getters ----
+
+    /// Whether the handshake is still under way (false once it completed, or failed).
+    #[must_use]
+    pub fn is_handshaking(&self) -> bool {
+        self.failed.is_none() && self.conn.is_handshaking()
+    }
+
+    /// Whether the server sent close_notify: it will send nothing more.
+    #[must_use]
+    pub fn is_closed_by_peer(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// What was negotiated, once the handshake completed (`None` before, and after a failure).
+    #[must_use]
+    pub fn info(&self) -> Option<TlsInfo> {
+        if !self.is_handshaking() && self.failed.is_none() {
+            let protocol_version = match self.conn.protocol_version()? {
+                ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+                ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+                other => format!("{other:?}"),
+            };
+            let suite = self.conn.negotiated_cipher_suite()?.suite();
+            // rustls spells the TLS 1.3 suites `TLS13_...`; the IANA registry says `TLS_...`.
+            let cipher_suite = match suite.as_str() {
+                Some(name) => match name.strip_prefix("TLS13_") {
+                    Some(rest) => format!("TLS_{rest}"),
+                    None => name.to_owned(),
+                },
+                None => format!("0x{:04x}", u16::from(suite)),
+            };
+            let peer_certificates = self
+                .conn
+                .peer_certificates()
+                .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
+                .unwrap_or_default();
+            Some(TlsInfo {
+                protocol_version,
+                cipher_suite,
+                server_name: self.server_name.clone(),
+                peer_certificates,
+                resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
+            })
+        } else {
+            None
+        }
+    }
+
+    // ---- inputs ----
+
+    /// Feeds ciphertext from the network, in any fragmentation; decrypted plaintext is appended to `plaintext`.
+    /// `now` is the current time, against which certificates are checked.
+    ///
+    /// # Errors
+    /// A [`TlsError`] whose kind says what failed: certificate problems, an alert from the server, a server that
+    /// does not speak TLS ([`TlsErrorKind::NotTls`]), or a protocol violation. The connection is dead then; drain
+    /// [`TlsLayer::poll_ciphertext`] to tell the server.
+    pub fn handle_ciphertext(
+        &mut self,
+        bytes: &[u8],
+        now: Timestamp,
+        plaintext: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        self.check_alive()?;
+        self.clock.store(now.as_unix_millis(), Ordering::Relaxed);
+        if self.records.records == 0 && self.first_bytes.len() < FIRST_BYTES_KEPT {
+            let keep = bytes.len().min(FIRST_BYTES_KEPT - self.first_bytes.len());
+            self.first_bytes.extend_from_slice(&bytes[..keep]);
+        }
+        if self.records.feed(bytes).is_err() {
+            return Err(self.fail(not_tls_error(&self.first_bytes)));
+        }
+        let mut input = bytes;
+        while !input.is_empty() {
+            match self.conn.read_tls(&mut input) {
+                // After close_notify rustls reads nothing more; whatever follows it is ignored.
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(self.fail(TlsError {
+                        kind: TlsErrorKind::Other,
+                        message: format!("cannot buffer TLS data from the server: {e}"),
+                    }))
+                }
+            }
+            match self.conn.process_new_packets() {
+                Ok(state) => self.peer_closed |= state.peer_has_closed(),
+                Err(e) => return Err(self.fail(errors::from_rustls(&e, &self.server_name))),
+            }
+            // Drained after every record batch so rustls' own plaintext buffer never fills.
+            match self.conn.reader().read_to_end(plaintext) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    return Err(self.fail(TlsError {
+                        kind: TlsErrorKind::Other,
+                        message: format!("cannot read decrypted data: {e}"),
+                    }))
+                }
+            }
+        }
+        self.flush_early_plaintext()
+    }
+
+    /// The peer closed the transport (the socket's EOF).
+    ///
+    /// # Errors
+    /// [`TlsErrorKind::ClosedDuringHandshake`] if the handshake had not completed; [`TlsErrorKind::Other`] if the
+    /// connection was cut in the middle of a TLS record (truncated data). A close without close_notify between
+    /// records is accepted: many SMTP servers close that way after `221`, and SMTP's own framing detects
+    /// truncation.
+    pub fn handle_eof(&mut self) -> Result<(), TlsError> {
+        self.check_alive()?;
+        if self.conn.is_handshaking() {
+            let message = if self.records.records == 0 && !self.records.mid_record() {
+                "the server closed the connection during the TLS handshake, without answering (is it an implicit \
+                 TLS port? does it support TLS 1.2 or 1.3?)"
+            } else {
+                "the server closed the connection during the TLS handshake"
+            };
+            return Err(self.fail(TlsError {
+                kind: TlsErrorKind::ClosedDuringHandshake,
+                message: message.into(),
+            }));
+        }
+        if !self.peer_closed && self.records.mid_record() {
+            return Err(self.fail(TlsError {
+                kind: TlsErrorKind::Other,
+                message: "the connection closed in the middle of a TLS record: data was truncated".into(),
+            }));
+        }
+        Ok(())
+    }
+
+    // ---- mutators ----
+
+    /// Queues plaintext to encrypt. Allowed during the handshake: it is buffered (up to [`MAX_EARLY_PLAINTEXT`]
+    /// bytes) and encrypted once the handshake completes.
+    ///
+    /// # Errors
+    /// The connection's error if it failed; [`TlsErrorKind::Other`] after [`TlsLayer::send_close_notify`], or if
+    /// the early buffer would overflow (nothing is queued then).
+    pub fn write_plaintext(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
+        self.check_alive()?;
+        if self.close_notify_sent {
+            return Err(TlsError {
+                kind: TlsErrorKind::Other,
+                message: "cannot write after close_notify was sent".into(),
+            });
+        }
+        if self.conn.is_handshaking() {
+            if self.early_plaintext.len().saturating_add(bytes.len()) > MAX_EARLY_PLAINTEXT {
+                return Err(TlsError {
+                    kind: TlsErrorKind::Other,
+                    message: format!(
+                        "more than {MAX_EARLY_PLAINTEXT} bytes written before the TLS handshake completed"
+                    ),
+                });
+            }
+            self.early_plaintext.extend_from_slice(bytes);
+            return Ok(());
+        }
+        self.encrypt(bytes)
+    }
+
+    /// Queues a close_notify alert: the orderly end of the TLS stream. Nothing can be written after it.
+    pub fn send_close_notify(&mut self) {
+        if !self.close_notify_sent {
+            self.close_notify_sent = true;
+            self.conn.send_close_notify();
+        }
+    }
+
+    // ---- outputs ----
+
+    /// Moves the pending ciphertext (handshake messages, application data, alerts) to the end of `out`.
+    pub fn poll_ciphertext(&mut self, out: &mut Vec<u8>) {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    // ---- internals ----
+
+    fn check_alive(&self) -> Result<(), TlsError> {
+        match &self.failed {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, error: TlsError) -> TlsError {
+        self.failed = Some(error.clone());
+        error
+    }
+
+    fn flush_early_plaintext(&mut self) -> Result<(), TlsError> {
+        if self.early_plaintext.is_empty() || self.conn.is_handshaking() {
+            return Ok(());
+        }
+        let early = std::mem::take(&mut self.early_plaintext);
+        self.encrypt(&early)
+    }
+
+    fn encrypt(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
+        // With no buffer limit rustls takes everything; an error here means the connection is unusable.
+        self.conn.writer().write_all(bytes).map_err(|e| {
+            self.fail(TlsError {
+                kind: TlsErrorKind::Other,
+                message: format!("cannot encrypt data: {e}"),
+            })
+        })
+    }
+}
+
+fn not_tls_error(first_bytes: &[u8]) -> TlsError {
+    let hint = if first_bytes.first().is_some_and(u8::is_ascii_digit) {
+        "it looks like a plaintext SMTP greeting: use STARTTLS on this port (usually 587 or 25), or implicit TLS \
+         on port 465"
+    } else if first_bytes.starts_with(b"HTTP/") {
+        "it looks like an HTTP server: check the host, port or bridge URL"
+    } else {
+        "check that this port expects implicit TLS (usually 465)"
+    };
+    TlsError {
+        kind: TlsErrorKind::NotTls,
+        message: format!(
+            "the server did not answer with TLS (it sent \"{}\"); {hint}",
+            first_bytes.escape_ascii()
+        ),
+    }
+}
+
+/// What a completed handshake negotiated (`tlsInfo()` in the JavaScript API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `"TLSv1.3"` or `"TLSv1.2"`.
+    pub protocol_version: String,
+    /// The cipher suite's IANA name, such as `"TLS_AES_128_GCM_SHA256"`.
+    pub cipher_suite: String,
+    /// The server name the certificate was verified against, as given to [`TlsConnector::connect`].
+    pub server_name: String,
+    /// The server's certificate chain in DER, leaf first.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// Whether the handshake resumed an earlier session (a ticket from a previous connection of the same
+    /// [`TlsConnector`]).
+    pub resumed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root_count(options: &TlsOptions) -> usize {
+        root_store(options).map(|roots| roots.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn mozilla_roots_are_included_unless_only_given_roots() {
+        let defaults = root_count(&TlsOptions::default());
+        assert!(defaults > 100, "{defaults} roots");
+        let only = TlsOptions {
+            only_given_roots: true,
+            ..TlsOptions::default()
+        };
+        assert_eq!(root_count(&only), 0);
+    }
+
+    #[test]
+    fn record_tracker_follows_framing() {
+        let mut tracker = RecordTracker::default();
+        assert!(tracker.feed(&[22, 3, 3, 0, 2, 1]).is_ok());
+        assert!(tracker.mid_record());
+        assert!(tracker.feed(&[2, 23, 3]).is_ok());
+        assert!(tracker.mid_record());
+        assert!(tracker.feed(&[3, 0, 0]).is_ok());
+        assert!(!tracker.mid_record());
+        // Garbage after the first record is for rustls to refuse, not for the tracker.
+        assert!(tracker.feed(b"220 ").is_ok());
+        assert!(RecordTracker::default().feed(b"220 mail").is_err());
+        assert!(RecordTracker::default().feed(&[22, 2]).is_err());
+    }
+
+    #[test]
+    fn server_names() {
+        assert!(parse_server_name("mail.example.org").is_ok());
+        assert!(parse_server_name("127.0.0.1").is_ok());
+        assert!(parse_server_name("[::1]").is_ok());
+        assert!(parse_server_name("").is_err());
+        assert!(parse_server_name("bad name").is_err());
+    }
+}
