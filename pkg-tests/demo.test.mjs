@@ -76,6 +76,7 @@ async function openPage(query = "", width = 1280) {
   await page.setViewportSize({ width, height: 900 });
   page.on("pageerror", (e) => console.log("[pageerror]", e.message));
   await page.goto(urls.page + query);
+  await page.evaluate(() => (document.getElementById("advanced").open = true)); // the CA field
   await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 20_000 });
   assert.equal(await page.evaluate(() => document.body.dataset.state), "idle", "the wasm loaded");
   return page;

@@ -73,11 +73,35 @@ function recipients() {
 }
 
 // ------------------------------------------------------------------------------------------------ errors
+/**
+ * Keeps the transport's own error (a WebSocket close code and reason from the bridge, say) for the error message:
+ * the client reports "connection closed", the bridge's reason says why.
+ */
+function tapDuplex(duplex, seen) {
+  const reader = duplex.readable.getReader();
+  const readable = new ReadableStream({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        seen.transportError = error;
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { readable, writable: duplex.writable, close: () => duplex.close() };
+}
+
 /** One human sentence (and a hint) for the typical failures. */
 export function explain(error, ctx) {
   const name = error?.name && error.name !== "Error" ? error.name : error?.constructor?.name ?? "Error";
   const msg = String(error?.message ?? error);
-  const all = `${msg} ${error?.cause?.message ?? ""}`;
+  const all = `${msg} ${error?.cause?.message ?? ""} ${ctx.transportError?.message ?? ""}`;
   if (error?.name === "AbortError" || /aborted/i.test(msg) && running?.signal.aborted) {
     return { title: "Cancelled.", detail: "" };
   }
@@ -107,9 +131,10 @@ export function explain(error, ctx) {
     return { title: `The server refused ${cmd || "a command"}.`, detail: reply };
   }
   if (/code 4502/.test(all)) {
+    const reason = /code 4502: ([^)]*)/.exec(all)?.[1] ?? msg;
     return {
       title: "The bridge is up, but it could not reach the SMTP server behind it.",
-      detail: `Is the SMTP server running? (${msg})`,
+      detail: `Is the SMTP server running? (bridge: ${reason})`,
     };
   }
   if (/could not open the WebSocket|closed while opening|code 1006/.test(all) && ctx.phase === "connect") {
@@ -214,7 +239,7 @@ async function send(event) {
   addLine("note", `WebSocket to ${ctx.bridge}`);
   let client = null;
   try {
-    const duplex = await connectWebSocket(ctx.bridge, ["binary"], { timeout: 10_000, signal });
+    const duplex = tapDuplex(await connectWebSocket(ctx.bridge, ["binary"], { timeout: 10_000, signal }), ctx);
     ctx.phase = "greeting";
     setState("sending", "Waiting for the server's greeting…");
     const ca = ui.ca.value.trim();
