@@ -9,7 +9,8 @@
 //
 // Consecutive `S:` lines go out as one write (or byte by byte with `split: true`). Each `C:` line must be the next
 // line the client sends, exactly. `S: <close>` ends the server's side (EOF to the client); `C: <eof>` expects the
-// client to close its side. A script line `S: <wait N>` pauses N ms.
+// client to close its side. A script line `S: <wait N>` pauses N ms. When the script is over (or the client strays from
+// it) the server closes its side, unless the script ends with `S: <hold>`, so a test never hangs on a wrong script.
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -109,6 +110,7 @@ export function fakeServer(script, { split = false, readDelay = 0, onBytes } = {
     }
   }
 
+  let hold = false;
   const done = (async () => {
     const errors = [];
     const received = [];
@@ -118,6 +120,11 @@ export function fakeServer(script, { split = false, readDelay = 0, onBytes } = {
       if (step.who === "S") {
         if (step.text === "<close>") {
           await serverWriter.close().catch(() => {});
+          i++;
+          continue;
+        }
+        if (step.text === "<hold>") {
+          hold = true;
           i++;
           continue;
         }
@@ -153,6 +160,7 @@ export function fakeServer(script, { split = false, readDelay = 0, onBytes } = {
       }
       i++;
     }
+    if (!hold || errors.length > 0) await serverWriter.close().catch(() => {});
     return { errors, received, duplexClosed: () => duplexClosed, rest: async () => drain() };
   })();
 

@@ -49,6 +49,8 @@ export type LmtpResult =
 
 /** Message bytes handed to the core per call; bounds the memory a single write can take in the core. */
 const BODY_SLICE = 64 * 1024;
+/** Small writes are gathered up to this size (one full TLS record) before they go to the core. */
+const GATHER = 16 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -254,6 +256,7 @@ export class SmtpClient {
       cipherSuite: raw.cipherSuite,
       peerCertificates: [...raw.peerCertificates],
       serverName: raw.serverName,
+      resumed: raw.resumed,
     };
   }
 
@@ -290,6 +293,8 @@ export abstract class BodyWriter {
   readonly #completion: Promise<RawCompletion>;
   #state: "open" | "closing" | "closed" = "open";
   #bytes = 0;
+  #gathered: Uint8Array[] = [];
+  #gatheredSize = 0;
 
   /** @internal */
   constructor(driver: Driver, id: number, completion: Promise<RawCompletion>) {
@@ -305,18 +310,43 @@ export abstract class BodyWriter {
 
   /**
    * Adds content. Strings are encoded as UTF-8. Bare CR and LF become CRLF and leading dots are stuffed by the core.
-   * Resolves once the connection can take more.
+   * Small chunks are gathered (and copied) up to 16 KiB before they go to the connection, so a stream of short lines
+   * does not become a stream of tiny TLS records. Resolves once the connection can take more.
    */
   async write(chunk: Uint8Array | string): Promise<void> {
     if (this.#state !== "open") throw new UsageError("the message is already closed");
     const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
     if (!(bytes instanceof Uint8Array)) throw new UsageError("write takes a Uint8Array or a string");
-    for (let at = 0; at < bytes.byteLength; at += BODY_SLICE) {
-      const piece = bytes.subarray(at, Math.min(at + BODY_SLICE, bytes.byteLength));
+    if (bytes.byteLength === 0) return;
+    this.#bytes += bytes.byteLength;
+    if (this.#gatheredSize + bytes.byteLength < GATHER) {
+      // The caller may reuse its buffer once write resolves: keep a copy.
+      this.#gathered.push(bytes.slice());
+      this.#gatheredSize += bytes.byteLength;
+      return;
+    }
+    const data = this.#take(bytes);
+    for (let at = 0; at < data.byteLength; at += BODY_SLICE) {
+      const piece = data.subarray(at, Math.min(at + BODY_SLICE, data.byteLength));
       this.#driver.call((now) => this.#driver.conn.sendBody(this.#id, piece, now));
-      this.#bytes += piece.byteLength;
       await this.#driver.drained(HIGH_WATER_MARK);
     }
+  }
+
+  /** The gathered chunks followed by `more`, as one buffer; empties the gathering. */
+  #take(more?: Uint8Array): Uint8Array {
+    if (this.#gathered.length === 0) return more ?? new Uint8Array(0);
+    if (more !== undefined) this.#gathered.push(more);
+    const size = this.#gatheredSize + (more?.byteLength ?? 0);
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const part of this.#gathered) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+    this.#gathered = [];
+    this.#gatheredSize = 0;
+    return out;
   }
 
   /**
@@ -326,6 +356,8 @@ export abstract class BodyWriter {
   async abort(reason: unknown = "aborted by the caller"): Promise<void> {
     if (this.#state !== "open") return;
     this.#state = "closed";
+    this.#gathered = [];
+    this.#gatheredSize = 0;
     const why = reason instanceof Error ? reason.message : String(reason);
     try {
       this.#driver.call((now) => this.#driver.conn.abortBody(this.#id, why, now));
@@ -342,7 +374,12 @@ export abstract class BodyWriter {
   protected async finish(): Promise<RawCompletion> {
     if (this.#state === "open") {
       this.#state = "closing";
-      this.#driver.call((now) => this.#driver.conn.finishBody(this.#id, now));
+      const rest = this.#take();
+      // The last content and its end in one flight.
+      this.#driver.call((now) => {
+        if (rest.byteLength > 0) this.#driver.conn.sendBody(this.#id, rest, now);
+        this.#driver.conn.finishBody(this.#id, now);
+      });
     }
     this.#state = "closed";
     return this.#completion;

@@ -48,6 +48,11 @@ export class Driver {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
   private inFlight = 0;
+  private outQueue: Uint8Array[] = [];
+  private outQueued = 0;
+  private writing = false;
+  /** Set when the session ended without flushing: queued bytes are dropped. */
+  private aborted = false;
   private lastWrite: Promise<void> = Promise.resolve();
   private pumping = false;
 
@@ -338,23 +343,43 @@ export class Driver {
     }
   }
 
+  /**
+   * Queues bytes for the transport. The first write goes out at once; while it is in progress, later flights are
+   * coalesced and go out together when it completes (no added latency, fewer and larger writes on slow links).
+   */
   private write(bytes: Uint8Array): void {
-    const size = bytes.byteLength;
-    this.inFlight += size;
-    this.lastWrite = this.writer.write(bytes).then(
-      () => {
+    this.outQueue.push(bytes);
+    this.outQueued += bytes.byteLength;
+    this.inFlight += bytes.byteLength;
+    if (!this.writing) this.lastWrite = this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.outQueue.length > 0 && !this.aborted) {
+        const size = this.outQueued;
+        const batch = concat(this.outQueue.splice(0), size);
+        this.outQueued = 0;
+        try {
+          await this.writer.write(batch);
+        } catch (cause) {
+          this.inFlight = 0;
+          this.outQueue = [];
+          this.outQueued = 0;
+          if (this.over) return;
+          this.input((now) => this.conn.handleEof(now));
+          if (!this.over) {
+            this.fail(new ConnectionClosedError(`writing to the connection failed: ${describe(cause)}`, { cause }));
+          }
+          return;
+        }
         this.inFlight -= size;
         this.checkDrain();
-      },
-      (cause: unknown) => {
-        this.inFlight -= size;
-        if (this.over) return;
-        this.input((now) => this.conn.handleEof(now));
-        if (!this.over) {
-          this.fail(new ConnectionClosedError(`writing to the connection failed: ${describe(cause)}`, { cause }));
-        }
-      },
-    );
+      }
+    } finally {
+      this.writing = false;
+    }
   }
 
   private backlog(): number {
@@ -428,6 +453,7 @@ export class Driver {
   }
 
   private async closeTransport(flush: boolean): Promise<void> {
+    if (!flush) this.aborted = true;
     if (flush) {
       await this.lastWrite;
       await this.writer.close().catch(() => {});

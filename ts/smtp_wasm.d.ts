@@ -60,6 +60,7 @@ export interface RawTlsInfo {
   cipherSuite: string;
   peerCertificates: Uint8Array[];
   serverName: string;
+  resumed: boolean;
 }
 
 export interface RawConnectionOptions {

@@ -108,6 +108,8 @@ export interface TlsInfo {
   peerCertificates: Uint8Array[];
   /** The name the certificate was verified against. */
   serverName: string;
+  /** Whether the handshake resumed an earlier TLS session. */
+  resumed: boolean;
 }
 
 /** Options of {@link SmtpClient.connect}. */
