@@ -160,7 +160,7 @@ function showError({ title, detail }) {
   ui.error.replaceChildren();
   const strong = document.createElement("strong");
   strong.textContent = title;
-  ui.error.append(strong, document.createTextNode(detail));
+  ui.error.append(strong, document.createTextNode(` ${detail}`));
   ui.error.hidden = false;
 }
 
@@ -205,7 +205,8 @@ function showResults(accepted, rejected, reply) {
     li.dataset.recipient = recipient;
     li.innerHTML = `✗ <span class="addr"></span> refused: <span class="why"></span>`;
     li.querySelector(".addr").textContent = recipient;
-    li.querySelector(".why").textContent = `${error.code ?? ""} ${error.message}`.trim();
+    const text = String(error.message ?? error);
+    li.querySelector(".why").textContent = error.code && !text.includes(String(error.code)) ? `${error.code} ${text}` : text;
     ui.results.append(li);
   }
   if (reply) ui.final.textContent = `Server's final reply: ${reply.code} ${reply.lines.join(" ")}`;
@@ -237,6 +238,8 @@ async function send(event) {
   ui.cancel.disabled = false;
   setState("sending", "Connecting to the bridge…");
   addLine("note", `WebSocket to ${ctx.bridge}`);
+  if (matchMedia("(max-width: 820px)").matches) $("session-h").scrollIntoView({ block: "start" });
+  $("progress-label").textContent = "Sending the message";
   let client = null;
   try {
     const duplex = tapDuplex(await connectWebSocket(ctx.bridge, ["binary"], { timeout: 10_000, signal }), ctx);
@@ -278,6 +281,7 @@ async function send(event) {
     });
     ui.progress.value = 1;
     ui.progressText.textContent = `${total} of ${total} bytes`;
+    $("progress-label").textContent = "Message sent";
     showResults(result.accepted, result.rejected, result.reply);
     await client.quit().catch(() => {});
     client = null;
@@ -380,7 +384,8 @@ ui.tls.addEventListener("change", () => {
     const u = new URL(ui.bridge.value);
     const known = Object.values(config.targets);
     const current = u.searchParams.get("target");
-    if (current === null || known.includes(current)) {
+    const demoBridge = new URL(config.bridgeUrl);
+    if (u.origin === demoBridge.origin && (current === null || known.includes(current))) {
       const want = ui.tls.value === "implicit" ? config.targets.implicit : config.targets.starttls;
       ui.bridge.value = targetUrl(ui.bridge.value, want);
     }
