@@ -177,7 +177,7 @@ test("failure paths show readable errors: bridge down, SMTP server down, TLS, AU
     const text = await p.textContent("#error");
     assert.match(text, pattern, `${name}: ${text}`);
     const shot = path.join(OUT, `demo-error-${name}.png`);
-    await p.screenshot({ path: shot });
+    await p.screenshot({ path: shot, fullPage: true });
     shots.push(shot);
     await p.close();
   };

@@ -160,8 +160,9 @@ function showError({ title, detail }) {
   ui.error.replaceChildren();
   const strong = document.createElement("strong");
   strong.textContent = title;
-  ui.error.append(strong, document.createTextNode(` ${detail}`));
+  ui.error.append(strong, document.createTextNode(detail));
   ui.error.hidden = false;
+  ui.error.scrollIntoView({ block: "nearest" });
 }
 
 // ------------------------------------------------------------------------------------------------ TLS badge
