@@ -53,3 +53,47 @@ fn ehlo_corpus() {
 fn body_encoders_corpus() {
     replay("body_encoders", fuzzing::body_encoders);
 }
+
+#[test]
+fn session_corpus() {
+    replay("session", fuzzing::run_session);
+}
+
+/// The hand-made session seeds reach the states their names promise (a harness change that made them meaningless
+/// would show here, not just as lost fuzzing coverage).
+#[test]
+fn session_seeds_reach_their_states() {
+    let log = |name: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus/session")
+            .join(name);
+        let data = fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        fuzzing::describe_session(&data).join("\n")
+    };
+    let postfix = log("postfix_transaction");
+    assert!(postfix.contains("C: .\r\n"), "{postfix}");
+    assert!(postfix.contains("result: Ok(Transaction("), "{postfix}");
+    assert!(postfix.contains("Closed { error: None }"), "{postfix}");
+    let bdat = log("bdat_small_chunks");
+    assert!(
+        bdat.contains("BDAT 2 LAST") && bdat.contains("result: Ok(Transaction("),
+        "{bdat}"
+    );
+    let lmtp = log("lmtp_data");
+    assert!(
+        lmtp.contains("LHLO") && lmtp.contains("result: Ok(Recipients("),
+        "{lmtp}"
+    );
+    let tls = log("starttls_auth");
+    assert!(
+        tls.contains("C: AUTH PLAIN") && tls.contains("result: Ok(Transaction("),
+        "{tls}"
+    );
+    assert!(log("starttls_injection").contains("Err(StartTlsInjection)"));
+    assert!(log("abort_mid_data").contains("Closed { error: Some(Aborted("));
+    let stale = log("regression_stale_reply_after_354");
+    assert!(
+        stale.contains("Err(Protocol(") && !stale.contains("Ok(Transaction("),
+        "{stale}"
+    );
+}

@@ -1145,16 +1145,18 @@ fn a_continuation_line_with_another_code_is_a_protocol_error() {
     });
 }
 
+/// A reply can only answer a command that was written: a server that answers before the command went out is out of
+/// step, and keeping its reply for the next command (as this test used to require) shifts every later reply by one;
+/// see `a_reply_to_no_command_is_a_protocol_error_not_the_next_commands_reply`.
 #[test]
-fn replies_that_arrive_before_their_command_are_kept_for_it() {
+fn replies_that_arrive_before_their_command_are_a_protocol_error() {
     each_split(remote, SPLITS, |t| {
         t.server("220 mx ready\n250-mx.example.org\n250 PIPELINING");
         assert!(matches!(t.event(), Event::Greeting(_)));
+        assert!(matches!(t.closed(), Some(Error::Protocol(_))));
         let now = t.now;
-        let id = t.session.hello(None, now).unwrap();
-        t.client("EHLO localhost");
-        t.ok(id);
-        assert_eq!(t.session.extension("PIPELINING"), Some(""));
+        assert!(t.session.hello(None, now).is_err());
+        t.client_silent();
     });
 }
 
@@ -1198,4 +1200,93 @@ fn send_body_for_an_unknown_operation_is_a_usage_error() {
         t.session.send_body(noop, b"x", now),
         Err(Error::Usage(_))
     ));
+}
+
+/// Found by the `session` fuzz target: a surplus reply (here a second 250 after 354) used to be kept and matched to
+/// the next command the client wrote, so the stale 250 became the "reply" to the end of the message and the message
+/// counted as sent before the server had seen it. A reply that answers no command now ends the session.
+#[test]
+fn a_reply_to_no_command_is_a_protocol_error_not_the_next_commands_reply() {
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
+        ehlo(t, &["PIPELINING"]);
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n354 go\n250 2.0.0 queued as STALE");
+        t.body_ready(id);
+        let error = t.err(id);
+        assert!(
+            matches!(&error, Error::Protocol(message) if message.contains("not sent")),
+            "{error:?}"
+        );
+        assert!(matches!(t.closed(), Some(Error::Protocol(_))));
+        // The end of the message never went out: closing mid-DATA makes the server discard it.
+        t.client_silent();
+        assert!(t.session.finish_body(id, now).is_err());
+        t.client_silent();
+    });
+    // While idle, too: a stray 250 would otherwise answer the next NOOP, and NOOP's own reply the command after it.
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let hello = t.session.hello(None, now).unwrap();
+        ehlo(t, &[]);
+        t.ok(hello);
+        t.server("250 stray");
+        assert!(matches!(t.closed(), Some(Error::Protocol(_))));
+        assert!(t.session.noop(now).is_err());
+        t.client_silent();
+    });
+}
+
+/// Abandoning the content after the end of the message went out cannot un-send it: the operation completes with the
+/// server's verdict instead of a false `Aborted` ("the message was not sent", which invites a duplicate on retry).
+#[test]
+fn abort_after_the_final_dot_went_out_reports_the_servers_verdict() {
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
+        ehlo(t, &["PIPELINING"]);
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n354 go");
+        t.body_ready(id);
+        t.session.send_body(id, b"hello", now).unwrap();
+        t.session.finish_body(id, now).unwrap();
+        t.client("hello\n.");
+        t.session.abort_body(id, "too late", now).unwrap();
+        t.client_silent();
+        t.server("250 2.0.0 queued");
+        assert_eq!(reply_code(&t.ok(id)), 250);
+    });
+}
+
+#[test]
+fn a_refusal_that_comes_before_its_command_is_kept_for_it() {
+    // A server that refuses the message while the client is still sending it: the refusal answers the final dot.
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org"]), now)
+            .unwrap();
+        ehlo(t, &["PIPELINING"]);
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n354 go");
+        t.body_ready(id);
+        t.session.send_body(id, b"first part\r\n", now).unwrap();
+        t.server("552 5.3.4 Message size exceeds fixed limit");
+        t.no_event();
+        t.session.finish_body(id, now).unwrap();
+        t.client("first part\n.");
+        assert_eq!(rejected_code(&t.err(id)), ("DATA".into(), 552));
+    });
 }

@@ -41,10 +41,10 @@ use crate::time::Timestamp;
 use params::{check_mail_input, check_rcpt_input, encode_mail, encode_rcpt, BodyAgreement, BASE_LINE_LIMIT};
 use transaction::{Flow, Output, PendingTransaction, StartContext, Transaction};
 
+/// Refusals that arrive before their command are kept for it, up to this many.
+const MAX_EARLY_REPLIES: usize = 8;
 /// RFC 4954 section 4: a SASL response line may be up to 12288 octets.
 const AUTH_RESPONSE_LIMIT: usize = 12288;
-/// Replies that arrive before anything asked for them are kept (pipelining, early talkers), up to this many.
-const MAX_EARLY_REPLIES: usize = 32;
 
 /// Which command a reply is expected for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +139,7 @@ pub struct ClientSession {
     hello_name: String,
     tls_active: bool,
     parser: ReplyParser,
+    /// Refusals that arrived before the command they answer.
     early: VecDeque<Reply>,
     out: Vec<u8>,
     events: VecDeque<Event>,
@@ -480,6 +481,8 @@ impl ClientSession {
 
     /// Abandons the content of operation `id` (its source failed): the transaction fails with [`Error::Aborted`] and
     /// the message is never completed on the wire (RSET after BDAT; a close in the middle of DATA).
+    /// Once the end of the message has gone out (after `finish_body`, the final dot or `BDAT n LAST`) it is too late:
+    /// the abort is ignored and the operation completes with the server's reply.
     pub fn abort_body(&mut self, id: CommandId, why: &str, now: Timestamp) -> Result<(), Error> {
         let why = why.to_string();
         self.with_transaction(id, now, move |tx| match tx {
@@ -526,11 +529,7 @@ impl ClientSession {
     /// Bytes to send to the server, coalesced: one flight of pipelined commands comes out as one buffer.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.out))
-        }
+        take_output(&mut self.out)
     }
 
     /// The next event.
@@ -569,6 +568,9 @@ impl ClientSession {
             if self.lifecycle == Lifecycle::SwitchingTls {
                 return;
             }
+            if self.awaiting.is_empty() && !self.early.is_empty() {
+                return; // kept for the next command
+            }
             let reply = match self.early.pop_front() {
                 Some(reply) => reply,
                 None => match self.parser.next_reply() {
@@ -595,14 +597,25 @@ impl ClientSession {
                         self.fail_session(error);
                         return;
                     }
-                    // Early: keep it for the command it answers (pipelining, or a server that answers early).
-                    if self.early.len() >= MAX_EARLY_REPLIES {
-                        self.fail_session(Error::Protocol(
-                            "too many replies to commands that were not sent".into(),
-                        ));
+                    if reply.is_transient_failure() || reply.is_permanent_failure() {
+                        // A refusal that comes before its command (a server that rejects a message while it is still
+                        // being sent, or refuses before reading): kept for the command it answers. A refusal can only
+                        // make that command fail, never make a message count as sent.
+                        if self.early.len() >= MAX_EARLY_REPLIES {
+                            self.fail_session(Error::Protocol(
+                                "too many replies to commands that were not sent".into(),
+                            ));
+                            return;
+                        }
+                        self.early.push_back(reply);
                         return;
                     }
-                    self.early.push_back(reply);
+                    // A success with nothing waiting answers no command: the server is out of step, and matching it to
+                    // the next command would shift every later reply (a stale 250 taken as "message accepted").
+                    self.fail_session(Error::Protocol(format!(
+                        "the server sent a reply ({}) to a command that was not sent",
+                        reply.code()
+                    )));
                     return;
                 }
             }
@@ -1147,6 +1160,8 @@ impl ClientSession {
                     Op::Transaction(tx) => {
                         apply(TxRef::Active(tx));
                         self.drive_transaction(None, now);
+                        // A refusal may already be waiting for what was just written.
+                        self.pump(now);
                         self.last_activity = now;
                         return Ok(());
                     }
@@ -1330,6 +1345,15 @@ impl ClientSession {
             }
         }
         best
+    }
+}
+
+/// The whole output buffer, or `None` when it is empty.
+pub(crate) fn take_output(out: &mut Vec<u8>) -> Option<Vec<u8>> {
+    if out.is_empty() {
+        None
+    } else {
+        Some(std::mem::take(out))
     }
 }
 

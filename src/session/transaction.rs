@@ -407,6 +407,11 @@ impl Transaction {
 
     /// The caller abandoned the content (its source failed).
     pub(crate) fn abort(&mut self, why: String) {
+        if self.terminator_written && !self.held.iter().any(|(_, last)| *last) {
+            // The end of the message is already on the wire (the dot, or `BDAT n LAST`): it cannot be taken back,
+            // so the server's reply decides; reporting `Aborted` ("not sent") would invite a duplicate.
+            return;
+        }
         if self.data_written && !self.use_bdat && !self.terminator_written {
             self.fatal = Some(Error::Aborted(why));
         } else {
