@@ -34,9 +34,6 @@ pub use session::{
     BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
     Notify, RcptOptions, RecipientOutcome, SessionConfig, Timeouts, TransactionReport, TranscriptLine,
 };
-
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-mod wasm;
 pub use time::Timestamp;
 pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 
@@ -44,3 +41,6 @@ pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod wasm;

@@ -8,17 +8,19 @@ use super::js::{
     error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, reply_to_js, set,
     timestamp,
 };
+use crate::connection::{Connection, ConnectionOptions};
 use crate::error::{Error, Field, InputError, InputErrorReason};
 use crate::sasl::{Credentials, Mechanism};
 use crate::session::{
-    BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
-    Notify, RcptOptions, RecipientOutcome, SessionConfig, TransactionReport,
+    BodyType, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions, Notify, RcptOptions,
+    RecipientOutcome, SessionConfig, TransactionReport,
 };
+use crate::tls::TlsOptions;
 
 /// One SMTP (or LMTP) session: the TLS layer and the session state machine, driven from JavaScript.
 #[wasm_bindgen]
 pub struct WasmConnection {
-    inner: ClientSession,
+    inner: Connection,
 }
 
 fn js_error(error: Error) -> JsValue {
@@ -73,15 +75,20 @@ impl WasmConnection {
         if let Some(ms) = get_u64(&timeouts, "total")? {
             t.whole_command = Some(core::time::Duration::from_millis(ms));
         }
-        // TLS options are read by the TLS layer (not in this build yet).
-        let _roots = get_strings(options, "rootCertificates")?;
-        let _accept_invalid = get_bool(options, "dangerouslyAcceptInvalidCertificates")?;
-        if get_bool(options, "implicitTls")? {
-            return Err(js_error(Error::Usage(
-                "implicit TLS is not available in this build".into(),
-            )));
-        }
-        let inner = ClientSession::new(config, timestamp(now)).map_err(js_error)?;
+        let tls = TlsOptions {
+            root_certificates_pem: get_strings(options, "rootCertificates")?,
+            only_given_roots: get_bool(options, "onlyRootCertificates")?,
+            dangerously_accept_invalid_certificates: get_bool(
+                options,
+                "dangerouslyAcceptInvalidCertificates",
+            )?,
+        };
+        let options = ConnectionOptions {
+            session: config,
+            implicit_tls: get_bool(options, "implicitTls")?,
+            tls,
+        };
+        let inner = Connection::new(options, timestamp(now)).map_err(js_error)?;
         Ok(WasmConnection { inner })
     }
 
@@ -262,8 +269,7 @@ impl WasmConnection {
 
     /// Ends the session now (TLS close_notify when TLS is up); pending commands fail.
     pub fn close(&mut self, now: f64) {
-        let _ = now;
-        self.inner.close();
+        self.inner.close(timestamp(now));
     }
 
     // ----- getters -----
@@ -278,7 +284,21 @@ impl WasmConnection {
     #[wasm_bindgen(js_name = tlsInfo)]
     #[must_use]
     pub fn tls_info(&self) -> JsValue {
-        JsValue::UNDEFINED
+        let Some(info) = self.inner.tls_info() else {
+            return JsValue::UNDEFINED;
+        };
+        let obj = Object::new();
+        set(&obj, "protocolVersion", info.protocol_version);
+        set(&obj, "cipherSuite", info.cipher_suite);
+        set(&obj, "serverName", info.server_name);
+        set(&obj, "resumed", info.resumed);
+        let chain: Array = info
+            .peer_certificates
+            .iter()
+            .map(|der| JsValue::from(js_sys::Uint8Array::from(der.as_slice())))
+            .collect();
+        set(&obj, "peerCertificates", chain);
+        obj.into()
     }
 
     /// Bytes held by the core and not yet taken by `pollTransmit` (for backpressure).
