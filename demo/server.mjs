@@ -71,7 +71,7 @@ function headerOf(raw, name) {
 }
 
 function smtpServer(certs, secure) {
-  return new SMTPServer({
+  const server = new SMTPServer({
     secure,
     key: certs.key,
     cert: certs.cert,
@@ -126,6 +126,11 @@ function smtpServer(certs, secure) {
       });
     },
   });
+  // A client that refuses the certificate (or drops the connection) is an event to log, not a crash.
+  server.on("error", (error) => {
+    if (!args.quiet) console.log(`  [smtp-server: ${error.code ?? "error"}: ${String(error.message).split("\n")[0]}]`);
+  });
+  return server;
 }
 
 function listen(server, port, host) {

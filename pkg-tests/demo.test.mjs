@@ -56,6 +56,7 @@ function startDemo() {
     child.stderr.on("data", (d) => (out += d));
     child.on("exit", (code) => {
       clearTimeout(timer);
+      console.log(`[demo server exited with ${code}]\n${out.split("\n").slice(-15).join("\n")}`);
       reject(new Error(`the demo exited with ${code}:\n${out}`));
     });
   });
@@ -67,6 +68,7 @@ before(async () => {
   browser = await launch();
 });
 after(async () => {
+  if (demo && demo.child.exitCode !== null) console.log(`the demo server had exited:\n${demo.output()}`);
   await browser?.close();
   demo?.child.kill("SIGTERM");
 });
