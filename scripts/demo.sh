@@ -1,56 +1,56 @@
 #!/usr/bin/env bash
-# The main job, with no configuration: start a local Postfix (STARTTLS on a test CA made at start, Dovecot SASL),
-# send one real message through it with smtp-wasm (STARTTLS verified against that CA, then AUTH), print the
-# transcript (AUTH redacted) and the message as Postfix stored it.
+# The main job, with no configuration. Installs what it needs (skipping what is there), builds the npm package if
+# its sources changed, then starts on 127.0.0.1:
+#   - a local SMTP server (Nodemailer's smtp-server): STARTTLS and implicit TLS on a test CA made at start, AUTH
+#     alice / secret; it keeps what it receives in memory for the page;
+#   - the package's WebSocket-to-TCP bridge (smtp-wasm/bridge), allowed to reach only that server;
+#   - a static server for www/ (the browser demo) with the built package under /smtp-wasm/.
+# It first sends one message headlessly from Node through the package (STARTTLS, AUTH) and prints the transcript
+# (AUTH redacted) and the server's final reply, then prints the page's URL and serves until Ctrl-C.
 #
-#   scripts/demo.sh [--keep-servers]
+#   scripts/demo.sh [--once] [--http-port N] [--bridge-port N] [--smtp-port N] [--smtps-port N] [--quiet]
 #
-# Installs what it needs first (idempotent). Stops the servers it started unless --keep-servers.
+#   --once   stop after the headless send: exit 0 if the server received the message
+# Ports default to 8480 (page), 8481 (bridge), 2587 (STARTTLS), 2588 (implicit TLS); a busy port falls back to a
+# free one. Environment: SMTP_WASM_DEMO_NO_SETUP=1 skips the install/build step (the package must be built).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
 . "$ROOT/scripts/lib/common.sh"
 cd "$ROOT"
-KEEP=0
+
 for arg in "$@"; do
   case $arg in
-    --keep-servers) KEEP=1 ;;
-    --once) ;; # the default for this native demo: send once and exit
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) die "unknown argument '$arg'" ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --keep-servers) ;; # accepted for compatibility: the demo's servers live exactly as long as this command
   esac
 done
+args=()
+for arg in "$@"; do [ "$arg" = --keep-servers ] || args+=("$arg"); done
 
-"$ROOT/scripts/setup.sh" rust servers
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' Cargo.toml)
 export PATH=$HOME/.cargo/bin:$PATH
-started=0
-if ! "$ROOT/scripts/servers.sh" status 2>/dev/null | grep -q '^postfix: up'; then
-  "$ROOT/scripts/servers.sh" up postfix
-  started=1
+
+if [ "${SMTP_WASM_DEMO_NO_SETUP:-0}" != 1 ]; then
+  have node || die "node not found (Node >= 20 with npm must be on PATH)"
+  have openssl || apt_install openssl
+  # The toolchain that builds the package: rustup target, clang, the pinned wasm-bindgen CLI.
+  "$ROOT/scripts/setup.sh" rust
+  if ! { have wasm-bindgen && wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; }; then
+    log "cargo install wasm-bindgen-cli --version $WASM_BINDGEN_VERSION (a few minutes cold)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  npm_ci "$ROOT"        # the package's own dependencies (ws for the bridge; tsc, binaryen to build)
+  npm_ci "$ROOT/demo"   # the demo's SMTP server (smtp-server)
+  # Build the package when dist/ is missing or older than any of its sources.
+  stamp=dist/.demo-build-stamp
+  if [ ! -f dist/node.js ] || [ ! -f "$stamp" ] \
+     || [ -n "$(find src ts Cargo.toml Cargo.lock package.json tsconfig.json scripts/build-npm.sh -newer "$stamp" -print -quit)" ]; then
+    log "building the npm package (npm run build)"
+    npm run --silent build
+    touch "$stamp"
+  fi
 fi
-stop() { if [ "$started" = 1 ] && [ "$KEEP" != 1 ]; then "$ROOT/scripts/servers.sh" down postfix >/dev/null 2>&1 || true; fi; }
-trap stop EXIT
-# shellcheck disable=SC1091
-. "$SMTP_WASM_STATE/env.sh"
+[ -f dist/node.js ] || die "the package is not built (dist/node.js missing): run npm run build"
 
-marker="demo-$(date +%s)-$$"
-message=$(mktemp)
-printf 'From: Alice <alice@example.test>\r\nTo: Bob <bob@example.test>\r\nSubject: Hello from smtp-wasm (%s)\r\nDate: %s\r\nMessage-ID: <%s@smtp-wasm.demo>\r\n\r\nThis message left smtp-wasm encrypted (STARTTLS, rustls inside the library)\r\nand was delivered by a real Postfix on 127.0.0.1.\r\n' \
-  "$marker" "$(date -R)" "$marker" > "$message"
-
-echo "== sending through Postfix on 127.0.0.1:$SMTP_WASM_POSTFIX_PORT (STARTTLS required, AUTH as $SMTP_WASM_USER)"
-cargo run -q --release --example send -- \
-  --server "127.0.0.1:$SMTP_WASM_POSTFIX_PORT" --server-name localhost --tls starttls --ca "$SMTP_WASM_CA" \
-  --user "$SMTP_WASM_USER" --password "$SMTP_WASM_PASS" \
-  --from alice@example.test --to bob@example.test --message "$message"
-rm -f "$message"
-
-for _ in $(seq 1 100); do
-  file=$(grep -l "$marker" "$SMTP_WASM_POSTFIX_MAILDIR"/new/* 2>/dev/null | head -n 1 || true)
-  [ -n "$file" ] && break
-  sleep 0.1
-done
-[ -n "${file:-}" ] || die "the message did not arrive in $SMTP_WASM_POSTFIX_MAILDIR/new"
-echo
-echo "== delivered: $file"
-cat "$file"
+exec node "$ROOT/demo/server.mjs" "${args[@]}"

@@ -9,7 +9,8 @@
 #   unit    cargo test  (unit, transcript and property tests, doc tests)
 #   real    scripts/servers.sh up; cargo test --features real-servers --test real_servers   (tests/real_servers.rs)
 #   npm     npm ci && npm run build && npm test        (when package.json exists at the repo root)
-#   pkg     pkg-tests/run.sh                           (when it exists)
+#   pkg     pkg-tests/run.sh (when it exists); the demo, bridge and CLI tests: pkg-tests/{bridge,cli,demo}.test.mjs
+#           (scripts/demo.sh --once, the page in headless Chromium, npx smtp-wasm send|probe against the servers)
 #   bench   npm run bench -- --quick                   (when bench/ exists)
 #
 # Environment (same as the flags): SMTP_WASM_TIERS="unit real", SMTP_WASM_SKIP_TIERS="lint", SMTP_WASM_NO_SETUP=1,
@@ -52,7 +53,7 @@ tier_exists() {
     lint|unit) [ -f Cargo.toml ] ;;
     real) [ -f tests/real_servers.rs ] ;;
     npm) [ -f package.json ] ;;
-    pkg) [ -x pkg-tests/run.sh ] || [ -f pkg-tests/run.sh ] ;;
+    pkg) [ -f pkg-tests/run.sh ] || [ -f pkg-tests/demo.test.mjs ] ;;
     bench) [ -d bench ] && [ -f package.json ] ;;
   esac
 }
@@ -172,7 +173,12 @@ if has_tier npm; then
   step "npm test" npm test
 fi
 if has_tier pkg; then
-  step "pkg-tests" bash pkg-tests/run.sh
+  if [ -f pkg-tests/run.sh ]; then step "pkg-tests" bash pkg-tests/run.sh; fi
+  if [ -f pkg-tests/demo.test.mjs ]; then
+    [ -f dist/node.js ] || step "npm run build (for the demo)" npm run build
+    step "demo, bridge, CLI (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
+      pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs
+  fi
 fi
 if has_tier bench; then
   step "bench --quick" npm run bench -- --quick

@@ -1,0 +1,532 @@
+// `npx smtp-wasm <command>`: send, probe, bridge. swaks is the reference for the options of `send`.
+import fs from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { parseArgs } from "node:util";
+
+/** Exit codes a script can rely on. */
+export const EXIT = {
+  OK: 0,
+  PARTIAL: 1, // sent, but the server refused some recipients
+  USAGE: 2, // bad arguments, unreadable files
+  CONNECT: 3, // could not connect, connection dropped, timeout
+  TLS: 4, // TLS failed (certificate, handshake, STARTTLS not offered)
+  AUTH: 5, // AUTH refused
+  REFUSED: 6, // the server refused the message permanently (5xx)
+  TEMPORARY: 7, // the server refused temporarily (4xx): try again later
+  PROTOCOL: 8, // the server broke the protocol, or anything else
+};
+
+const USAGE = `usage: smtp-wasm <command> [options]
+
+commands:
+  send      send one message (STARTTLS required by default)
+  probe     show a server's greeting, capabilities, STARTTLS and certificate chain
+  bridge    run a WebSocket-to-TCP bridge for browsers
+
+smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
+  -s, --server HOST[:PORT]   the server (port default 587; 465 means implicit TLS)
+  -p, --port PORT            the port, if not in --server
+      --tls MODE             starttls (default) | implicit | opportunistic | none
+      --server-name NAME     the name to verify the certificate against (default: the host)
+      --ca FILE              trust the CA certificate(s) in this PEM file (repeatable), besides the Mozilla roots
+      --insecure             accept any certificate (tests only: anyone in the path can read the mail)
+  -u, --user NAME            AUTH as NAME; the password comes from --password, --password-file or $SMTP_PASSWORD
+      --password PASS
+      --password-file FILE
+      --auth MECH            PLAIN | LOGIN | CRAM-MD5 (default: the best the server offers)
+  -f, --from ADDR            envelope sender
+  -t, --to ADDR              recipient (repeatable, or comma-separated)
+  -d, --data FILE            the RFC 5322 message; "-" reads stdin. Without it a short test message is composed:
+      --subject TEXT           its Subject
+      --body TEXT              its body
+      --header "NAME: VALUE"   an extra header (repeatable)
+      --ehlo NAME            the name sent in EHLO (default localhost)
+      --timeout SECONDS      give up after this long per step (default: RFC 5321 timeouts)
+  -v, --verbose              print the transcript (AUTH redacted) and the TLS parameters
+  -q, --quiet                print nothing on success
+      --json                 print the result as JSON
+
+smtp-wasm probe HOST[:PORT] [--tls starttls|implicit|none] [--server-name NAME] [--ca FILE] [--json] [--verbose]
+  Without --ca, a certificate the Mozilla roots do not trust is still shown, marked as NOT VERIFIED (exit 4).
+
+smtp-wasm bridge --allow HOST:PORT [--allow ...] --origin ORIGIN [--origin ...] [options]
+      --listen [HOST:]PORT   where to listen (default 127.0.0.1:8025)
+      --allow HOST:PORT      a target the bridge may connect to (repeatable; a client picks one with ?target=)
+      --origin ORIGIN        an allowed page origin, like http://localhost:8080 ("*": any) (repeatable)
+      --allow-no-origin      accept clients that send no Origin header (non-browser clients)
+      --max-connections N    in total (default 64)
+      --max-per-address N    per client address (default 8)
+      --idle-timeout SECONDS close after this long without traffic (default 300)
+      --quiet                do not log connections
+
+exit codes: 0 ok, 1 some recipients refused, 2 usage, 3 connection, 4 TLS, 5 AUTH refused,
+            6 refused by the server (5xx), 7 temporary failure (4xx), 8 protocol or other error`;
+
+class CliError extends Error {
+  constructor(message, exitCode) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+const usage = (message) => new CliError(`${message} (see smtp-wasm --help)`, EXIT.USAGE);
+
+/** Loads the package's Node entrypoint (dist/ of this package). */
+async function loadSmtpWasm() {
+  try {
+    return await import("../dist/node.js");
+  } catch (error) {
+    throw new CliError(`cannot load smtp-wasm's dist/node.js (build the package first?): ${error.message}`, EXIT.PROTOCOL);
+  }
+}
+
+/** Splits HOST[:PORT] / [V6]:PORT. */
+export function parseHostPort(text, defaultPort) {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  let host;
+  let port;
+  if (v6 !== null) {
+    host = v6[1];
+    port = v6[2];
+  } else {
+    const i = text.lastIndexOf(":");
+    if (i > 0 && text.indexOf(":") === i) {
+      host = text.slice(0, i);
+      port = text.slice(i + 1);
+    } else {
+      host = text;
+    }
+  }
+  if (host === "" || /\s/.test(host)) throw usage(`bad server ${JSON.stringify(text)}`);
+  const n = port === undefined ? defaultPort : parsePort(port);
+  return { host, port: n };
+}
+
+function parsePort(text) {
+  const n = Number(text);
+  if (!/^\d+$/.test(String(text)) || n < 1 || n > 65535) throw usage(`bad port ${JSON.stringify(text)}`);
+  return n;
+}
+
+function readFileOr(file, what) {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new CliError(`cannot read ${what} ${file}: ${error.code ?? error.message}`, EXIT.USAGE);
+  }
+}
+
+function parse(args, options) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usage(error.message.replace(/\. To specify.*$/s, ""));
+  }
+}
+
+const TLS_MODES = ["starttls", "implicit", "opportunistic", "none"];
+
+/** Parses `send` arguments into sendMail options (plus CLI flags). Exported for tests. */
+export function parseSendArgs(args, env = process.env) {
+  const { values: v, positionals } = parse(args, {
+    server: { type: "string", short: "s" },
+    port: { type: "string", short: "p" },
+    tls: { type: "string" },
+    "server-name": { type: "string" },
+    ca: { type: "string", multiple: true },
+    insecure: { type: "boolean" },
+    user: { type: "string", short: "u" },
+    password: { type: "string" },
+    "password-file": { type: "string" },
+    auth: { type: "string" },
+    from: { type: "string", short: "f" },
+    to: { type: "string", short: "t", multiple: true },
+    data: { type: "string", short: "d" },
+    subject: { type: "string" },
+    body: { type: "string" },
+    header: { type: "string", multiple: true },
+    ehlo: { type: "string" },
+    timeout: { type: "string" },
+    verbose: { type: "boolean", short: "v" },
+    quiet: { type: "boolean", short: "q" },
+    json: { type: "boolean" },
+  });
+  if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (v.server === undefined) throw usage("--server is required");
+  const tlsGiven = v.tls;
+  if (tlsGiven !== undefined && !TLS_MODES.includes(tlsGiven)) {
+    throw usage(`--tls must be one of ${TLS_MODES.join(", ")}`);
+  }
+  let { host, port } = parseHostPort(v.server, undefined);
+  if (v.port !== undefined) port = parsePort(v.port);
+  port ??= tlsGiven === "implicit" ? 465 : 587;
+  const tls = tlsGiven ?? (port === 465 ? "implicit" : "starttls");
+  const to = (v.to ?? []).flatMap((t) => t.split(",")).map((t) => t.trim()).filter((t) => t !== "");
+  if (to.length === 0) throw usage("--to is required");
+  if (v.from === undefined) throw usage("--from is required");
+  const opts = { host, port, tls, from: v.from, to };
+  if (v["server-name"] !== undefined) opts.serverName = v["server-name"];
+  if (v.ca !== undefined) opts.rootCertificates = v.ca.map((f) => readFileOr(f, "CA file").toString("utf8"));
+  if (v.insecure) opts.dangerouslyAcceptInvalidCertificates = true;
+  if (v.ehlo !== undefined) opts.localName = v.ehlo;
+  if (v.user !== undefined) {
+    let password = v.password;
+    if (password === undefined && v["password-file"] !== undefined) {
+      password = readFileOr(v["password-file"], "password file").toString("utf8").replace(/\r?\n$/, "");
+    }
+    password ??= env.SMTP_PASSWORD;
+    if (password === undefined) throw usage("--user needs --password, --password-file or $SMTP_PASSWORD");
+    opts.auth = { username: v.user, password };
+    if (v.auth !== undefined) {
+      const mech = v.auth.toUpperCase();
+      if (!["PLAIN", "LOGIN", "CRAM-MD5"].includes(mech)) throw usage("--auth must be PLAIN, LOGIN or CRAM-MD5");
+      opts.auth.mechanism = mech;
+    }
+  } else if (v.password !== undefined || v["password-file"] !== undefined || v.auth !== undefined) {
+    throw usage("--password/--auth need --user");
+  }
+  if (v.timeout !== undefined) {
+    const s = Number(v.timeout);
+    if (!(s > 0)) throw usage("--timeout must be a positive number of seconds");
+    const ms = Math.round(s * 1000);
+    opts.timeouts = { connect: ms, greeting: ms, command: ms, mail: ms, rcpt: ms, dataInit: ms, dataBlock: ms, dataEnd: ms };
+  }
+  if (v.data !== undefined && (v.subject !== undefined || v.body !== undefined || v.header !== undefined)) {
+    throw usage("--data cannot be combined with --subject, --body or --header");
+  }
+  const message = { file: v.data, subject: v.subject, body: v.body, headers: v.header ?? [] };
+  return { opts, message, verbose: v.verbose === true, quiet: v.quiet === true, json: v.json === true };
+}
+
+/** A swaks-like test message. */
+export function composeMessage({ from, to, subject, body, headers = [], date = new Date() }) {
+  const host = (from.split("@")[1] ?? "localhost").replace(/[^A-Za-z0-9.-]/g, "") || "localhost";
+  const id = `${date.getTime().toString(36)}.${Math.random().toString(36).slice(2, 10)}@${host}`;
+  const lines = [
+    `Date: ${date.toUTCString().replace("GMT", "+0000")}`,
+    `From: ${from}`,
+    `To: ${to.join(", ")}`,
+    `Subject: ${subject ?? `test ${date.toUTCString()}`}`,
+    `Message-ID: <${id}>`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+    ...headers,
+    "",
+    ...(body ?? "This is a test mailing from smtp-wasm.").split(/\r?\n/),
+  ];
+  return lines.join("\r\n") + "\r\n";
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Maps any error from smtp-wasm (or Node) to an exit code and one line. */
+export function classify(error) {
+  if (error instanceof CliError) return { code: error.exitCode, line: error.message };
+  const name = error?.constructor?.name ?? "";
+  const msg = String(error?.message ?? error).replace(/\s*\n\s*/g, " ");
+  switch (name) {
+    case "TlsError":
+      return { code: EXIT.TLS, line: `TLS failed: ${msg}` };
+    case "SmtpError": {
+      const cmd = String(error.command ?? "");
+      if (cmd.startsWith("AUTH")) return { code: EXIT.AUTH, line: `authentication refused: ${msg}` };
+      return { code: error.temporary ? EXIT.TEMPORARY : EXIT.REFUSED, line: `refused by the server: ${msg}` };
+    }
+    case "ConnectionClosedError":
+    case "TimeoutError":
+      return { code: EXIT.CONNECT, line: msg };
+    case "UsageError":
+    case "InvalidInputError":
+      return { code: EXIT.USAGE, line: msg };
+    default:
+      if (typeof error?.code === "string" && /^E[A-Z]+/.test(error.code)) return { code: EXIT.CONNECT, line: msg };
+      return { code: EXIT.PROTOCOL, line: msg };
+  }
+}
+
+function transcriptPrinter(out) {
+  return (line) => out.write(`${line.direction === "client" ? "-> " : "<- "}${line.text}\n`);
+}
+
+export function describeCertificate(der) {
+  const cert = new X509Certificate(der);
+  const cn = (dn) => {
+    const m = /(?:^|\n)CN=([^\n]*)/.exec(dn);
+    return m ? m[1] : dn.replace(/\n/g, ", ");
+  };
+  const notAfter = new Date(cert.validTo);
+  return {
+    subject: cert.subject.replace(/\n/g, ", "),
+    subjectCN: cn(cert.subject),
+    issuer: cert.issuer.replace(/\n/g, ", "),
+    issuerCN: cn(cert.issuer),
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - Date.now()) / 86_400_000),
+    altNames: cert.subjectAltName ?? null,
+    sha256: cert.fingerprint256,
+  };
+}
+
+async function cmdSend(args, out, err) {
+  const parsed = parseSendArgs(args);
+  const { opts, message } = parsed;
+  if (message.file === "-") opts.message = await readStdin();
+  else if (message.file !== undefined) opts.message = readFileOr(message.file, "message file");
+  else opts.message = composeMessage({ from: opts.from, to: opts.to, ...message });
+  const smtp = await loadSmtpWasm();
+  if (parsed.verbose) opts.debug = transcriptPrinter(out);
+  const result = await smtp.sendMail(opts);
+  if (parsed.json) {
+    out.write(
+      JSON.stringify({
+        accepted: result.accepted,
+        rejected: result.rejected.map((r) => ({ recipient: r.recipient, code: r.error.code, message: r.error.message })),
+        reply: result.reply,
+        tls: result.tls && { protocolVersion: result.tls.protocolVersion, cipherSuite: result.tls.cipherSuite },
+      }) + "\n",
+    );
+  } else if (!parsed.quiet) {
+    if (parsed.verbose && result.tls) {
+      const leaf = result.tls.peerCertificates[0];
+      const c = leaf ? describeCertificate(leaf) : null;
+      out.write(
+        `=== TLS ${result.tls.protocolVersion} ${result.tls.cipherSuite}` +
+          (c ? `, certificate ${c.subjectCN} issued by ${c.issuerCN}` : "") +
+          "\n",
+      );
+    }
+    out.write(`=== accepted: ${result.accepted.join(", ") || "(none)"}\n`);
+    for (const r of result.rejected) out.write(`=== refused: ${r.recipient}: ${r.error.message}\n`);
+    out.write(`=== server reply: ${result.reply.code} ${result.reply.lines.join(" / ")}\n`);
+  }
+  if (result.rejected.length > 0) {
+    err.write(`smtp-wasm: ${result.rejected.length} of ${opts.to.length} recipients refused\n`);
+    return EXIT.PARTIAL;
+  }
+  return EXIT.OK;
+}
+
+function capabilitiesFrom(transcript) {
+  // The server lines answering the last EHLO/LHLO (the first line is the greeting-like hello line).
+  let start = -1;
+  transcript.forEach((l, i) => {
+    if (l.direction === "client" && /^(EHLO|LHLO|HELO)\b/i.test(l.text)) start = i;
+  });
+  if (start < 0) return [];
+  const lines = [];
+  for (let i = start + 1; i < transcript.length && transcript[i].direction === "server"; i++) {
+    lines.push(transcript[i].text);
+    if (/^\d{3} /.test(transcript[i].text)) break;
+  }
+  return lines.slice(1).map((l) => l.slice(4));
+}
+
+async function cmdProbe(args, out, err) {
+  const { values: v, positionals } = parse(args, {
+    tls: { type: "string" },
+    "server-name": { type: "string" },
+    ca: { type: "string", multiple: true },
+    ehlo: { type: "string" },
+    timeout: { type: "string" },
+    json: { type: "boolean" },
+    verbose: { type: "boolean", short: "v" },
+  });
+  if (positionals.length !== 1) throw usage("probe needs one HOST:PORT");
+  const { host, port: p } = parseHostPort(positionals[0], undefined);
+  const port = p ?? 25;
+  const mode = v.tls ?? (port === 465 ? "implicit" : "starttls");
+  if (!["starttls", "implicit", "none"].includes(mode)) throw usage("--tls must be starttls, implicit or none");
+  const roots = v.ca?.map((f) => readFileOr(f, "CA file").toString("utf8"));
+  const seconds = v.timeout === undefined ? 30 : Number(v.timeout);
+  if (!(seconds > 0)) throw usage("--timeout must be a positive number of seconds");
+  const ms = Math.round(seconds * 1000);
+  const smtp = await loadSmtpWasm();
+  const serverName = v["server-name"] ?? host;
+
+  const attempt = async (acceptInvalid) => {
+    const transcript = [];
+    const report = { server: `${host}:${port}`, serverName, tlsMode: mode, greeting: null, capabilities: [],
+      starttls: null, capabilitiesAfterTls: null, tls: null };
+    const duplex = await smtp.connectTcp(host, port, { timeout: ms });
+    const client = await smtp.SmtpClient.connect(duplex, {
+      serverName,
+      implicitTls: mode === "implicit",
+      ...(v.ehlo !== undefined && { localName: v.ehlo }),
+      ...(roots !== undefined && { rootCertificates: roots }),
+      ...(acceptInvalid && { dangerouslyAcceptInvalidCertificates: true }),
+      timeouts: { greeting: ms, command: ms },
+      debug: (line) => {
+        transcript.push(line);
+        if (v.verbose) transcriptPrinter(err)(line);
+      },
+    });
+    try {
+      report.greeting = `${client.greeting.code} ${client.greeting.lines.join(" / ")}`;
+      await client.hello(v.ehlo);
+      report.capabilities = capabilitiesFrom(transcript);
+      report.starttls = client.extension("STARTTLS").supported;
+      if (mode === "starttls" && report.starttls) {
+        await client.startTls();
+        report.capabilitiesAfterTls = capabilitiesFrom(transcript);
+      }
+      const info = client.tlsInfo();
+      if (info !== null) {
+        report.tls = {
+          protocolVersion: info.protocolVersion,
+          cipherSuite: info.cipherSuite,
+          verified: !acceptInvalid,
+          chain: info.peerCertificates.map((der) => describeCertificate(der)),
+        };
+      }
+      await client.quit().catch(() => {});
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw error;
+    }
+    return report;
+  };
+
+  let report;
+  let tlsFailure = null;
+  try {
+    report = await attempt(false);
+  } catch (error) {
+    if (error?.constructor?.name !== "TlsError" || ["starttls-not-offered", "not-tls"].includes(error.tlsKind)) {
+      throw error;
+    }
+    // Show the chain anyway, marked as not verified.
+    tlsFailure = error;
+    report = await attempt(true).catch(() => {
+      throw error;
+    });
+    if (report.tls) report.tls.verificationError = String(error.message);
+  }
+  if (v.json) {
+    out.write(JSON.stringify(report, null, 2) + "\n");
+  } else {
+    out.write(`server:       ${report.server} (TLS name ${report.serverName}, mode ${report.tlsMode})\n`);
+    out.write(`greeting:     ${report.greeting}\n`);
+    out.write(`capabilities: ${report.capabilities.join(", ") || "(none: HELO only)"}\n`);
+    out.write(`STARTTLS:     ${report.starttls ? "offered" : "not offered"}\n`);
+    if (report.capabilitiesAfterTls) out.write(`after TLS:    ${report.capabilitiesAfterTls.join(", ")}\n`);
+    if (report.tls) {
+      out.write(`TLS:          ${report.tls.protocolVersion}, ${report.tls.cipherSuite}\n`);
+      out.write(
+        `verified:     ${report.tls.verified ? `yes (for ${report.serverName})` : `NO: ${report.tls.verificationError}`}\n`,
+      );
+      report.tls.chain.forEach((c, i) => {
+        out.write(`certificate ${i}: ${c.subject}\n`);
+        out.write(`  issuer:     ${c.issuer}\n`);
+        out.write(`  valid:      ${c.notBefore} .. ${c.notAfter} (${c.daysLeft} days left)\n`);
+        if (c.altNames) out.write(`  names:      ${c.altNames}\n`);
+      });
+    } else {
+      out.write("TLS:          none\n");
+    }
+  }
+  if (tlsFailure !== null) {
+    const { line } = classify(tlsFailure);
+    err.write(`smtp-wasm: ${line}\n`);
+    return EXIT.TLS;
+  }
+  if (mode === "starttls" && !report.starttls) {
+    err.write(`smtp-wasm: ${host}:${port} does not offer STARTTLS\n`);
+    return EXIT.TLS;
+  }
+  return EXIT.OK;
+}
+
+async function cmdBridge(args, out, err) {
+  const { values: v, positionals } = parse(args, {
+    listen: { type: "string" },
+    allow: { type: "string", multiple: true },
+    origin: { type: "string", multiple: true },
+    "allow-no-origin": { type: "boolean" },
+    "max-connections": { type: "string" },
+    "max-per-address": { type: "string" },
+    "idle-timeout": { type: "string" },
+    quiet: { type: "boolean", short: "q" },
+  });
+  if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (v.allow === undefined) throw usage("bridge needs at least one --allow HOST:PORT");
+  if (v.origin === undefined && !v["allow-no-origin"]) {
+    throw usage("bridge needs --origin ORIGIN (the page's origin, or \"*\") or --allow-no-origin");
+  }
+  let listenHost = "127.0.0.1";
+  let listenPort = 8025;
+  if (v.listen !== undefined) {
+    if (/^\d+$/.test(v.listen)) listenPort = parsePort(v.listen);
+    else ({ host: listenHost, port: listenPort } = parseHostPort(v.listen, 8025));
+  }
+  const num = (name, def) => {
+    if (v[name] === undefined) return def;
+    const n = Number(v[name]);
+    if (!(n >= 0)) throw usage(`--${name} must be a number`);
+    return n;
+  };
+  const { createBridge } = await import("./bridge.js");
+  let bridge;
+  try {
+    bridge = createBridge({
+      allow: v.allow,
+      origins: v.origin ?? [],
+      allowMissingOrigin: v["allow-no-origin"] === true,
+      maxConnections: num("max-connections", 64),
+      maxConnectionsPerAddress: num("max-per-address", 8),
+      idleTimeout: num("idle-timeout", 300) * 1000,
+      log: v.quiet ? null : (line) => err.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (error) {
+    throw usage(error.message);
+  }
+  let where;
+  try {
+    where = await bridge.listen(listenPort, listenHost);
+  } catch (error) {
+    throw new CliError(`cannot listen on ${listenHost}:${listenPort}: ${error.code ?? error.message}`, EXIT.USAGE);
+  }
+  out.write(`smtp-wasm bridge on ${where.url} -> ${bridge.targets.join(", ")}\n`);
+  await new Promise((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await bridge.close();
+  return EXIT.OK;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv = process.argv.slice(2), out = process.stdout, err = process.stderr) {
+  const [command, ...args] = argv;
+  if (args.includes("--help") || args.includes("-h")) {
+    out.write(USAGE + "\n");
+    return EXIT.OK;
+  }
+  try {
+    switch (command) {
+      case "send":
+        return await cmdSend(args, out, err);
+      case "probe":
+        return await cmdProbe(args, out, err);
+      case "bridge":
+        return await cmdBridge(args, out, err);
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        out.write(USAGE + "\n");
+        return command === undefined ? EXIT.USAGE : EXIT.OK;
+      default:
+        throw usage(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (error) {
+    const { code, line } = classify(error);
+    err.write(`smtp-wasm: ${line}\n`);
+    return code;
+  }
+}
