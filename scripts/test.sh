@@ -176,6 +176,8 @@ if has_tier pkg; then
   if [ -f pkg-tests/run.sh ]; then step "pkg-tests" bash pkg-tests/run.sh; fi
   if [ -f pkg-tests/demo.test.mjs ]; then
     [ -f dist/node.js ] || step "npm run build (for the demo)" npm run build
+    # The demo's own server (smtp-server) for the page tests, which start demo/server.mjs directly.
+    step "demo deps (npm ci in demo/)" npm ci --prefix demo --no-audit --no-fund
     step "demo, bridge, CLI (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
       pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs
   fi
