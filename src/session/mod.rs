@@ -643,7 +643,7 @@ impl ClientSession {
         let verb = if self.config.lmtp { "LHLO" } else { "EHLO" };
         let line = format!("{verb} {}", self.hello_name);
         self.write_line(line.as_bytes(), &line, now);
-        self.expect(Step::Ehlo, Phase::Hello);
+        self.await_reply(Step::Ehlo, Phase::Hello);
     }
 
     /// Starts the active operation's own commands (the hello, if needed, is done).
@@ -666,7 +666,7 @@ impl ClientSession {
                     self.open_transaction = None;
                     self.pending_agreement = Some(agreement);
                     self.write_encoded(&line.bytes, &line.text, now);
-                    self.expect(Step::Mail, Phase::Mail);
+                    self.await_reply(Step::Mail, Phase::Mail);
                     None
                 })
             }
@@ -678,7 +678,7 @@ impl ClientSession {
                     .is_some_and(|t| t.agreement.smtp_utf8);
                 encode_rcpt(to, options, &capabilities, utf8).map(|line| {
                     self.write_encoded(&line.bytes, &line.text, now);
-                    self.expect(Step::Rcpt(0), Phase::Rcpt);
+                    self.await_reply(Step::Rcpt(0), Phase::Rcpt);
                     None
                 })
             }
@@ -692,7 +692,7 @@ impl ClientSession {
                 match text {
                     Ok(text) => {
                         self.write_line(text.as_bytes(), &text, now);
-                        self.expect(Step::Vrfy, Phase::Vrfy);
+                        self.await_reply(Step::Vrfy, Phase::Vrfy);
                         Ok(None)
                     }
                     Err(error) => Err(error.into()),
@@ -766,7 +766,7 @@ impl ClientSession {
 
     fn simple(&mut self, verb: &str, step: Step, phase: Phase, now: Timestamp) -> Option<Completion> {
         self.write_line(verb.as_bytes(), verb, now);
-        self.expect(step, phase);
+        self.await_reply(step, phase);
         None
     }
 
@@ -786,7 +786,7 @@ impl ClientSession {
             return Ok(Some(Completion::Done));
         }
         self.write_line(b"STARTTLS", "STARTTLS", now);
-        self.expect(Step::StartTls, Phase::StartTls);
+        self.await_reply(Step::StartTls, Phase::StartTls);
         Ok(None)
     }
 
@@ -853,7 +853,7 @@ impl ClientSession {
         }
         auth.exchange = Some(exchange);
         self.write_line(line.as_bytes(), &text, now);
-        self.expect(Step::Auth, Phase::Auth);
+        self.await_reply(Step::Auth, Phase::Auth);
         Ok(())
     }
 
@@ -1021,7 +1021,7 @@ impl ClientSession {
             // Only "command not recognised/implemented" means an old server; anything else is a real refusal.
             let line = format!("HELO {}", self.hello_name);
             self.write_line(line.as_bytes(), &line, now);
-            self.expect(Step::Helo, Phase::Hello);
+            self.await_reply(Step::Helo, Phase::Hello);
             return;
         }
         let command = self.command_name(step);
@@ -1088,7 +1088,7 @@ impl ClientSession {
         match step_out {
             SaslStep::Respond(line) => {
                 self.write_line(&line, "<redacted>", now);
-                self.expect(Step::Auth, Phase::Auth);
+                self.await_reply(Step::Auth, Phase::Auth);
             }
             SaslStep::Cancel(why) => {
                 if let Some(Active {
@@ -1098,7 +1098,7 @@ impl ClientSession {
                     auth.cancel_reason = Some(why);
                 }
                 self.write_line(b"*", "*", now);
-                self.expect(Step::AuthCancel, Phase::Auth);
+                self.await_reply(Step::AuthCancel, Phase::Auth);
             }
         }
     }
@@ -1230,7 +1230,7 @@ impl ClientSession {
         self.events.push_back(Event::Closed { error });
     }
 
-    fn expect(&mut self, step: Step, phase: Phase) {
+    fn await_reply(&mut self, step: Step, phase: Phase) {
         self.awaiting.push_back(Await { step, phase });
     }
 

@@ -315,7 +315,7 @@ impl Transaction {
         self.out.push(Output::Write(bytes, text));
     }
 
-    fn expect(&mut self, step: Step, phase: Phase) {
+    fn await_reply(&mut self, step: Step, phase: Phase) {
         self.outstanding += 1;
         self.out.push(Output::Expect(step, phase));
     }
@@ -434,7 +434,7 @@ impl Transaction {
                     if let Some(line) = self.mail_line.clone().filter(|_| !self.mail_line_sent) {
                         self.mail_line_sent = true;
                         self.write(line.bytes, Some(line.text));
-                        self.expect(Step::Mail, Phase::Mail);
+                        self.await_reply(Step::Mail, Phase::Mail);
                     }
                     while self.rcpts_written < self.recipients.len() {
                         if !self.pipelining && self.outstanding > 0 {
@@ -443,7 +443,7 @@ impl Transaction {
                         let index = self.rcpts_written;
                         if let Some(line) = self.recipients[index].line.clone() {
                             self.write(line.bytes, Some(line.text));
-                            self.expect(Step::Rcpt(index), Phase::Rcpt);
+                            self.await_reply(Step::Rcpt(index), Phase::Rcpt);
                         }
                         self.rcpts_written += 1;
                     }
@@ -479,7 +479,7 @@ impl Transaction {
                     }
                     self.data_written = true;
                     self.write(b"DATA\r\n".to_vec(), Some("DATA".into()));
-                    self.expect(Step::DataInit, Phase::DataInit);
+                    self.await_reply(Step::DataInit, Phase::DataInit);
                     self.stage = Stage::AwaitDataInit;
                     return Flow::Continue;
                 }
@@ -517,9 +517,9 @@ impl Transaction {
                 .map(|header| String::from_utf8_lossy(header).into_owned());
             self.write(bytes, text);
             if last {
-                self.expect(Step::DataEnd, Phase::DataEnd);
+                self.await_reply(Step::DataEnd, Phase::DataEnd);
             } else {
-                self.expect(Step::Bdat, Phase::Bdat);
+                self.await_reply(Step::Bdat, Phase::Bdat);
             }
         }
     }
@@ -532,7 +532,7 @@ impl Transaction {
                 self.terminator_written = true;
                 self.stage = Stage::Final;
                 self.write(end, Some(".".into()));
-                self.expect(Step::DataEnd, Phase::DataEnd);
+                self.await_reply(Step::DataEnd, Phase::DataEnd);
             }
             Some(Encoder::Bdat(encoder)) => {
                 encoder.finish(&mut end);
@@ -552,7 +552,7 @@ impl Transaction {
         if self.server_open && !self.rset_written {
             self.rset_written = true;
             self.write(b"RSET\r\n".to_vec(), Some("RSET".into()));
-            self.expect(Step::Rset, Phase::Rset);
+            self.await_reply(Step::Rset, Phase::Rset);
             return Flow::Continue;
         }
         let error = self
@@ -603,7 +603,7 @@ impl Transaction {
                         self.held.clear();
                         self.write(b".\r\n".to_vec(), Some(".".into()));
                         if !self.lmtp || self.any_accepted() {
-                            self.expect(Step::DiscardDot, Phase::DataEnd);
+                            self.await_reply(Step::DiscardDot, Phase::DataEnd);
                         }
                         self.server_open = false;
                     } else {
