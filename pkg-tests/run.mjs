@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { startScripted } from "./scripted.mjs";
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
 const env = process.env;
@@ -65,6 +67,38 @@ function packAndInstall() {
   );
   // Deno reads bare specifiers from package.json + node_modules.
   writeFileSync(join(project, "deno.json"), JSON.stringify({ nodeModulesDir: "manual" }));
+}
+
+function packageChecks() {
+  const installed = join(project, "node_modules", "smtp-wasm");
+  return {
+    "the tarball holds dist/, bin/ and node/": () => {
+      const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
+      if (!tarball) throw new Error("no tarball in " + work);
+      const files = run("tar", ["tzf", join(work, tarball)]).split("\n");
+      for (const want of [
+        "package/dist/node.js",
+        "package/dist/smtp_wasm_bg.wasm",
+        "package/bin/smtp-wasm.js",
+        "package/node/bridge.js",
+        "package/node/cli.js",
+        "package/README.md",
+      ]) {
+        if (!files.includes(want)) throw new Error(`${want} missing from the tarball`);
+      }
+      for (const f of files) {
+        if (/^package\/(ts|src|tests|pkg-tests|target)\//.test(f)) throw new Error(`${f} should not be packed`);
+      }
+    },
+    "npx smtp-wasm --help works from the installed tarball": () => {
+      if (!existsSync(join(installed, "bin", "smtp-wasm.js"))) throw new Error("bin/smtp-wasm.js not installed");
+      const r = spawnSync("npx", ["--no-install", "smtp-wasm", "--help"], { cwd: project, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stdout}${r.stderr}`);
+      for (const word of ["send", "probe", "bridge"]) {
+        if (!r.stdout.includes(word)) throw new Error(`--help does not mention ${word}:\n${r.stdout}`);
+      }
+    },
+  };
 }
 
 function scenarioEnv() {
@@ -225,6 +259,23 @@ async function runChromium() {
 if (!args.includes("--no-pack")) packAndInstall();
 let passed = 0;
 let failed = 0;
+// The package as installed: its files, and the CLI through npx.
+if (!only || only.has("package")) {
+  for (const [name, fn] of Object.entries(packageChecks())) {
+    const started = Date.now();
+    try {
+      fn();
+      passed++;
+      log(`  ok   package: ${name} (${Date.now() - started} ms)`);
+    } catch (error) {
+      failed++;
+      log(`  FAIL package: ${name}: ${error.message}`);
+    }
+  }
+}
+// Scripted servers for the failure cases (a connection dropped after 354, a server that never answers).
+const scripted = await startScripted(root);
+Object.assign(env, scripted.env);
 for (const [name, start] of Object.entries(runtimes)) {
   if (only && !only.has(name)) continue;
   const started = Date.now();
@@ -250,5 +301,6 @@ for (const [name, start] of Object.entries(runtimes)) {
     log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.error}`}`);
   }
 }
+scripted.close();
 console.log(`pkg-tests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

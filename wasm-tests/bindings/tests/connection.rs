@@ -113,7 +113,8 @@ fn greeted() -> WasmConnection {
     assert_eq!(transmitted(&mut conn), "EHLO localhost\r\n");
     conn.handle_input(EHLO_REPLY, NOW);
     let done = completed(&only_event(&mut conn, "completed"), id);
-    assert_eq!(get_str(&done, "kind"), "done", "{}", json(&done));
+    assert_eq!(get_str(&done, "kind"), "reply", "{}", json(&done));
+    assert_eq!(get_num(&get(&done, "reply"), "code"), 250.0);
     conn
 }
 
