@@ -80,7 +80,12 @@ fn events(conn: &mut WasmConnection) -> Vec<JsValue> {
 
 fn only_event(conn: &mut WasmConnection, kind: &str) -> JsValue {
     let mut all = events(conn);
-    assert_eq!(all.len(), 1, "one {kind} event, got {:?}", all.iter().map(json).collect::<Vec<_>>());
+    assert_eq!(
+        all.len(),
+        1,
+        "one {kind} event, got {:?}",
+        all.iter().map(json).collect::<Vec<_>>()
+    );
     let event = all.remove(0);
     assert_eq!(get_str(&event, "type"), kind, "{}", json(&event));
     event
@@ -89,9 +94,17 @@ fn only_event(conn: &mut WasmConnection, kind: &str) -> JsValue {
 fn check_reply(reply: &JsValue, code: f64, text: &str) {
     assert_eq!(get_num(reply, "code"), code, "{}", json(reply));
     assert_eq!(get_str(reply, "text"), text, "{}", json(reply));
-    assert!(Array::is_array(&get(reply, "lines")), "lines is an array: {}", json(reply));
+    assert!(
+        Array::is_array(&get(reply, "lines")),
+        "lines is an array: {}",
+        json(reply)
+    );
     let enhanced = get(reply, "enhancedCode");
-    assert!(enhanced.is_null() || Array::is_array(&enhanced), "{}", json(reply));
+    assert!(
+        enhanced.is_null() || Array::is_array(&enhanced),
+        "{}",
+        json(reply)
+    );
 }
 
 /// A completed event for `id`: its result object.
@@ -105,7 +118,11 @@ fn completed(event: &JsValue, id: f64) -> JsValue {
 /// A session past the greeting and the EHLO (answered with [`EHLO_REPLY`]).
 fn greeted() -> WasmConnection {
     let mut conn = WasmConnection::new(&options(), NOW).expect("options accepted");
-    assert_eq!(transmitted(&mut conn), "", "plaintext: nothing before the greeting");
+    assert_eq!(
+        transmitted(&mut conn),
+        "",
+        "plaintext: nothing before the greeting"
+    );
     conn.handle_input(GREETING, NOW);
     let greeting = only_event(&mut conn, "greeting");
     check_reply(&get(&greeting, "reply"), 220.0, "mx.example.test ESMTP ready");
@@ -138,7 +155,10 @@ fn scripted_transaction_through_the_js_api() {
         .expect("mail");
     let line = transmitted(&mut conn);
     assert!(line.starts_with("MAIL FROM:<alice@example.test>"), "{line}");
-    assert!(line.contains("BODY=8BITMIME") && line.contains("ENVID=env-1"), "{line}");
+    assert!(
+        line.contains("BODY=8BITMIME") && line.contains("ENVID=env-1"),
+        "{line}"
+    );
     conn.handle_input(b"250 2.1.0 Ok\r\n", NOW);
     let reply = get(&completed(&only_event(&mut conn, "completed"), id), "reply");
     check_reply(&reply, 250.0, "Ok");
@@ -150,7 +170,10 @@ fn scripted_transaction_through_the_js_api() {
     let id = conn
         .rcpt("bob@example.test", &obj(&[("notify", notify.into())]), NOW)
         .expect("rcpt");
-    assert_eq!(transmitted(&mut conn), "RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE\r\n");
+    assert_eq!(
+        transmitted(&mut conn),
+        "RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE\r\n"
+    );
     conn.handle_input(b"250 2.1.5 Ok\r\n", NOW);
     completed(&only_event(&mut conn, "completed"), id);
 
@@ -159,7 +182,8 @@ fn scripted_transaction_through_the_js_api() {
     conn.handle_input(b"354 End data with <CR><LF>.<CR><LF>\r\n", NOW);
     let ready = only_event(&mut conn, "body-ready");
     assert_eq!(get_num(&ready, "id"), id);
-    conn.send_body(id, b"Subject: x\n\nhello\r\n.dot", NOW).expect("body");
+    conn.send_body(id, b"Subject: x\n\nhello\r\n.dot", NOW)
+        .expect("body");
     conn.send_body(id, b" line\r\n", NOW).expect("body");
     conn.finish_body(id, NOW).expect("finish");
     assert_eq!(
@@ -199,7 +223,8 @@ RCPT TO:<reject@example.test>\r\nDATA\r\n",
     conn.handle_input(b"250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n354 go\r\n", NOW);
     let ready = only_event(&mut conn, "body-ready");
     assert_eq!(get_num(&ready, "id"), id);
-    conn.send_body(id, b"Subject: y\r\n\r\nbody\r\n", NOW).expect("body");
+    conn.send_body(id, b"Subject: y\r\n\r\nbody\r\n", NOW)
+        .expect("body");
     conn.finish_body(id, NOW).expect("finish");
     assert!(transmitted(&mut conn).ends_with("body\r\n.\r\n"));
     conn.handle_input(b"250 queued\r\n", NOW);
@@ -234,7 +259,13 @@ fn transcript_events_have_direction_and_text() {
             lines.push((get_str(&event, "direction"), get_str(&event, "text")));
         }
     }
-    assert_eq!(lines, vec![("server".to_string(), "220 mx.example.test ESMTP ready".to_string())]);
+    assert_eq!(
+        lines,
+        vec![(
+            "server".to_string(),
+            "220 mx.example.test ESMTP ready".to_string()
+        )]
+    );
     conn.hello(Some("client.example".into()), NOW).expect("hello");
     assert_eq!(transmitted(&mut conn), "EHLO client.example\r\n");
     let event = conn.poll_event();
@@ -260,29 +291,58 @@ fn control_characters_in_every_field_are_refused_with_nothing_written() {
     let bad_values = ["a\r\nRSET", "a\nb", "a\rb", "a\0b"];
     type Issue = fn(&mut WasmConnection, &str) -> Result<f64, JsValue>;
     let cases: Vec<(&str, Issue)> = vec![
-        ("from", |c, v| c.mail(&format!("{v}@example.test"), &JsValue::UNDEFINED, NOW)),
-        ("to", |c, v| c.rcpt(&format!("{v}@example.test"), &JsValue::UNDEFINED, NOW)),
-        ("envelopeId", |c, v| c.mail("a@example.test", &obj(&[("envelopeId", s(v))]), NOW)),
-        ("auth", |c, v| c.mail("a@example.test", &obj(&[("auth", s(&format!("<{v}@x>")))]), NOW)),
+        ("from", |c, v| {
+            c.mail(&format!("{v}@example.test"), &JsValue::UNDEFINED, NOW)
+        }),
+        ("to", |c, v| {
+            c.rcpt(&format!("{v}@example.test"), &JsValue::UNDEFINED, NOW)
+        }),
+        ("envelopeId", |c, v| {
+            c.mail("a@example.test", &obj(&[("envelopeId", s(v))]), NOW)
+        }),
+        ("auth", |c, v| {
+            c.mail("a@example.test", &obj(&[("auth", s(&format!("<{v}@x>")))]), NOW)
+        }),
         ("originalRecipient", |c, v| {
-            c.rcpt("b@example.test", &obj(&[("originalRecipient", s(&format!("{v}@x")))]), NOW)
+            c.rcpt(
+                "b@example.test",
+                &obj(&[("originalRecipient", s(&format!("{v}@x")))]),
+                NOW,
+            )
         }),
         ("address", |c, v| c.verify(v, NOW)),
         ("username", |c, v| {
-            c.auth(&obj(&[("username", s(v)), ("password", s("secret"))]), Some("PLAIN".into()), NOW)
+            c.auth(
+                &obj(&[("username", s(v)), ("password", s("secret"))]),
+                Some("PLAIN".into()),
+                NOW,
+            )
         }),
         ("password", |c, v| {
-            c.auth(&obj(&[("username", s("alice")), ("password", s(v))]), Some("LOGIN".into()), NOW)
+            c.auth(
+                &obj(&[("username", s("alice")), ("password", s(v))]),
+                Some("LOGIN".into()),
+                NOW,
+            )
         }),
     ];
     for (field, issue) in &cases {
         for bad in bad_values {
             let error = issue(&mut conn, bad).expect_err(&format!("{field} = {bad:?} must be refused"));
-            assert_eq!(get_str(&error, "kind"), "invalid-input", "{field}: {}", json(&error));
+            assert_eq!(
+                get_str(&error, "kind"),
+                "invalid-input",
+                "{field}: {}",
+                json(&error)
+            );
             assert_eq!(get_str(&error, "field"), *field, "{}", json(&error));
             assert_eq!(get(&error, "temporary"), JsValue::FALSE);
             assert!(!get_str(&error, "message").is_empty());
-            assert_eq!(transmitted(&mut conn), "", "{field} = {bad:?}: zero bytes written");
+            assert_eq!(
+                transmitted(&mut conn),
+                "",
+                "{field} = {bad:?}: zero bytes written"
+            );
             assert!(events(&mut conn).is_empty(), "{field}: no event");
         }
     }
@@ -318,7 +378,9 @@ fn control_characters_in_every_field_are_refused_with_nothing_written() {
         .expect("options");
         later.handle_input(GREETING, NOW);
         events(&mut later);
-        let error = later.hello(None, NOW).expect_err("a NUL in the configured localName");
+        let error = later
+            .hello(None, NOW)
+            .expect_err("a NUL in the configured localName");
         assert_eq!(get_str(&error, "field"), "localName");
         assert_eq!(transmitted(&mut later), "");
     }
@@ -326,11 +388,15 @@ fn control_characters_in_every_field_are_refused_with_nothing_written() {
 
 #[wasm_bindgen_test]
 fn option_objects_of_the_wrong_shape_are_typed_errors() {
-    let missing = WasmConnection::new(&Object::new().into(), NOW).err().expect("serverName required");
+    let missing = WasmConnection::new(&Object::new().into(), NOW)
+        .err()
+        .expect("serverName required");
     assert_eq!(get_str(&missing, "kind"), "invalid-input");
     assert_eq!(get_str(&missing, "field"), "serverName");
 
-    let not_object = WasmConnection::new(&JsValue::UNDEFINED, NOW).err().expect("no options");
+    let not_object = WasmConnection::new(&JsValue::UNDEFINED, NOW)
+        .err()
+        .expect("no options");
     assert_eq!(get_str(&not_object, "field"), "serverName");
 
     let wrong = WasmConnection::new(&obj(&[("serverName", JsValue::from_f64(5.0))]), NOW)
@@ -355,7 +421,10 @@ fn option_objects_of_the_wrong_shape_are_typed_errors() {
     assert_eq!(get_str(&timeout, "field"), "greeting");
 
     let roots = WasmConnection::new(
-        &obj(&[("serverName", s("localhost")), ("rootCertificates", JsValue::from_f64(1.0))]),
+        &obj(&[
+            ("serverName", s("localhost")),
+            ("rootCertificates", JsValue::from_f64(1.0)),
+        ]),
         NOW,
     )
     .err()
@@ -372,7 +441,11 @@ fn option_objects_of_the_wrong_shape_are_typed_errors() {
         .expect_err("unknown body");
     assert_eq!(get_str(&error, "field"), "body");
     let error = conn
-        .auth(&obj(&[("username", s("a")), ("password", s("b"))]), Some("NTLM".into()), NOW)
+        .auth(
+            &obj(&[("username", s("a")), ("password", s("b"))]),
+            Some("NTLM".into()),
+            NOW,
+        )
         .expect_err("unknown mechanism");
     assert_eq!(get_str(&error, "field"), "mechanism");
     let error = conn
