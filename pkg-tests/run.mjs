@@ -3,7 +3,10 @@
 // pkg-tests/scenario.mjs in Node 20 (system), Node 22, Deno, Bun, workerd (wrangler dev) and Chromium (playwright-core)
 // against the real servers of scripts/servers.sh ($SMTP_WASM_* from $SMTP_WASM_STATE/env.sh; run.sh sources it).
 //
-// Usage: node pkg-tests/run.mjs [--only node20,node22,deno,bun,workerd,chromium] [--no-pack]
+// Also: the tarball's files and `npx smtp-wasm --help` ("package"), and the README's examples from examples/js/ in
+// Node, Bun, Deno, workerd and Chromium ("examples"); scripted servers (pkg-tests/scripted.mjs) for the failure cases.
+//
+// Usage: node pkg-tests/run.mjs [--only package,node20,node22,deno,bun,workerd,chromium,examples] [--no-pack]
 // Ends with "N passed, M failed"; exits 1 if anything failed. A runtime whose binary is missing is skipped.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +15,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { startScripted } from "./scripted.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
@@ -23,6 +28,7 @@ const only = (() => {
 })();
 const work = join(env.SMTP_WASM_STATE ?? tmpdir(), "pkg-tests");
 const project = join(work, "project");
+const examplesDir = join(root, "examples", "js");
 
 function log(...parts) {
   console.log("pkg-tests:", ...parts);
@@ -59,12 +65,46 @@ function packAndInstall() {
   );
   run("npm", ["install", "--no-audit", "--no-fund", "--silent"], { cwd: project });
   for (const f of ["scenario.mjs", "main.mjs", "worker.mjs", "page.html"]) copyFileSync(join(here, f), join(project, f));
+  // The README's JavaScript examples, unchanged (tests/readme-examples.test.mjs keeps the README identical to them).
+  for (const f of readdirSync(examplesDir)) copyFileSync(join(examplesDir, f), join(project, f));
   writeFileSync(
     join(project, "wrangler.toml"),
     `name = "smtp-wasm-pkg-test"\nmain = "worker.mjs"\ncompatibility_date = "2025-01-01"\n`,
   );
   // Deno reads bare specifiers from package.json + node_modules.
   writeFileSync(join(project, "deno.json"), JSON.stringify({ nodeModulesDir: "manual" }));
+}
+
+function packageChecks() {
+  const installed = join(project, "node_modules", "smtp-wasm");
+  return {
+    "the tarball holds dist/, bin/ and node/": () => {
+      const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
+      if (!tarball) throw new Error("no tarball in " + work);
+      const files = run("tar", ["tzf", join(work, tarball)]).split("\n");
+      for (const want of [
+        "package/dist/node.js",
+        "package/dist/smtp_wasm_bg.wasm",
+        "package/bin/smtp-wasm.js",
+        "package/node/bridge.js",
+        "package/node/cli.js",
+        "package/README.md",
+      ]) {
+        if (!files.includes(want)) throw new Error(`${want} missing from the tarball`);
+      }
+      for (const f of files) {
+        if (/^package\/(ts|src|tests|pkg-tests|target)\//.test(f)) throw new Error(`${f} should not be packed`);
+      }
+    },
+    "npx smtp-wasm --help works from the installed tarball": () => {
+      if (!existsSync(join(installed, "bin", "smtp-wasm.js"))) throw new Error("bin/smtp-wasm.js not installed");
+      const r = spawnSync("npx", ["--no-install", "smtp-wasm", "--help"], { cwd: project, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stdout}${r.stderr}`);
+      for (const word of ["send", "probe", "bridge"]) {
+        if (!r.stdout.includes(word)) throw new Error(`--help does not mention ${word}:\n${r.stdout}`);
+      }
+    },
+  };
 }
 
 function scenarioEnv() {
@@ -106,13 +146,95 @@ const runtimes = {
   bun: () => (exists(env.SMTP_WASM_BUN) ? runProcess(env.SMTP_WASM_BUN, ["main.mjs"]) : null),
   workerd: () => (exists(env.SMTP_WASM_WRANGLER) ? runWorkerd() : null),
   chromium: () => (exists(env.SMTP_WASM_CHROMIUM) ? runChromium() : null),
+  examples: () => runExamples(),
 };
+
+/** The settings the examples read (SMTP_HOST, SMTP_PORT, ...), for one of the local servers. */
+function exampleEnv(port) {
+  return {
+    SMTP_HOST: env.SMTP_WASM_HOST ?? "127.0.0.1",
+    SMTP_PORT: String(port),
+    SMTP_TLS_NAME: env.SMTP_WASM_TLS_NAME ?? "localhost",
+    SMTP_CA: env.SMTP_WASM_CA,
+    SMTP_USER: env.SMTP_WASM_USER ?? "alice",
+    SMTP_PASS: env.SMTP_WASM_PASS ?? "secret",
+  };
+}
+
+function runExample(cmd, argv, extraEnv, expect) {
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, argv, { cwd: project, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0 && expect.test(output)) resolveRun(null);
+      else resolveRun(`exit ${code}, output:\n${output.slice(-3000)}`);
+    });
+  });
+}
+
+/** Runs examples/js/* (copied into the project) against the local servers; { runtime, results }. */
+async function runExamples() {
+  const cases = [];
+  const add = (name, available, fn) => {
+    if (available) cases.push({ name, fn });
+  };
+  const postfix = env.SMTP_WASM_POSTFIX_PORT;
+  const smtpServer = env.SMTP_WASM_SMTP_SERVER_PORT;
+  add("node.mjs (Node 20, Postfix STARTTLS + AUTH)", postfix, () =>
+    runExample(process.execPath, ["node.mjs"], exampleEnv(postfix), /accepted for bob@example\.test: 250 .*\nover TLSv1\.[23]/),
+  );
+  add("node.mjs (Bun, smtp-server)", smtpServer && exists(env.SMTP_WASM_BUN), () =>
+    runExample(env.SMTP_WASM_BUN, ["node.mjs"], exampleEnv(smtpServer), /accepted for bob@example\.test: 250 /),
+  );
+  add("node-websocket.mjs (Node 20 + ws, websockify to smtp-server)", env.SMTP_WASM_WS_PORT, () =>
+    runExample(
+      process.execPath,
+      ["node-websocket.mjs"],
+      { ...exampleEnv(0), SMTP_BRIDGE: `ws://${env.SMTP_WASM_HOST ?? "127.0.0.1"}:${env.SMTP_WASM_WS_PORT}` },
+      /^250 /m,
+    ),
+  );
+  add("deno.ts (Deno, smtp-server, step by step)", smtpServer && exists(env.SMTP_WASM_DENO), () =>
+    runExample(
+      env.SMTP_WASM_DENO,
+      ["run", "--allow-net", "--allow-env", "--allow-read", "--node-modules-dir=manual", "deno.ts"],
+      exampleEnv(smtpServer),
+      /extensions: .*AUTH[\s\S]*^250 /m,
+    ),
+  );
+  add("worker.js (workerd via wrangler dev, Postfix)", postfix && exists(env.SMTP_WASM_WRANGLER), async () => {
+    const vars = exampleEnv(postfix);
+    vars.SMTP_CA = env.SMTP_WASM_CA ? readFileSync(env.SMTP_WASM_CA, "utf8") : undefined;
+    const out = await runWorkerd("/example", vars);
+    if (out.error || !/^250 /.test(out.reply ?? "")) return `worker answered ${JSON.stringify(out).slice(0, 3000)}`;
+    return null;
+  });
+  add("browser.html (Chromium, websockify to smtp-server)", env.SMTP_WASM_WS_PORT && exists(env.SMTP_WASM_CHROMIUM), () =>
+    runBrowserExample(),
+  );
+  const results = [];
+  for (const c of cases) {
+    const started = Date.now();
+    let error;
+    try {
+      error = await c.fn();
+    } catch (e) {
+      error = String(e?.stack ?? e);
+    }
+    results.push({ name: c.name, ok: !error, ms: Date.now() - started, ...(error && { error }) });
+  }
+  return { runtime: "examples/js", results };
+}
 
 function exists(path) {
   return typeof path === "string" && path !== "" && existsSync(path);
 }
 
-async function runWorkerd() {
+async function runWorkerd(path = "/run", body = scenarioEnv()) {
   const port = 8700 + Math.floor(Math.random() * 200);
   const node = exists(env.SMTP_WASM_NODE22) ? env.SMTP_WASM_NODE22 : process.execPath;
   const home = join(work, "wrangler-home");
@@ -145,7 +267,7 @@ async function runWorkerd() {
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    const r = await fetch(`http://127.0.0.1:${port}/run`, { method: "POST", body: JSON.stringify(scenarioEnv()) });
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body: JSON.stringify(body) });
     const text = await r.text();
     try {
       return JSON.parse(text);
@@ -170,13 +292,41 @@ const MIME = {
   ".json": "application/json",
 };
 
+async function runBrowserExample() {
+  return withChromium(async (page, port, consoleLines) => {
+    await page.goto(`http://127.0.0.1:${port}/browser.html`);
+    await page.fill("input[name=bridge]", `ws://${env.SMTP_WASM_HOST ?? "127.0.0.1"}:${env.SMTP_WASM_WS_PORT}/`);
+    await page.fill("input[name=server]", env.SMTP_WASM_TLS_NAME ?? "localhost");
+    await page.fill("input[name=user]", env.SMTP_WASM_USER ?? "alice");
+    await page.fill("input[name=password]", env.SMTP_WASM_PASS ?? "secret");
+    await page.fill("textarea[name=ca]", scenarioEnv().caPem ?? "");
+    await page.click("button");
+    await page.waitForFunction(() => /^(sent|failed)/.test(document.getElementById("out").textContent), null, {
+      timeout: 30_000,
+    });
+    const text = await page.textContent("#out");
+    return /^sent: 250 .*\(TLSv1\.[23]\)/.test(text) ? null : `page says: ${text}\n${consoleLines.join("\n")}`;
+  }).catch((error) => String(error));
+}
+
 async function runChromium() {
+  return withChromium(async (page, port, consoleLines) => {
+    await page.goto(`http://127.0.0.1:${port}/page.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 30_000 }).catch(() => {});
+    const result = await page.evaluate((e) => window.runScenario(e), scenarioEnv());
+    if (consoleLines.length) result.console = consoleLines;
+    return result;
+  }).catch((error) => ({ error: String(error) }));
+}
+
+/** Serves the project over HTTP and runs `fn(page, port, consoleLines)` in a fresh headless Chromium. */
+async function withChromium(fn) {
   let chromium;
   try {
     const require = createRequire(join(env.SMTP_WASM_TOOLS_NODE_MODULES ?? root, "noop.js"));
     ({ chromium } = require("playwright-core"));
   } catch (error) {
-    return { error: `playwright-core not found: ${error.message}` };
+    throw new Error(`playwright-core not found: ${error.message}`);
   }
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -208,13 +358,7 @@ async function runChromium() {
     const consoleLines = [];
     page.on("console", (m) => consoleLines.push(m.text()));
     page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
-    await page.goto(`http://127.0.0.1:${port}/page.html`);
-    await page.waitForFunction(() => window.ready === true, null, { timeout: 30_000 }).catch(() => {});
-    const result = await page.evaluate((e) => window.runScenario(e), scenarioEnv());
-    if (consoleLines.length) result.console = consoleLines;
-    return result;
-  } catch (error) {
-    return { error: String(error) };
+    return await fn(page, port, consoleLines);
   } finally {
     await browser.close();
     server.close();
@@ -225,6 +369,23 @@ async function runChromium() {
 if (!args.includes("--no-pack")) packAndInstall();
 let passed = 0;
 let failed = 0;
+// The package as installed: its files, and the CLI through npx.
+if (!only || only.has("package")) {
+  for (const [name, fn] of Object.entries(packageChecks())) {
+    const started = Date.now();
+    try {
+      fn();
+      passed++;
+      log(`  ok   package: ${name} (${Date.now() - started} ms)`);
+    } catch (error) {
+      failed++;
+      log(`  FAIL package: ${name}: ${error.message}`);
+    }
+  }
+}
+// Scripted servers for the failure cases (a connection dropped after 354, a server that never answers).
+const scripted = await startScripted(root);
+Object.assign(env, scripted.env);
 for (const [name, start] of Object.entries(runtimes)) {
   if (only && !only.has(name)) continue;
   const started = Date.now();
@@ -250,5 +411,6 @@ for (const [name, start] of Object.entries(runtimes)) {
     log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.error}`}`);
   }
 }
+scripted.close();
 console.log(`pkg-tests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

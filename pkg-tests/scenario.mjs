@@ -147,6 +147,159 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
     });
   }
 
+  // ------------------------------------------------------------------------------------------------------------
+  // Cases that run everywhere: over TCP, or through a bridge in browsers. `target(kind)` gives sendMail's host/port
+  // (and `connect` through a bridge); `open(kind)` gives a Duplex for SmtpClient.connect.
+  const targets = viaTcp
+    ? {
+        postfix: env.SMTP_WASM_POSTFIX_PORT && { host, port: Number(env.SMTP_WASM_POSTFIX_PORT) },
+        smtpServer: env.SMTP_WASM_SMTP_SERVER_PORT && { host, port: Number(env.SMTP_WASM_SMTP_SERVER_PORT) },
+        drop: env.SMTP_WASM_SCRIPTED_DROP_PORT && { host, port: Number(env.SMTP_WASM_SCRIPTED_DROP_PORT) },
+        silent: env.SMTP_WASM_SCRIPTED_SILENT_PORT && { host, port: Number(env.SMTP_WASM_SCRIPTED_SILENT_PORT) },
+      }
+    : {
+        postfix: env.SMTP_WASM_WS_POSTFIX_PORT && {
+          host: serverName, port: 587, connect: wsConnect(env.SMTP_WASM_WS_POSTFIX_PORT),
+        },
+        smtpServer: env.SMTP_WASM_WS_PORT && { host: serverName, port: 587, connect: wsConnect(env.SMTP_WASM_WS_PORT) },
+        drop: env.SMTP_WASM_SCRIPTED_DROP_WS_PORT && {
+          host: serverName, port: 587, connect: wsConnect(env.SMTP_WASM_SCRIPTED_DROP_WS_PORT),
+        },
+        silent: env.SMTP_WASM_SCRIPTED_SILENT_WS_PORT && {
+          host: serverName, port: 587, connect: wsConnect(env.SMTP_WASM_SCRIPTED_SILENT_WS_PORT),
+        },
+      };
+  const open = (kind) => {
+    const t = targets[kind];
+    return t.connect ? t.connect(t.host, t.port) : lib.connectTcp(t.host, t.port);
+  };
+  const addVia = (name, kind, fn) => {
+    if (targets[kind]) cases.push({ name, port: 1, fn: () => fn(targets[kind]) });
+  };
+
+  addVia("smtp-server: AUTH XOAUTH2", "smtpServer", async (t) => {
+    const result = await lib.sendMail({
+      ...t, serverName, rootCertificates: roots, from, to,
+      auth: { mechanism: "XOAUTH2", username: auth.username, accessToken: env.SMTP_WASM_XOAUTH2_TOKEN ?? "test-token" },
+      message: message(`xoauth2 from ${runtime}`),
+    });
+    check(result.reply.code === 250, "250");
+    const refused = await lib
+      .sendMail({
+        ...t, serverName, rootCertificates: roots, from, to,
+        auth: { mechanism: "XOAUTH2", username: auth.username, accessToken: "wrong-token" },
+        message: message("xoauth2 wrong token"),
+      })
+      .then(() => null, (e) => e);
+    check(refused instanceof lib.SmtpError && refused.code >= 500, `a wrong token is refused, got ${refused}`);
+  });
+  addVia("postfix: AUTH CRAM-MD5", "postfix", async (t) => {
+    const result = await lib.sendMail({
+      ...t, serverName, rootCertificates: roots, from, to, auth: { ...auth, mechanism: "CRAM-MD5" },
+      message: message(`cram-md5 from ${runtime}`),
+    });
+    check(result.reply.code === 250, "250");
+  });
+  addVia("CR/LF/NUL in every string field: InvalidInputError, zero bytes, session usable", "postfix", async () => {
+    const { duplex, written } = counting(await open("postfix"));
+    const client = await lib.SmtpClient.connect(duplex, { serverName, rootCertificates: roots });
+    try {
+      const refused = async (field, fn) => {
+        for (const bad of ["x\r\nRSET", "x\nRSET", "x\ry", "x\0y"]) {
+          await tick();
+          const before = written.bytes;
+          const error = await Promise.resolve()
+            .then(() => fn(bad))
+            .then(() => null, (e) => e);
+          const what = `${field} = ${JSON.stringify(bad)}`;
+          check(error instanceof lib.InvalidInputError, `${what}: InvalidInputError, got ${error}`);
+          check(error.field === field, `${what}: field ${field}, got ${error.field}`);
+          check(error.kind === "invalid-input" && error.temporary === false, `${what}: kind and temporary`);
+          await tick();
+          check(written.bytes === before, `${what}: ${written.bytes - before} bytes written`);
+          check(!client.closed, `${what}: the session is still open`);
+        }
+      };
+      await refused("localName", (v) => client.hello(`client${v}.example`));
+      await client.startTls();
+      check(client.capabilities()?.AUTH !== undefined, "AUTH offered after STARTTLS");
+      await refused("from", (v) => client.mail(`a${v}@example.test`));
+      await refused("envelopeId", (v) => client.mail(from, { envelopeId: `id${v}` }));
+      await refused("auth", (v) => client.mail(from, { auth: `<a${v}@example.test>` }));
+      await refused("username", (v) => client.auth({ username: `alice${v}`, password: auth.password }));
+      await refused("password", (v) => client.auth({ username: auth.username, password: `secret${v}` }));
+      await refused("address", (v) => client.verify(`a${v}`));
+      await refused("from", (v) => client.sendMail({ from: `a${v}@example.test`, to, message: "x" }));
+      await refused("to", (v) => client.sendMail({ from, to: [to, `b${v}@example.test`], message: "x" }));
+      await client.mail(from);
+      await refused("to", (v) => client.rcpt(`b${v}@example.test`));
+      await refused("originalRecipient", (v) => client.rcpt(to, { notify: ["FAILURE"], originalRecipient: `o${v}@x` }));
+      await client.reset();
+      // Still usable: AUTH, then a whole transaction.
+      await client.auth(auth);
+      const result = await client.sendMail({ from, to, message: message(`after refusals from ${runtime}`) });
+      check(result.reply.code === 250 && result.accepted.length === 1, "250 after the refusals");
+      await client.quit();
+    } finally {
+      await client.close();
+    }
+  });
+  addVia("AbortSignal mid-message rejects with the abort error", "postfix", async () => {
+    const controller = new AbortController();
+    const client = await lib.SmtpClient.connect(await open("postfix"), { serverName, signal: controller.signal });
+    try {
+      await client.mail(from);
+      await client.rcpt(to);
+      const writer = await client.data();
+      await writer.write("Subject: aborted\r\n\r\npartial content");
+      controller.abort();
+      const error = await writer.close().then(() => "sent", (e) => e);
+      check(error !== "sent", "never sent");
+      check(error?.name === "AbortError", `AbortError, got ${error}`);
+      check(client.closed, "the session is over");
+      const later = await client.noop().then(() => null, (e) => e);
+      check(later?.name === "AbortError", `later commands fail with the abort error, got ${later}`);
+    } finally {
+      await client.close();
+    }
+  });
+  addVia("AbortSignal during sendMail rejects with the signal's reason", "postfix", async (t) => {
+    const controller = new AbortController();
+    const reason = new Error("stop right there");
+    const error = await lib
+      .sendMail({
+        ...t, tls: "none", from, to, signal: controller.signal,
+        message: `Subject: big\r\n\r\n${"0123456789abcdef".repeat(40_000)}\r\n`,
+        onProgress: () => controller.abort(reason),
+      })
+      .then(() => "sent", (e) => e);
+    check(error === reason, `the reason, got ${error}`);
+  });
+  addVia("server drops the connection after 354: rejected, never sent", "drop", async (t) => {
+    const error = await lib
+      .sendMail({ ...t, tls: "none", from, to, message: message(`drop from ${runtime}`) })
+      .then(() => "sent", (e) => e);
+    check(error !== "sent", "never sent");
+    check(error instanceof lib.ConnectionClosedError, `ConnectionClosedError, got ${error}`);
+    check(/^data/.test(error.phase ?? ""), `in a data phase, got ${error.phase}`);
+  });
+  addVia("STARTTLS not offered with the default tls: TlsError (starttls-not-offered)", "drop", async (t) => {
+    const error = await lib
+      .sendMail({ ...t, from, to, message: message("needs tls") })
+      .then(() => "sent", (e) => e);
+    check(error instanceof lib.TlsError, `TlsError, got ${error}`);
+    check(error.tlsKind === "starttls-not-offered", `starttls-not-offered, got ${error.tlsKind}`);
+  });
+  addVia("a server that never answers: TimeoutError", "silent", async (t) => {
+    const started = Date.now();
+    const error = await lib
+      .sendMail({ ...t, tls: "none", from, to, message: "x", timeouts: { greeting: 400 } })
+      .then(() => "sent", (e) => e);
+    check(error instanceof lib.TimeoutError, `TimeoutError, got ${error}`);
+    check(error.phase === "greeting" && error.temporary === true, `greeting, temporary; got ${error.phase}`);
+    check(Date.now() - started >= 350, "not before the deadline");
+  });
+
   const results = [];
   for (const c of cases) {
     const started = Date.now();
@@ -163,6 +316,25 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
     }
   }
   return results;
+}
+
+/** Wraps a Duplex to count the bytes the client writes. */
+function counting(duplex) {
+  const written = { bytes: 0 };
+  const inner = duplex.writable.getWriter();
+  const writable = new WritableStream({
+    async write(chunk) {
+      written.bytes += chunk.byteLength;
+      await inner.write(chunk);
+    },
+    close: () => inner.close(),
+    abort: (reason) => inner.abort(reason),
+  });
+  return { duplex: { readable: duplex.readable, writable, close: () => duplex.close() }, written };
+}
+
+function tick() {
+  return new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 function withTimeout(promise, ms, name) {

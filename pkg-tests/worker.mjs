@@ -3,11 +3,14 @@
 import * as lib from "smtp-wasm";
 
 import { scenario } from "./scenario.mjs";
+// The README's Worker example (examples/js/worker.js), run with the variables POSTed to /example.
+import example from "./worker.js";
 
 export default {
   async fetch(request) {
     const url = new URL(request.url);
     if (url.pathname === "/ping") return new Response("ok");
+    if (url.pathname === "/example" && request.method === "POST") return example.fetch(request, await request.json());
     if (url.pathname !== "/run" || request.method !== "POST") return new Response("not found", { status: 404 });
     const env = await request.json();
     const results = await scenario(lib, env, { runtime: "workerd", transport: "tcp" });

@@ -8,7 +8,9 @@
 #           cargo check --lib --target wasm32-unknown-unknown
 #   unit    cargo test  (unit, transcript and property tests, doc tests)
 #   real    scripts/servers.sh up; cargo test --features real-servers --test real_servers   (tests/real_servers.rs)
-#   npm     npm ci && npm run build && npm test        (when package.json exists at the repo root)
+#   npm     npm ci && npm run build && npm test        (when package.json exists at the repo root); then
+#           wasm-tests/tls and wasm-tests/bindings under Node (cargo test --target wasm32-unknown-unknown with
+#           wasm-bindgen-test-runner)
 #   pkg     pkg-tests/run.sh (when it exists); the demo, bridge and CLI tests: pkg-tests/{bridge,cli,demo}.test.mjs
 #           (scripts/demo.sh --once, the page in headless Chromium, npx smtp-wasm send|probe against the servers)
 #   bench   npm run bench -- --quick                   (when bench/ exists)
@@ -171,6 +173,16 @@ if has_tier npm; then
   else step "npm install" npm install --no-audit --no-fund; fi
   step "npm run build" npm run build
   step "npm test" npm test
+  # The wasm side of the package under Node (wasm-bindgen-test-runner from wasm-bindgen-cli): the TLS layer, and the
+  # JavaScript bindings (WasmConnection). Separate crates, so the main crate's proptest never builds for wasm.
+  for crate in tls bindings; do
+    if [ -f "wasm-tests/$crate/Cargo.toml" ]; then
+      step "wasm-tests/$crate (wasm-bindgen-test, Node)" env \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+        CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/wasm-tests" \
+        cargo test --manifest-path "wasm-tests/$crate/Cargo.toml" --target wasm32-unknown-unknown
+    fi
+  done
 fi
 if has_tier pkg; then
   if [ -f pkg-tests/run.sh ]; then step "pkg-tests" bash pkg-tests/run.sh; fi

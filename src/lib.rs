@@ -42,5 +42,8 @@ pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The JavaScript bindings (wasm32-unknown-unknown only). Public so that wasm-tests/bindings can drive
+/// [`wasm::WasmConnection`] through exactly the values JavaScript sees; the npm package is their only real user.
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-mod wasm;
+#[doc(hidden)]
+pub mod wasm;

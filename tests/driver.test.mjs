@@ -238,6 +238,59 @@ describe("SmtpClient", () => {
     await finished(server);
   });
 
+  test("capabilities() maps the advertised keywords (upper-cased) to their parameters", async () => {
+    const server = fakeServer(
+      `${GREETING}
+       ${ehlo(["PIPELINING", "size 1000", "AUTH PLAIN LOGIN", "8BITMIME"])}
+       C: QUIT
+       S: 221 bye`,
+    );
+    const client = await SmtpClient.connect(server.duplex, { serverName: "mx.example.org" });
+    assert.equal(client.capabilities(), null, "null before the hello");
+    await client.hello();
+    assert.deepEqual(client.capabilities(), {
+      PIPELINING: "",
+      SIZE: "1000",
+      AUTH: "PLAIN LOGIN",
+      "8BITMIME": "",
+    });
+    assert.deepEqual(Object.keys(client.capabilities()), ["PIPELINING", "SIZE", "AUTH", "8BITMIME"]);
+    client.capabilities().SIZE = "changed";
+    assert.equal(client.capabilities().SIZE, "1000", "a copy each time");
+    await client.quit();
+    assert.equal(client.capabilities().AUTH, "PLAIN LOGIN", "still readable after the session ended");
+    await finished(server);
+  });
+
+  test("a transport failure is the cause of the ConnectionClosedError", async () => {
+    const reason = new Error("the WebSocket closed with code 4502: target unreachable");
+    let controller;
+    const duplex = {
+      readable: new ReadableStream({
+        start(c) {
+          controller = c;
+          c.enqueue(new TextEncoder().encode("220 mx.example.org ESMTP\r\n"));
+        },
+      }),
+      writable: new WritableStream({
+        write(chunk) {
+          if (new TextDecoder().decode(chunk).startsWith("NOOP")) setTimeout(() => controller.error(reason), 5);
+          else controller.enqueue(new TextEncoder().encode("250-mx.example.org\r\n250 PIPELINING\r\n"));
+        },
+      }),
+      async close() {},
+    };
+    const client = await SmtpClient.connect(duplex, { serverName: "mx.example.org" });
+    await client.hello();
+    await assert.rejects(client.noop(), (e) => {
+      assert.ok(e instanceof ConnectionClosedError, `got ${e}`);
+      assert.equal(e.cause, reason);
+      assert.match(e.message, /4502: target unreachable/);
+      assert.equal(e.phase, "noop");
+      return true;
+    });
+  });
+
   test("a silent server times out with TimeoutError", async () => {
     const server = fakeServer(
       `${GREETING}

@@ -134,3 +134,27 @@ test("fromSocket wraps any {readable, writable} and calls close once", async () 
   assert.deepEqual((await server.done).errors, []);
   assert.throws(() => fromSocket({}), UsageError);
 });
+
+test("a bridge that cannot reach its target: ConnectionClosedError whose cause has the close code and reason", async () => {
+  const { createBridge } = await import("../node/bridge.js");
+  const { default: WebSocket } = await import("ws");
+  // Port 1 on loopback: nothing listens there, so the bridge closes with 4502 and a reason.
+  const bridge = createBridge({ allow: ["127.0.0.1:1"], allowMissingOrigin: true, log: null });
+  const { url } = await bridge.listen(0, "127.0.0.1");
+  try {
+    const error = await connectWebSocket(url, ["binary"], { WebSocket })
+      .then((duplex) => SmtpClient.connect(duplex, { serverName: "localhost" }))
+      .then(
+        () => null,
+        (e) => e,
+      );
+    assert.ok(error instanceof ConnectionClosedError, `got ${error}`);
+    const chain = [];
+    for (let e = error; e !== undefined && e !== null; e = e.cause) chain.push(e instanceof Error ? e.message : e);
+    const reasons = JSON.stringify(chain);
+    assert.match(reasons, /4502/, reasons);
+    assert.match(error.message, /4502/, "the close code is in the message users see");
+  } finally {
+    await bridge.close();
+  }
+});

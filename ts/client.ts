@@ -60,6 +60,7 @@ export class SmtpClient {
   readonly #conn: WasmConnection;
   readonly #greeting: Reply;
   #lastTls: TlsInfo | null = null;
+  #lastCapabilities: Record<string, string> | null = null;
 
   private constructor(driver: Driver, greeting: Reply) {
     this.#driver = driver;
@@ -128,6 +129,22 @@ export class SmtpClient {
     if (this.#driver.released) return { supported: false, param: "" };
     const param = this.#conn.extension(name);
     return param === undefined || param === null ? { supported: false, param: "" } : { supported: true, param };
+  }
+
+  /**
+   * Every ESMTP extension the server advertised in its last EHLO: upper-cased keywords mapped to their parameters
+   * (`""` when there are none), in the server's order, for example
+   * `{ PIPELINING: "", SIZE: "10240000", AUTH: "PLAIN LOGIN", STARTTLS: "" }`. `null` before the hello and right after
+   * STARTTLS until the new EHLO (RFC 3207: what was learned in cleartext is forgotten); `{}` after a HELO fallback.
+   */
+  capabilities(): Record<string, string> | null {
+    if (this.#driver.released) return this.#lastCapabilities;
+    const raw = this.#conn.capabilities();
+    if (raw === undefined || raw === null) return null;
+    const out: Record<string, string> = {};
+    for (const [keyword, params] of Object.entries(raw.extensions)) out[keyword] = params;
+    this.#lastCapabilities = out;
+    return { ...out };
   }
 
   /**

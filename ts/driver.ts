@@ -61,6 +61,8 @@ export class Driver {
   private terminal: unknown;
   private shutdown: Promise<void> | undefined;
   private freed = false;
+  /** Why the transport failed (read or write), when it did: kept as the `cause` of the closed errors. */
+  private transportError: unknown;
 
   constructor(conn: WasmConnection, duplex: Duplex, options: DriverOptions = {}) {
     this.conn = conn;
@@ -224,6 +226,9 @@ export class Driver {
         result = await this.reader.read();
       } catch (cause) {
         if (this.over) return;
+        // The core reports the end of the stream; the transport's reason (a WebSocket close code, ECONNRESET...)
+        // becomes the `cause` of the error it reports.
+        this.transportError ??= cause;
         this.input((now) => this.conn.handleEof(now));
         if (!this.over) {
           this.fail(new ConnectionClosedError(`the connection failed: ${describe(cause)}`, { cause }));
@@ -305,7 +310,7 @@ export class Driver {
         const waiter = this.pending.get(event.id);
         this.pending.delete(event.id);
         if (event.error !== undefined && event.error !== null) {
-          const error = toError(event.error);
+          const error = this.withTransportCause(toError(event.error));
           waiter?.reject(error);
           bodyWaiter?.reject(error);
         } else {
@@ -336,7 +341,7 @@ export class Driver {
         const error =
           event.error === undefined || event.error === null
             ? new ConnectionClosedError("the session is over", { phase: "quit" })
-            : toError(event.error);
+            : this.withTransportCause(toError(event.error));
         this.finish(error, true);
         break;
       }
@@ -368,6 +373,7 @@ export class Driver {
           this.outQueue = [];
           this.outQueued = 0;
           if (this.over) return;
+          this.transportError ??= cause;
           this.input((now) => this.conn.handleEof(now));
           if (!this.over) {
             this.fail(new ConnectionClosedError(`writing to the connection failed: ${describe(cause)}`, { cause }));
@@ -418,6 +424,22 @@ export class Driver {
       this.timerAt = undefined;
       this.input((now) => this.conn.handleTimeout(now));
     }, delay);
+  }
+
+  /**
+   * A closed error from the core, with the transport's failure (when there was one) as its `cause` and in its
+   * message, so that "the server closed the connection" says why (a bridge's close code and reason, ECONNRESET...).
+   */
+  private withTransportCause(error: Error): Error {
+    const cause = this.transportError;
+    if (cause === undefined || !(error instanceof ConnectionClosedError) || error.cause !== undefined) return error;
+    return new ConnectionClosedError(`${error.message} (${describe(cause)})`, {
+      kind: error.kind,
+      temporary: error.temporary,
+      phase: error.phase,
+      midReply: error.midReply,
+      cause,
+    });
   }
 
   private coreError(raw: unknown): Error {

@@ -55,6 +55,15 @@ export type RawEvent =
   | { type: "tls-established" }
   | { type: "closed"; error?: RawError | null };
 
+export interface RawCapabilities {
+  /** The domain the server named itself in the EHLO reply's first line. */
+  domain: string;
+  /** The rest of that line. */
+  greeting: string;
+  /** Upper-cased keyword -> parameters ("" when none), in the server's order. */
+  extensions: Record<string, string>;
+}
+
 export interface RawTlsInfo {
   protocolVersion: string;
   cipherSuite: string;
@@ -142,6 +151,7 @@ export class WasmConnection {
   quit(now: number): number;
   close(now: number): void;
   extension(name: string): string | undefined;
+  capabilities(): RawCapabilities | undefined;
   tlsInfo(): RawTlsInfo | undefined;
   transmitBuffered(): number;
 }

@@ -128,6 +128,7 @@ export async function connectWebSocket(
     if (event.code !== undefined && event.code !== 1000 && event.code !== 1005) {
       const error = new ConnectionClosedError(
         `the WebSocket closed with code ${event.code}${event.reason ? `: ${event.reason}` : ""}`,
+        { cause: closeCause(event) },
       );
       ended.error = error;
       controller?.error(error);
@@ -153,12 +154,14 @@ export async function connectWebSocket(
       cleanup();
       reject(new ConnectionClosedError(`could not open the WebSocket to ${String(url)}`, { phase: "connect" }));
     };
-    const onEarlyClose = (event: { code?: number }): void => {
+    const onEarlyClose = (event: { code?: number; reason?: string }): void => {
       cleanup();
       reject(
-        new ConnectionClosedError(`the WebSocket to ${String(url)} closed while opening (code ${event.code})`, {
-          phase: "connect",
-        }),
+        new ConnectionClosedError(
+          `the WebSocket to ${String(url)} closed while opening (code ${event.code}` +
+            `${event.reason ? `: ${event.reason}` : ""})`,
+          { phase: "connect", cause: closeCause(event) },
+        ),
       );
     };
     const onAbort = (): void => {
@@ -227,4 +230,9 @@ export async function connectWebSocket(
       }
     },
   };
+}
+
+/** What a WebSocket close event says, kept as an error's `cause`: `{ code, reason }`. */
+function closeCause(event: { code?: number; reason?: string }): { code: number | undefined; reason: string } {
+  return { code: event.code, reason: event.reason ?? "" };
 }

@@ -280,6 +280,26 @@ impl WasmConnection {
         self.inner.extension(name).map(str::to_string)
     }
 
+    /// What the server advertised in its last EHLO: `{ domain, greeting, extensions }` where `extensions` maps each
+    /// upper-cased keyword to its parameters (`""` when it has none), in the server's order. `undefined` before the
+    /// hello and right after STARTTLS (RFC 3207: what was learned before TLS is forgotten); empty extensions after a
+    /// HELO fallback.
+    #[must_use]
+    pub fn capabilities(&self) -> JsValue {
+        let Some(capabilities) = self.inner.session().capabilities() else {
+            return JsValue::UNDEFINED;
+        };
+        let extensions = Object::new();
+        for (keyword, params) in capabilities.iter() {
+            set(&extensions, keyword, params);
+        }
+        let obj = Object::new();
+        set(&obj, "domain", capabilities.domain());
+        set(&obj, "greeting", capabilities.greeting());
+        set(&obj, "extensions", extensions);
+        obj.into()
+    }
+
     /// `{ protocolVersion, cipherSuite, peerCertificates, serverName }` once TLS is up, else `undefined`.
     #[wasm_bindgen(js_name = tlsInfo)]
     #[must_use]

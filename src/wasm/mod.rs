@@ -6,6 +6,8 @@
 mod connection;
 mod js;
 
+pub use connection::WasmConnection;
+
 use wasm_bindgen::prelude::*;
 
 /// The version of the crate the wasm was built from.
