@@ -21,6 +21,7 @@ import { ROOT, startServers } from './lib/servers.mjs';
 import { median, quantile, run } from './lib/util.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const PKG = path.resolve(process.env.SMTP_WASM_BENCH_PACKAGE ?? ROOT);
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const opt = (name, dflt) => {
@@ -75,16 +76,27 @@ function ensureBenchDeps() {
     fs.writeFileSync(stamp, sha);
   }
   // The package under test is the repo itself, resolved through its package.json `exports` like an install would.
+  // SMTP_WASM_BENCH_PACKAGE=DIR benchmarks another copy of the package (an unpacked tarball, another worktree).
   const link = path.join(BENCH, 'node_modules', 'smtp-wasm');
-  if (!fs.existsSync(link)) fs.symlinkSync(path.relative(path.dirname(link), ROOT), link, 'dir');
+  const target = path.relative(path.dirname(link), PKG);
+  let current = null;
+  try {
+    current = fs.readlinkSync(link);
+  } catch {
+    // absent (or not a link: leave a real install alone)
+  }
+  if (current !== target && !(fs.existsSync(link) && current === null)) {
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(target, link, 'dir');
+  }
 }
 function hash(buf) {
   return createHash('sha256').update(buf).digest('hex');
 }
 function ensurePackageBuilt() {
-  if (fs.existsSync(path.join(ROOT, 'dist', 'smtp_wasm_bg.wasm'))) return;
-  log('dist/ missing: npm run build');
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (fs.existsSync(path.join(PKG, 'dist', 'smtp_wasm_bg.wasm'))) return;
+  log(`${PKG}/dist missing: npm run build`);
+  execFileSync('npm', ['run', 'build'], { cwd: PKG, stdio: 'inherit' });
 }
 function pkgVersion(dir) {
   try {
@@ -134,7 +146,7 @@ async function interleaved(scenario, params, rounds) {
 function summary(scenario, r) {
   switch (scenario) {
     case 'small':
-      return `${r.perSec.toFixed(0)} msg/s`;
+      return `${r.perSec.toFixed(0)} msg/s, ${r.cpuUsPerMessage.toFixed(0)} µs CPU/message`;
     case 'large':
       return `${r.mbPerSec.toFixed(1)} MB/s, peak RSS +${(r.growth / 1e6).toFixed(1)} MB`;
     case 'handshake':
@@ -164,7 +176,7 @@ const goalText = (g) => (g ? `${g.of === 'ratio' ? 'ratio' : g.of} ${g.op} ${g.v
 
 // ------------------------------------------------------------------------------------------------ scenarios
 async function runSizes() {
-  const wasmPath = path.join(ROOT, 'dist', 'smtp_wasm_bg.wasm');
+  const wasmPath = path.join(PKG, 'dist', 'smtp_wasm_bg.wasm');
   const wasm = fs.readFileSync(wasmPath);
   const gz = zlib.gzipSync(wasm, { level: 9 }).length;
   const br = zlib.brotliCompressSync(wasm, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
@@ -173,7 +185,7 @@ async function runSizes() {
   record('.wasm size (brotli 11)', 'kB', br / 1000, null, null);
   let unpacked = null;
   let tarball = null;
-  const packJson = cmdOut('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', ROOT]);
+  const packJson = cmdOut('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', PKG]);
   if (packJson) {
     const info = JSON.parse(packJson)[0];
     unpacked = info.unpackedSize / 1000;
@@ -204,8 +216,14 @@ async function runSmall(servers) {
   const res = await interleaved('small', { port: servers.sinkPort, ...c }, c.rounds);
   const m = (s) => median(res[s].map((r) => r.perSec));
   record(`small messages, one connection (${c.count} x ${c.size} B, smtp-sink)`, 'messages/s', m('smtp-wasm'), m('nodemailer'),
-    { of: 'ratio', op: '>=', value: 3 }, { rounds: roundsOf(res, 'perSec') });
+    { of: 'ratio', op: '>=', value: 3 }, { rounds: roundsOf(res, 'perSec'), cpuUsPerMessage: medians(res, 'cpuUsPerMessage') });
+  // The same work with every sendMail issued before the first completes: what pipelining across transactions gives.
+  const q = await interleaved('small', { port: servers.sinkPort, ...c, queued: true }, c.rounds);
+  const mq = (s) => median(q[s].map((r) => r.perSec));
+  record(`small messages, one connection, all sendMail calls queued at once`, 'messages/s', mq('smtp-wasm'), mq('nodemailer'),
+    null, { rounds: roundsOf(q, 'perSec'), cpuUsPerMessage: medians(q, 'cpuUsPerMessage') });
 }
+const medians = (res, key) => Object.fromEntries(Object.entries(res).map(([s, rs]) => [s, median(rs.map((r) => r[key]))]));
 
 async function runLarge(servers) {
   const c = CONFIG.large;

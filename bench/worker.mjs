@@ -89,7 +89,7 @@ const envelope = { from: FROM, to: [TO] };
 // ------------------------------------------------------------------------------------------------ scenarios
 const scenarios = {
   /** 1. Small messages over one connection, sequentially. */
-  async small({ port, count, warmup, size }) {
+  async small({ port, count, warmup, size, queued }) {
     const message = smallMessage(size);
     let send;
     let close;
@@ -106,11 +106,18 @@ const scenarios = {
       close = () => t.close();
     }
     for (let i = 0; i < warmup; i++) await send();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let i = 0; i < count; i++) await send();
+    if (queued) {
+      // Every sendMail issued at once, then awaited together: the client may pipeline across transactions.
+      await Promise.all(Array.from({ length: count }, () => send()));
+    } else {
+      for (let i = 0; i < count; i++) await send();
+    }
     const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     await close();
-    return { messages: count, bytes: message.length, secs, perSec: count / secs };
+    return { messages: count, bytes: message.length, secs, perSec: count / secs, cpuUsPerMessage: (cpu.user + cpu.system) / count };
   },
 
   /** 2. One large message over STARTTLS, streamed from a ReadableStream. */
