@@ -54,7 +54,8 @@ start() {
   local name=$1; shift
   mkdir -p "$LOGS"
   echo "---- $(date -u +%FT%TZ) $*" >> "$LOGS/$name.log"
-  setsid "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null &
+  # 8>&- 9>&-: daemons must not inherit the lock fds of servers.sh / test.sh
+  setsid "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null 8>&- 9>&- &
   echo $! > "$RUN/$name.pid"
 }
 # stop NAME...: TERM each process group, wait up to 5 s for all, then KILL the rest
@@ -252,10 +253,10 @@ postfix_up() {
   postfix_configure
   mkdir -p "$LOGS"; local slog=$LOGS/postfix-start.log
   # postfix prints its errors only to a terminal (else syslog): give it one with script(1)
-  if ! script -eqc "postfix -c '$PF/etc' check && postfix -c '$PF/etc' start" /dev/null > "$slog" 2>&1; then
+  if ! script -eqc "postfix -c '$PF/etc' check && postfix -c '$PF/etc' start" /dev/null > "$slog" 2>&1 8>&- 9>&-; then
     log "postfix: start failed:"; sed 's/^/    /' "$slog" >&2; tail -n 20 "$POSTFIX_LOG" 2>/dev/null | sed 's/^/    /' >&2; return 1
   fi
-  if ! dovecot -c "$PF/dovecot.conf" >> "$slog" 2>&1; then
+  if ! dovecot -c "$PF/dovecot.conf" >> "$slog" 2>&1 8>&- 9>&-; then
     log "dovecot: start failed:"; sed 's/^/    /' "$slog" >&2; tail -n 20 "$PF/dovecot.log" 2>/dev/null | sed 's/^/    /' >&2; return 1
   fi
   local i; for ((i = 0; i < UP_TIMEOUT * 10; i++)); do [ -S "$PF/spool/private/auth" ] && break; sleep 0.1; done
@@ -310,6 +311,7 @@ smtp_server_up() {
   return $rc
 }
 smtp_server_procs() { local p; for p in "${SMTP_SERVER_PROCS[@]}"; do echo "${p%%:*}"; done; }
+# shellcheck disable=SC2046
 smtp_server_down() { stop $(smtp_server_procs); }
 
 aiosmtpd_up() {
@@ -352,6 +354,7 @@ websockify_up() {
   return $rc
 }
 websockify_procs() { local p; for p in "${WS_PROCS[@]}"; do echo "${p%%:*}"; done; }
+# shellcheck disable=SC2046
 websockify_down() { stop $(websockify_procs); }
 
 # ------------------------------------------------------------------------------------------------ env.sh
@@ -423,11 +426,19 @@ for n in "${names[@]}"; do
   case " $ALL_SERVERS " in *" $n "*) ;; *) die "unknown server '$n' (known: $ALL_SERVERS)" ;; esac
 done
 fn() { echo "${1//-/_}"; }
+# one up/down at a time per state dir
+lock_servers() {
+  exec 8> "$SMTP_WASM_STATE/servers.lock"
+  flock -n 8 && return 0
+  log "another servers.sh up/down is running on $SMTP_WASM_STATE; waiting (up to 300 s)"
+  flock -w 300 8 || die "timed out waiting for $SMTP_WASM_STATE/servers.lock"
+}
 
 case $cmd in
   up)
     [ "$(id -u)" = 0 ] || die "run as root (postfix and dovecot switch users)"
     state_init
+    lock_servers
     "$ROOT/scripts/certs.sh"
     failed=()
     for n in "${names[@]}"; do "$(fn "$n")_up" || failed+=("$n"); done
@@ -440,6 +451,7 @@ case $cmd in
   down)
     [ -d "$SMTP_WASM_STATE" ] || { log "nothing to stop (no $SMTP_WASM_STATE)"; exit 0; }
     state_init
+    lock_servers
     procs=()
     for n in "${names[@]}"; do
       case $n in

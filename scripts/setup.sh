@@ -31,7 +31,6 @@ for a in "$@"; do
 done
 [ "${#COMPONENTS[@]}" -gt 0 ] || COMPONENTS=(rust servers wasm runtimes)
 
-SUMMARY=()
 t_start() { T0=$(date +%s); }
 t_secs() { echo $(( $(date +%s) - T0 ))s; }
 
@@ -123,6 +122,5 @@ setup_runtimes() {
 for c in "${COMPONENTS[@]}"; do
   t_start
   line=$("setup_$c") || die "component $c failed"
-  SUMMARY+=("$line [$(t_secs)]")
   echo "$line [$(t_secs)]"
 done

@@ -68,6 +68,14 @@ done
 has_tier() { [[ " ${TIERS[*]} " == *" $1 "* ]]; }
 [ ${#TIERS[@]} -gt 0 ] || die "no tier to run"
 
+# One test.sh at a time per state dir: the servers and their ports are shared.
+state_init
+exec 9> "$SMTP_WASM_STATE/test.lock"
+if ! flock -n 9; then
+  log "another scripts/test.sh is running with SMTP_WASM_STATE=$SMTP_WASM_STATE; waiting for it (up to 60 min)"
+  flock -w 3600 9 || die "timed out waiting for $SMTP_WASM_STATE/test.lock"
+fi
+
 RESULTS=()
 PASSED=0
 FAILED=0

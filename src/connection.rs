@@ -69,39 +69,26 @@ impl Connection {
     pub fn new(mut options: ConnectionOptions, now: Timestamp) -> Result<Self, Error> {
         options.session.tls_at_start = options.implicit_tls;
         let connector = TlsConnector::new(&options.tls)?;
-        let tls = if options.implicit_tls {
-            Some(connector.connect(&options.session.server_name, now)?)
-        } else {
-            None
-        };
-        let session = ClientSession::new(options.session, now)?;
-        let mut connection = Connection {
-            session,
-            connector,
-            tls,
-            handshake_reported: false,
-            close_notify_sent: false,
-            out: Vec::new(),
-            events: VecDeque::new(),
-            plaintext: Vec::new(),
-        };
-        connection.flush(now);
-        Ok(connection)
+        Self::start(options.session, connector, now)
     }
 
     /// A new connection to the same server that reuses this one's TLS settings (and so its session tickets, which
     /// makes the next handshake a cheap resumption).
     pub fn reconnect(&self, now: Timestamp) -> Result<Self, Error> {
-        let config = self.session.config().clone();
+        Self::start(self.session.config().clone(), self.connector.clone(), now)
+    }
+
+    /// A fresh session, with its TLS layer from the first byte when the configuration says implicit TLS.
+    fn start(config: SessionConfig, connector: TlsConnector, now: Timestamp) -> Result<Self, Error> {
         let tls = if config.tls_at_start {
-            Some(self.connector.connect(&config.server_name, now)?)
+            Some(connector.connect(&config.server_name, now)?)
         } else {
             None
         };
         let session = ClientSession::new(config, now)?;
         let mut connection = Connection {
             session,
-            connector: self.connector.clone(),
+            connector,
             tls,
             handshake_reported: false,
             close_notify_sent: false,
@@ -230,11 +217,7 @@ impl Connection {
     /// Bytes to send (ciphertext once TLS is up), coalesced.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.out))
-        }
+        crate::session::take_output(&mut self.out)
     }
 
     /// The next event.

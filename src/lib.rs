@@ -41,3 +41,6 @@ pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod wasm;

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables here are used by the scripts that source this file
 # Sourced by scripts/*.sh. Expects ROOT (the repository root) to be set by the caller.
 # Defaults for the state dir, the cache dir, ports and credentials; helpers for logging and processes.
 

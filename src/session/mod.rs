@@ -529,11 +529,7 @@ impl ClientSession {
     /// Bytes to send to the server, coalesced: one flight of pipelined commands comes out as one buffer.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.out))
-        }
+        take_output(&mut self.out)
     }
 
     /// The next event.
@@ -1349,6 +1345,15 @@ impl ClientSession {
             }
         }
         best
+    }
+}
+
+/// The whole output buffer, or `None` when it is empty.
+pub(crate) fn take_output(out: &mut Vec<u8>) -> Option<Vec<u8>> {
+    if out.is_empty() {
+        None
+    } else {
+        Some(std::mem::take(out))
     }
 }
 

@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+// Tests the npm package as users get it: packs the tarball, installs it into a fresh project, and runs
+// pkg-tests/scenario.mjs in Node 20 (system), Node 22, Deno, Bun, workerd (wrangler dev) and Chromium (playwright-core)
+// against the real servers of scripts/servers.sh ($SMTP_WASM_* from $SMTP_WASM_STATE/env.sh; run.sh sources it).
+//
+// Usage: node pkg-tests/run.mjs [--only node20,node22,deno,bun,workerd,chromium] [--no-pack]
+// Ends with "N passed, M failed"; exits 1 if anything failed. A runtime whose binary is missing is skipped.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "..");
+const env = process.env;
+const args = process.argv.slice(2);
+const only = (() => {
+  const i = args.indexOf("--only");
+  return i >= 0 ? new Set(args[i + 1].split(",")) : null;
+})();
+const work = join(env.SMTP_WASM_STATE ?? tmpdir(), "pkg-tests");
+const project = join(work, "project");
+
+function log(...parts) {
+  console.log("pkg-tests:", ...parts);
+}
+
+function run(cmd, argv, options = {}) {
+  const r = spawnSync(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...options });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${argv.join(" ")} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+// ------------------------------------------------------------------------------------------ pack and install
+function packAndInstall() {
+  if (!existsSync(join(root, "dist", "smtp_wasm_bg.wasm"))) {
+    log("dist/ missing: npm run build");
+    run("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  }
+  mkdirSync(work, { recursive: true });
+  for (const f of readdirSync(work)) if (f.endsWith(".tgz")) rmSync(join(work, f));
+  const out = run("npm", ["pack", "--pack-destination", work, "--silent"], { cwd: root }).trim().split("\n");
+  const tarball = join(work, out[out.length - 1].trim());
+  log("packed", tarball);
+  rmSync(project, { recursive: true, force: true });
+  mkdirSync(project, { recursive: true });
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify(
+      { name: "smtp-wasm-pkg-test", private: true, type: "module", dependencies: { "smtp-wasm": `file:${tarball}` } },
+      null,
+      2,
+    ),
+  );
+  run("npm", ["install", "--no-audit", "--no-fund", "--silent"], { cwd: project });
+  for (const f of ["scenario.mjs", "main.mjs", "worker.mjs", "page.html"]) copyFileSync(join(here, f), join(project, f));
+  writeFileSync(
+    join(project, "wrangler.toml"),
+    `name = "smtp-wasm-pkg-test"\nmain = "worker.mjs"\ncompatibility_date = "2025-01-01"\n`,
+  );
+  // Deno reads bare specifiers from package.json + node_modules.
+  writeFileSync(join(project, "deno.json"), JSON.stringify({ nodeModulesDir: "manual" }));
+}
+
+function scenarioEnv() {
+  const picked = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith("SMTP_WASM_")) picked[k] = v;
+  if (env.SMTP_WASM_CA && existsSync(env.SMTP_WASM_CA)) picked.caPem = readFileSync(env.SMTP_WASM_CA, "utf8");
+  return picked;
+}
+
+// ------------------------------------------------------------------------------------------ runtimes
+// (playwright gives Chromium a fresh empty profile of its own.)
+function runProcess(cmd, argv, extraEnv = {}, timeoutMs = 180_000) {
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, argv, { cwd: project, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+      if (code === 0 && line) {
+        resolveRun(JSON.parse(line));
+      } else {
+        resolveRun({ error: `exit ${code}\n${stdout.slice(-2000)}\n${stderr.slice(-4000)}` });
+      }
+    });
+  });
+}
+
+const runtimes = {
+  node20: () => runProcess(process.execPath, ["main.mjs"]),
+  node22: () => (exists(env.SMTP_WASM_NODE22) ? runProcess(env.SMTP_WASM_NODE22, ["main.mjs"]) : null),
+  deno: () =>
+    exists(env.SMTP_WASM_DENO)
+      ? runProcess(env.SMTP_WASM_DENO, ["run", "-A", "--node-modules-dir=manual", "main.mjs"])
+      : null,
+  bun: () => (exists(env.SMTP_WASM_BUN) ? runProcess(env.SMTP_WASM_BUN, ["main.mjs"]) : null),
+  workerd: () => (exists(env.SMTP_WASM_WRANGLER) ? runWorkerd() : null),
+  chromium: () => (exists(env.SMTP_WASM_CHROMIUM) ? runChromium() : null),
+};
+
+function exists(path) {
+  return typeof path === "string" && path !== "" && existsSync(path);
+}
+
+async function runWorkerd() {
+  const port = 8700 + Math.floor(Math.random() * 200);
+  const node = exists(env.SMTP_WASM_NODE22) ? env.SMTP_WASM_NODE22 : process.execPath;
+  const home = join(work, "wrangler-home");
+  mkdirSync(home, { recursive: true });
+  const child = spawn(node, [env.SMTP_WASM_WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port)], {
+    cwd: project,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...env,
+      CI: "1",
+      WRANGLER_SEND_METRICS: "false",
+      XDG_CONFIG_HOME: home,
+      WRANGLER_LOG_PATH: join(home, "logs"),
+    },
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  try {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (Date.now() > deadline) return { error: `wrangler dev did not come up:\n${output.slice(-3000)}` };
+      if (child.exitCode !== null) return { error: `wrangler dev exited ${child.exitCode}:\n${output.slice(-3000)}` };
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/ping`);
+        if (r.ok) break;
+      } catch {
+        // not yet
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const r = await fetch(`http://127.0.0.1:${port}/run`, { method: "POST", body: JSON.stringify(scenarioEnv()) });
+    const text = await r.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      return { error: `worker answered ${r.status}: ${text.slice(0, 2000)}\n${output.slice(-3000)}` };
+    }
+  } finally {
+    // wrangler starts workerd as a child: stop the whole process group we started.
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+
+async function runChromium() {
+  let chromium;
+  try {
+    const require = createRequire(join(env.SMTP_WASM_TOOLS_NODE_MODULES ?? root, "noop.js"));
+    ({ chromium } = require("playwright-core"));
+  } catch (error) {
+    return { error: `playwright-core not found: ${error.message}` };
+  }
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = resolve(project, `.${path}`);
+    if (!file.startsWith(project) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const port = server.address().port;
+  const browser = await chromium.launch({
+    executablePath: env.SMTP_WASM_CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    const consoleLines = [];
+    page.on("console", (m) => consoleLines.push(m.text()));
+    page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${port}/page.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 30_000 }).catch(() => {});
+    const result = await page.evaluate((e) => window.runScenario(e), scenarioEnv());
+    if (consoleLines.length) result.console = consoleLines;
+    return result;
+  } catch (error) {
+    return { error: String(error) };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ main
+if (!args.includes("--no-pack")) packAndInstall();
+let passed = 0;
+let failed = 0;
+for (const [name, start] of Object.entries(runtimes)) {
+  if (only && !only.has(name)) continue;
+  const started = Date.now();
+  let outcome;
+  try {
+    outcome = await start();
+  } catch (error) {
+    outcome = { error: String(error?.stack ?? error) };
+  }
+  if (outcome === null) {
+    log(`${name}: skipped (not installed)`);
+    continue;
+  }
+  if (outcome.error) {
+    failed++;
+    log(`FAIL ${name}: ${outcome.error}`);
+    continue;
+  }
+  log(`${name} (${outcome.runtime}), ${Date.now() - started} ms`);
+  for (const r of outcome.results) {
+    if (r.ok) passed++;
+    else failed++;
+    log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.error}`}`);
+  }
+}
+console.log(`pkg-tests: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

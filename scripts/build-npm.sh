@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds the npm package into dist/:
+#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort)
+#   2. wasm-bindgen --target web (the CLI must be exactly the version pinned in Cargo.toml)
+#   3. wasm-opt -Oz from the npm package `binaryen` (never Debian's binaryen: it corrupts the externref table)
+#   4. tsc (strict, ESM, declarations) from ts/ into dist/
+#   5. copies the bindings next to the compiled TypeScript, checks the wasm imports nothing from `env` and that the
+#      hand-written ts/smtp_wasm.d.ts matches the generated bindings, prints the sizes.
+# Usage: scripts/build-npm.sh [--skip-cargo] [--no-opt]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+skip_cargo=0
+opt=1
+for arg in "$@"; do
+  case "$arg" in
+    --skip-cargo) skip_cargo=1 ;;
+    --no-opt) opt=0 ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+want_bindgen=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' Cargo.toml)
+export PATH="$HOME/.cargo/bin:$PATH"
+have_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have_bindgen" != "$want_bindgen" ]; then
+  echo "wasm-bindgen CLI $want_bindgen needed (found '${have_bindgen:-none}'):" >&2
+  echo "  cargo install wasm-bindgen-cli --version $want_bindgen" >&2
+  exit 1
+fi
+[ -x node_modules/.bin/tsc ] && [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund
+
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+raw_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm.wasm"
+if [ "$skip_cargo" = 0 ]; then
+  echo "==> cargo build --release --target wasm32-unknown-unknown"
+  cargo build --release --target wasm32-unknown-unknown --lib
+fi
+
+out=build/bindgen
+rm -rf "$out" dist
+mkdir -p "$out"
+echo "==> wasm-bindgen $want_bindgen --target web"
+wasm-bindgen --target web --out-dir "$out" --out-name smtp_wasm "$raw_wasm"
+
+if [ "$opt" = 1 ]; then
+  echo "==> wasm-opt -Oz (npm binaryen $(node -p 'require("./node_modules/binaryen/package.json").version'))"
+  # The features rustc enables by default for wasm32-unknown-unknown; wasm-opt must keep to them.
+  node_modules/.bin/wasm-opt -Oz \
+    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue \
+    "$out/smtp_wasm_bg.wasm" -o "$out/smtp_wasm_bg.opt.wasm"
+  mv "$out/smtp_wasm_bg.opt.wasm" "$out/smtp_wasm_bg.wasm"
+fi
+
+echo "==> tsc"
+node_modules/.bin/tsc -p tsconfig.json
+cp "$out/smtp_wasm.js" "$out/smtp_wasm_bg.wasm" dist/
+# Types of the internal bindings module, for the compiled .d.ts files that refer to it.
+cp ts/smtp_wasm.d.ts dist/smtp_wasm.d.ts
+
+echo "==> checks"
+node scripts/check-wasm-imports.mjs dist/smtp_wasm_bg.wasm
+node scripts/check-bindings.mjs "$out/smtp_wasm.d.ts" ts/smtp_wasm.d.ts
+
+raw=$(wc -c < dist/smtp_wasm_bg.wasm)
+gz=$(gzip -9 -c dist/smtp_wasm_bg.wasm | wc -c)
+js=$(cat dist/*.js | wc -c)
+printf '==> dist/smtp_wasm_bg.wasm: %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB); JS: %d bytes\n' \
+  "$raw" "$gz" "$(echo "$raw/1000" | bc -l)" "$(echo "$gz/1000" | bc -l)" "$js"

@@ -1,0 +1,483 @@
+//! [`WasmConnection`]: the core as a JavaScript class. Every method is synchronous; the TypeScript driver
+//! (`ts/driver.ts`) calls an input or a command, then drains `pollTransmit`, `pollEvent` and `pollTimeout`.
+
+use js_sys::{Array, Object};
+use wasm_bindgen::prelude::*;
+
+use super::js::{
+    error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, reply_to_js, set,
+    timestamp,
+};
+use crate::connection::{Connection, ConnectionOptions};
+use crate::error::{Error, Field, InputError, InputErrorReason};
+use crate::sasl::{Credentials, Mechanism};
+use crate::session::{
+    BodyType, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions, Notify, RcptOptions,
+    RecipientOutcome, SessionConfig, TransactionReport,
+};
+use crate::tls::TlsOptions;
+
+/// One SMTP (or LMTP) session: the TLS layer and the session state machine, driven from JavaScript.
+#[wasm_bindgen]
+pub struct WasmConnection {
+    inner: Connection,
+}
+
+fn js_error(error: Error) -> JsValue {
+    error_to_js(&error)
+}
+
+fn syntax(field: Field, what: &'static str) -> JsValue {
+    js_error(InputError::new(field, InputErrorReason::Syntax(what)).into())
+}
+
+fn id_of(id: f64) -> CommandId {
+    CommandId::from_value(id as u64)
+}
+
+fn id_to_js(id: CommandId) -> f64 {
+    id.value() as f64
+}
+
+#[wasm_bindgen]
+impl WasmConnection {
+    /// A session waiting for the server's greeting. `options`: `{ serverName, implicitTls, localName?, lmtp,
+    /// rootCertificates, dangerouslyAcceptInvalidCertificates, allowInsecureAuth, transcript, timeouts }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &JsValue, now: f64) -> Result<WasmConnection, JsValue> {
+        let server_name =
+            get_string(options, "serverName")?.ok_or_else(|| option_error("serverName", "is required"))?;
+        let mut config = SessionConfig::new(server_name);
+        if let Some(local_name) = get_string(options, "localName")? {
+            config.local_name = local_name;
+        }
+        config.lmtp = get_bool(options, "lmtp")?;
+        config.allow_insecure_auth = get_bool(options, "allowInsecureAuth")?;
+        config.transcript = get_bool(options, "transcript")?;
+        if let Some(prefer) = get(options, "preferChunking").as_bool() {
+            config.prefer_chunking = prefer;
+        }
+        let timeouts = get(options, "timeouts");
+        let t = &mut config.timeouts;
+        for (key, slot) in [
+            ("greeting", &mut t.greeting),
+            ("command", &mut t.command),
+            ("mail", &mut t.mail),
+            ("rcpt", &mut t.rcpt),
+            ("dataInit", &mut t.data_init),
+            ("dataBlock", &mut t.data_block),
+            ("dataEnd", &mut t.data_end),
+        ] {
+            if let Some(ms) = get_u64(&timeouts, key)? {
+                *slot = core::time::Duration::from_millis(ms);
+            }
+        }
+        if let Some(ms) = get_u64(&timeouts, "total")? {
+            t.whole_command = Some(core::time::Duration::from_millis(ms));
+        }
+        let tls = TlsOptions {
+            root_certificates_pem: get_strings(options, "rootCertificates")?,
+            only_given_roots: get_bool(options, "onlyRootCertificates")?,
+            dangerously_accept_invalid_certificates: get_bool(
+                options,
+                "dangerouslyAcceptInvalidCertificates",
+            )?,
+        };
+        let options = ConnectionOptions {
+            session: config,
+            implicit_tls: get_bool(options, "implicitTls")?,
+            tls,
+        };
+        let inner = Connection::new(options, timestamp(now)).map_err(js_error)?;
+        Ok(WasmConnection { inner })
+    }
+
+    // ----- inputs -----
+
+    /// Bytes from the server.
+    #[wasm_bindgen(js_name = handleInput)]
+    pub fn handle_input(&mut self, bytes: &[u8], now: f64) {
+        self.inner.handle_input(bytes, timestamp(now));
+    }
+
+    /// The server closed the connection.
+    #[wasm_bindgen(js_name = handleEof)]
+    pub fn handle_eof(&mut self, now: f64) {
+        self.inner.handle_eof(timestamp(now));
+    }
+
+    /// The deadline from `pollTimeout` passed (calling it early is harmless).
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now: f64) {
+        self.inner.handle_timeout(timestamp(now));
+    }
+
+    // ----- outputs -----
+
+    /// Bytes to write to the transport, or `undefined`.
+    #[wasm_bindgen(js_name = pollTransmit)]
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.inner.poll_transmit()
+    }
+
+    /// The next event as a plain object, or `undefined`.
+    #[wasm_bindgen(js_name = pollEvent)]
+    #[must_use]
+    pub fn poll_event(&mut self) -> JsValue {
+        match self.inner.poll_event() {
+            Some(event) => event_to_js(event),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// When to call `handleTimeout` (ms since the epoch), or `undefined`.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.inner.poll_timeout().map(millis)
+    }
+
+    // ----- commands: each returns the command's id, or throws an error object (nothing written) -----
+
+    /// EHLO/LHLO (HELO after 500/502).
+    pub fn hello(&mut self, local_name: Option<String>, now: f64) -> Result<f64, JsValue> {
+        self.inner
+            .hello(local_name.as_deref(), timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// STARTTLS; with `required` false, completes without TLS when the server does not offer it.
+    #[wasm_bindgen(js_name = startTls)]
+    pub fn start_tls(&mut self, required: bool, now: f64) -> Result<f64, JsValue> {
+        self.inner
+            .start_tls(required, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// AUTH. `credentials`: `{ username, password?, identity?, accessToken? }`.
+    pub fn auth(
+        &mut self,
+        credentials: &JsValue,
+        mechanism: Option<String>,
+        now: f64,
+    ) -> Result<f64, JsValue> {
+        let credentials = credentials_from_js(credentials)?;
+        let mechanism = match mechanism {
+            None => None,
+            Some(name) => Some(Mechanism::from_name(&name).ok_or_else(|| {
+                syntax(
+                    Field::Mechanism,
+                    "must be PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER",
+                )
+            })?),
+        };
+        self.inner
+            .auth(credentials, mechanism, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// MAIL FROM.
+    pub fn mail(&mut self, from: &str, options: &JsValue, now: f64) -> Result<f64, JsValue> {
+        let options = mail_options_from_js(options)?;
+        self.inner
+            .mail(from, &options, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// RCPT TO.
+    pub fn rcpt(&mut self, to: &str, options: &JsValue, now: f64) -> Result<f64, JsValue> {
+        let options = rcpt_options_from_js(options)?;
+        self.inner
+            .rcpt(to, &options, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// DATA (or BDAT): `body-ready` says when to send the content.
+    pub fn data(&mut self, now: f64) -> Result<f64, JsValue> {
+        self.inner.data(timestamp(now)).map(id_to_js).map_err(js_error)
+    }
+
+    /// Message content for `data` or `sendMail`.
+    #[wasm_bindgen(js_name = sendBody)]
+    pub fn send_body(&mut self, id: f64, bytes: &[u8], now: f64) -> Result<(), JsValue> {
+        self.inner
+            .send_body(id_of(id), bytes, timestamp(now))
+            .map_err(js_error)
+    }
+
+    /// Ends the content.
+    #[wasm_bindgen(js_name = finishBody)]
+    pub fn finish_body(&mut self, id: f64, now: f64) -> Result<(), JsValue> {
+        self.inner
+            .finish_body(id_of(id), timestamp(now))
+            .map_err(js_error)
+    }
+
+    /// Abandons the content: the message is never completed on the wire.
+    #[wasm_bindgen(js_name = abortBody)]
+    pub fn abort_body(&mut self, id: f64, reason: &str, now: f64) -> Result<(), JsValue> {
+        self.inner
+            .abort_body(id_of(id), reason, timestamp(now))
+            .map_err(js_error)
+    }
+
+    /// A whole pipelined transaction. `envelope`: `{ from, to: string[], mailOptions, rcptOptions }`.
+    #[wasm_bindgen(js_name = sendMail)]
+    pub fn send_mail(&mut self, envelope: &JsValue, now: f64) -> Result<f64, JsValue> {
+        let from = get_string(envelope, "from")?.ok_or_else(|| option_error("from", "is required"))?;
+        let to = get_strings(envelope, "to")?;
+        let envelope = Envelope {
+            from,
+            to,
+            mail_options: mail_options_from_js(&get(envelope, "mailOptions"))?,
+            rcpt_options: rcpt_options_from_js(&get(envelope, "rcptOptions"))?,
+        };
+        self.inner
+            .send_mail(envelope, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// RSET.
+    pub fn reset(&mut self, now: f64) -> Result<f64, JsValue> {
+        self.inner.reset(timestamp(now)).map(id_to_js).map_err(js_error)
+    }
+
+    /// NOOP.
+    pub fn noop(&mut self, now: f64) -> Result<f64, JsValue> {
+        self.inner.noop(timestamp(now)).map(id_to_js).map_err(js_error)
+    }
+
+    /// VRFY.
+    pub fn verify(&mut self, address: &str, now: f64) -> Result<f64, JsValue> {
+        self.inner
+            .verify(address, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// QUIT.
+    pub fn quit(&mut self, now: f64) -> Result<f64, JsValue> {
+        self.inner.quit(timestamp(now)).map(id_to_js).map_err(js_error)
+    }
+
+    /// Ends the session now (TLS close_notify when TLS is up); pending commands fail.
+    pub fn close(&mut self, now: f64) {
+        self.inner.close(timestamp(now));
+    }
+
+    // ----- getters -----
+
+    /// An advertised extension's parameter (`""` when it has none), or `undefined`. Case-insensitive.
+    #[must_use]
+    pub fn extension(&self, name: &str) -> Option<String> {
+        self.inner.extension(name).map(str::to_string)
+    }
+
+    /// `{ protocolVersion, cipherSuite, peerCertificates, serverName }` once TLS is up, else `undefined`.
+    #[wasm_bindgen(js_name = tlsInfo)]
+    #[must_use]
+    pub fn tls_info(&self) -> JsValue {
+        let Some(info) = self.inner.tls_info() else {
+            return JsValue::UNDEFINED;
+        };
+        let obj = Object::new();
+        set(&obj, "protocolVersion", info.protocol_version);
+        set(&obj, "cipherSuite", info.cipher_suite);
+        set(&obj, "serverName", info.server_name);
+        set(&obj, "resumed", info.resumed);
+        let chain: Array = info
+            .peer_certificates
+            .iter()
+            .map(|der| JsValue::from(js_sys::Uint8Array::from(der.as_slice())))
+            .collect();
+        set(&obj, "peerCertificates", chain);
+        obj.into()
+    }
+
+    /// Bytes held by the core and not yet taken by `pollTransmit` (for backpressure).
+    #[wasm_bindgen(js_name = transmitBuffered)]
+    #[must_use]
+    pub fn transmit_buffered(&self) -> f64 {
+        self.inner.transmit_buffered() as f64
+    }
+}
+
+fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
+    let username = get_string(value, "username")?.unwrap_or_default();
+    if let Some(access_token) = get_string(value, "accessToken")? {
+        return Ok(Credentials::OAuth {
+            username,
+            access_token,
+        });
+    }
+    let password = get_string(value, "password")?.ok_or_else(|| option_error("password", "is required"))?;
+    let identity = get_string(value, "identity")?;
+    Ok(Credentials::Password {
+        username,
+        password,
+        identity,
+    })
+}
+
+fn mail_options_from_js(value: &JsValue) -> Result<MailOptions, JsValue> {
+    let body = match get_string(value, "body")?.as_deref() {
+        None => None,
+        Some("7BIT") => Some(BodyType::SevenBit),
+        Some("8BITMIME") => Some(BodyType::EightBitMime),
+        Some("BINARYMIME") => Some(BodyType::BinaryMime),
+        Some(_) => return Err(syntax(Field::Body, "must be 7BIT, 8BITMIME or BINARYMIME")),
+    };
+    let ret = match get_string(value, "ret")?.as_deref() {
+        None => None,
+        Some("FULL") => Some(DsnReturn::Full),
+        Some("HDRS") => Some(DsnReturn::Headers),
+        Some(_) => return Err(option_error("ret", "must be FULL or HDRS")),
+    };
+    Ok(MailOptions {
+        size: get_u64(value, "size")?,
+        body,
+        smtp_utf8: get_bool(value, "smtpUtf8")?,
+        require_tls: get_bool(value, "requireTls")?,
+        ret,
+        envelope_id: get_string(value, "envelopeId")?,
+        auth: get_string(value, "auth")?,
+    })
+}
+
+fn rcpt_options_from_js(value: &JsValue) -> Result<RcptOptions, JsValue> {
+    let raw = get(value, "notify");
+    let notify = if raw.is_undefined() || raw.is_null() {
+        None
+    } else if raw.as_string().as_deref() == Some("NEVER") {
+        Some(Notify::Never)
+    } else {
+        let (mut success, mut failure, mut delay) = (false, false, false);
+        let items = get_strings(value, "notify")?;
+        for item in &items {
+            match item.as_str() {
+                "SUCCESS" => success = true,
+                "FAILURE" => failure = true,
+                "DELAY" => delay = true,
+                _ => {
+                    return Err(syntax(
+                        Field::Notify,
+                        "must be \"NEVER\" or a non-empty list of SUCCESS, FAILURE, DELAY",
+                    ))
+                }
+            }
+        }
+        if items.is_empty() {
+            return Err(syntax(
+                Field::Notify,
+                "must be \"NEVER\" or a non-empty list of SUCCESS, FAILURE, DELAY",
+            ));
+        }
+        Some(Notify::On {
+            success,
+            failure,
+            delay,
+        })
+    };
+    Ok(RcptOptions {
+        notify,
+        original_recipient: get_string(value, "originalRecipient")?,
+        original_recipient_type: get_string(value, "originalRecipientType")?,
+    })
+}
+
+fn event_to_js(event: Event) -> JsValue {
+    let obj = Object::new();
+    match event {
+        Event::Greeting(reply) => {
+            set(&obj, "type", "greeting");
+            set(&obj, "reply", reply_to_js(&reply));
+        }
+        Event::Completed { id, result } => {
+            set(&obj, "type", "completed");
+            set(&obj, "id", id_to_js(id));
+            match result {
+                Ok(completion) => set(&obj, "result", completion_to_js(completion)),
+                Err(error) => set(&obj, "error", error_to_js(&error)),
+            }
+        }
+        Event::BodyReady { id } => {
+            set(&obj, "type", "body-ready");
+            set(&obj, "id", id_to_js(id));
+        }
+        Event::Transcript(line) => {
+            set(&obj, "type", "transcript");
+            let direction = match line.direction {
+                Direction::Client => "client",
+                Direction::Server => "server",
+            };
+            set(&obj, "direction", direction);
+            set(&obj, "text", line.text);
+        }
+        Event::TlsEstablished => set(&obj, "type", "tls-established"),
+        Event::Closed { error } => {
+            set(&obj, "type", "closed");
+            set(&obj, "error", error.as_ref().map_or(JsValue::NULL, error_to_js));
+        }
+    }
+    obj.into()
+}
+
+fn completion_to_js(completion: Completion) -> JsValue {
+    let obj = Object::new();
+    match completion {
+        Completion::Done => set(&obj, "kind", "done"),
+        Completion::Reply(reply) => {
+            set(&obj, "kind", "reply");
+            set(&obj, "reply", reply_to_js(&reply));
+        }
+        Completion::Transaction(report) => {
+            set(&obj, "kind", "transaction");
+            transaction_fields(&obj, &report);
+        }
+        Completion::Recipients(outcomes) => {
+            set(&obj, "kind", "recipients");
+            set(&obj, "results", outcomes_to_js(&outcomes));
+        }
+    }
+    obj.into()
+}
+
+fn transaction_fields(obj: &Object, report: &TransactionReport) {
+    let accepted: Array = report.accepted.iter().map(|r| JsValue::from_str(r)).collect();
+    set(obj, "accepted", accepted);
+    let rejected: Array = report
+        .rejected
+        .iter()
+        .map(|(recipient, error)| {
+            let item = Object::new();
+            set(&item, "recipient", recipient.as_str());
+            set(&item, "error", error_to_js(error));
+            JsValue::from(item)
+        })
+        .collect();
+    set(obj, "rejected", rejected);
+    set(obj, "reply", reply_to_js(&report.reply));
+    set(obj, "results", outcomes_to_js(&report.recipients));
+}
+
+fn outcomes_to_js(outcomes: &[RecipientOutcome]) -> Array {
+    outcomes
+        .iter()
+        .map(|outcome| {
+            let item = Object::new();
+            set(&item, "recipient", outcome.recipient.as_str());
+            match &outcome.result {
+                Ok(reply) => set(&item, "reply", reply_to_js(reply)),
+                Err(error) => set(&item, "error", error_to_js(error)),
+            }
+            JsValue::from(item)
+        })
+        .collect()
+}

@@ -1,0 +1,45 @@
+/**
+ * Everything every entrypoint exports; the entrypoints add the runtime's `connectTcp` and wasm loader.
+ * @module
+ */
+
+export { SmtpClient, BodyWriter, DataWriter, LmtpDataWriter, type SendResult, type LmtpResult } from "./client.js";
+export { sendMail } from "./send-mail.js";
+export {
+  SmtpWasmError,
+  SmtpError,
+  TlsError,
+  TimeoutError,
+  ConnectionClosedError,
+  InvalidInputError,
+  ProtocolError,
+  UsageError,
+  NotSupportedError,
+  type SmtpWasmErrorOptions,
+  type TlsErrorKind,
+} from "./errors.js";
+export {
+  fromSocket,
+  connectWebSocket,
+  type SocketLike,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  type ConnectWebSocketOptions,
+} from "./transports.js";
+export { init, type WasmSource } from "./init.js";
+export type { ConnectTcpOptions } from "./runtime.js";
+export type {
+  AuthOptions,
+  ClientOptions,
+  Duplex,
+  EnhancedCode,
+  MailOptions,
+  MessageSource,
+  RcptOptions,
+  Reply,
+  SendMailOptions,
+  Timeouts,
+  TlsInfo,
+  Transaction,
+  TranscriptLine,
+} from "./types.js";

@@ -1,0 +1,493 @@
+/**
+ * The driver loop: the only place that moves bytes between a {@link Duplex} and the synchronous wasm core.
+ *
+ * - Every chunk read goes to `handleInput(bytes, Date.now())`, then every poll is drained (`pump`).
+ * - After any input or command, `pump` drains `pollTransmit` (the whole flight is coalesced into one write, so
+ *   pipelined commands leave in one TCP segment), then `pollEvent` (completions settle the promises of the commands
+ *   that asked for them), then re-arms the one timer from `pollTimeout`.
+ * - Writes are queued on the stream's writer; `drained()` lets body writers wait for backpressure.
+ * - Nothing awaits while the core is borrowed: every core call is synchronous and returns before any await.
+ * @module
+ */
+
+import { ConnectionClosedError, SmtpWasmError, toError } from "./errors.js";
+import type { RawCompletion, RawEvent, RawReply, WasmConnection } from "./smtp_wasm.js";
+import type { Duplex, TranscriptLine } from "./types.js";
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** What waiting for a body slot can end with: the server is ready for content, or the command already completed. */
+export type BodyWait = { ready: true } | { ready: false; completion: RawCompletion };
+
+export interface DriverOptions {
+  debug?: ((line: TranscriptLine) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Bytes written but not yet accepted by the transport above which body writers wait. */
+export const HIGH_WATER_MARK = 256 * 1024;
+
+export class Driver {
+  readonly conn: WasmConnection;
+  private readonly duplex: Duplex;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly debug: ((line: TranscriptLine) => void) | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort: () => void;
+
+  private readonly pending = new Map<number, Waiter<RawCompletion>>();
+  private readonly bodyWaiters = new Map<number, Waiter<BodyWait>>();
+  private greetingWaiter: Waiter<RawReply> | undefined;
+  private greetingReply: RawReply | undefined;
+  private drainWaiters: Array<{ limit: number; waiter: Waiter<void> }> = [];
+
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt: number | undefined;
+  private inFlight = 0;
+  private outQueue: Uint8Array[] = [];
+  private outQueued = 0;
+  private writing = false;
+  /** Set when the session ended without flushing: queued bytes are dropped. */
+  private aborted = false;
+  private lastWrite: Promise<void> = Promise.resolve();
+  private pumping = false;
+
+  /** Set once the session is over: every later operation fails with `terminal`. */
+  private over = false;
+  private terminal: unknown;
+  private shutdown: Promise<void> | undefined;
+  private freed = false;
+
+  constructor(conn: WasmConnection, duplex: Duplex, options: DriverOptions = {}) {
+    this.conn = conn;
+    this.duplex = duplex;
+    this.reader = duplex.readable.getReader();
+    this.writer = duplex.writable.getWriter();
+    this.debug = options.debug;
+    this.signal = options.signal;
+    this.onAbort = () => this.fail(abortReason(this.signal));
+    // Failures surface through the operations that wait; these promises must not be reported as unhandled.
+    this.writer.closed.catch(() => {});
+  }
+
+  /** Starts reading, sends what the core has to say first (a TLS ClientHello for implicit TLS). */
+  start(): void {
+    if (this.signal !== undefined) {
+      if (this.signal.aborted) {
+        this.fail(abortReason(this.signal));
+        return;
+      }
+      this.signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+    this.pump();
+    void this.readLoop();
+  }
+
+  /** Why the session ended (an error class, or an abort signal's reason), if it is over. */
+  get error(): unknown {
+    return this.terminal;
+  }
+
+  /** Whether the session is over. */
+  get closed(): boolean {
+    return this.over;
+  }
+
+  /** Whether the core was released: its getters may no longer be called. */
+  get released(): boolean {
+    return this.freed;
+  }
+
+  /** Resolves with the greeting (after the TLS handshake with implicit TLS), or rejects with why there is none. */
+  greeting(): Promise<RawReply> {
+    if (this.greetingReply !== undefined) return Promise.resolve(this.greetingReply);
+    if (this.over) return Promise.reject(this.terminal);
+    return new Promise((resolve, reject) => {
+      this.greetingWaiter = { resolve, reject };
+    });
+  }
+
+  /**
+   * Runs a synchronous core call: converts what it throws into an error class, and drains the polls afterwards
+   * (a refused command writes nothing, but draining is always safe).
+   */
+  call<T>(fn: (now: number) => T): T {
+    if (this.over) throw this.terminal;
+    try {
+      return fn(Date.now());
+    } catch (raw) {
+      throw this.coreError(raw);
+    } finally {
+      this.pump();
+    }
+  }
+
+  /** Issues a command and resolves with its completion. */
+  command(issue: (now: number) => number): Promise<RawCompletion> {
+    if (this.over) return Promise.reject(this.terminal);
+    let id: number;
+    try {
+      id = issue(Date.now());
+    } catch (raw) {
+      const error = this.coreError(raw);
+      this.pump();
+      return Promise.reject(error);
+    }
+    // Registered before draining: the completion may be among the events of this very pump.
+    const completion = this.completion(id);
+    this.pump();
+    return completion;
+  }
+
+  /** Resolves with the completion of command `id` (register before draining the polls that may carry it). */
+  completion(id: number): Promise<RawCompletion> {
+    if (this.over) return Promise.reject(this.terminal);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+    });
+  }
+
+  /**
+   * Issues a command that carries content (DATA, a whole transaction) and returns its completion, plus a promise
+   * that settles when the server is ready for the content, or when the command completed without asking for it.
+   * Both are registered before the polls are drained, so no event can be missed. Throws if the core refuses.
+   */
+  bodyCommand(issue: (now: number) => number): {
+    id: number;
+    completion: Promise<RawCompletion>;
+    ready: Promise<BodyWait>;
+  } {
+    if (this.over) throw this.terminal;
+    let id: number;
+    try {
+      id = issue(Date.now());
+    } catch (raw) {
+      const error = this.coreError(raw);
+      this.pump();
+      throw error;
+    }
+    const completion = this.completion(id);
+    const ready = new Promise<BodyWait>((resolve, reject) => {
+      this.bodyWaiters.set(id, { resolve, reject });
+    });
+    // Whoever awaits these gets the failure; an unawaited one must not be reported as unhandled.
+    completion.catch(() => {});
+    ready.catch(() => {});
+    this.pump();
+    return { id, completion, ready };
+  }
+
+  /**
+   * Resolves when the bytes written but not yet taken by the transport, plus those the core still holds, are at
+   * most `limit`. Rejects when the session ends.
+   */
+  drained(limit = HIGH_WATER_MARK): Promise<void> {
+    if (this.over) return Promise.reject(this.terminal);
+    if (this.backlog() <= limit) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.drainWaiters.push({ limit, waiter: { resolve, reject } });
+    });
+  }
+
+  /**
+   * Ends the session from our side: TLS close_notify when TLS is up, then the transport is closed once every
+   * queued byte is written. Every pending operation fails with `reason` (a ConnectionClosedError by default).
+   */
+  close(reason?: unknown): Promise<void> {
+    if (!this.over) {
+      try {
+        this.conn.close(Date.now());
+      } catch {
+        // Closing an already-closed session: nothing to send.
+      }
+      this.pump();
+      this.finish(reason ?? new ConnectionClosedError("the connection was closed", { phase: "idle" }), true);
+    }
+    return this.shutdown ?? Promise.resolve();
+  }
+
+  /** Ends the session at once (abort, transport failure): nothing more is written. */
+  fail(reason: unknown): void {
+    this.finish(reason, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private async readLoop(): Promise<void> {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await this.reader.read();
+      } catch (cause) {
+        if (this.over) return;
+        this.input((now) => this.conn.handleEof(now));
+        if (!this.over) {
+          this.fail(new ConnectionClosedError(`the connection failed: ${describe(cause)}`, { cause }));
+        }
+        return;
+      }
+      if (this.over) return;
+      if (result.done) {
+        this.input((now) => this.conn.handleEof(now));
+        if (!this.over) {
+          // The core saw the end of the stream but did not end the session: nothing more can arrive anyway.
+          this.finish(new ConnectionClosedError("the server closed the connection", {}), true);
+        }
+        return;
+      }
+      if (result.value.byteLength > 0) this.input((now) => this.conn.handleInput(result.value, now));
+    }
+  }
+
+  /** Feeds an input to the core and drains it. A wasm trap is fatal for the session. */
+  private input(fn: (now: number) => void): void {
+    if (this.over) return;
+    try {
+      fn(Date.now());
+    } catch (raw) {
+      this.fail(this.coreError(raw));
+      return;
+    }
+    this.pump();
+  }
+
+  /** Drains every poll of the core, in order: transmit (one coalesced write), events, timer. */
+  private pump(): void {
+    if (this.pumping || this.freed) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        let progressed = false;
+        const flight: Uint8Array[] = [];
+        let size = 0;
+        for (let bytes = this.conn.pollTransmit(); bytes !== undefined; bytes = this.conn.pollTransmit()) {
+          flight.push(bytes);
+          size += bytes.byteLength;
+        }
+        if (size > 0) {
+          this.write(concat(flight, size));
+          progressed = true;
+        }
+        for (let event = this.conn.pollEvent(); event !== undefined; event = this.conn.pollEvent()) {
+          this.dispatch(event);
+          progressed = true;
+          if (this.freed) return;
+        }
+        if (!progressed) break;
+      }
+      this.armTimer(this.conn.pollTimeout());
+    } catch (raw) {
+      this.pumping = false;
+      this.fail(this.coreError(raw));
+      return;
+    } finally {
+      this.pumping = false;
+    }
+    this.checkDrain();
+  }
+
+  private dispatch(event: RawEvent): void {
+    switch (event.type) {
+      case "greeting": {
+        this.greetingReply = event.reply;
+        const waiter = this.greetingWaiter;
+        this.greetingWaiter = undefined;
+        waiter?.resolve(event.reply);
+        break;
+      }
+      case "completed": {
+        const bodyWaiter = this.bodyWaiters.get(event.id);
+        this.bodyWaiters.delete(event.id);
+        const waiter = this.pending.get(event.id);
+        this.pending.delete(event.id);
+        if (event.error !== undefined && event.error !== null) {
+          const error = toError(event.error);
+          waiter?.reject(error);
+          bodyWaiter?.reject(error);
+        } else {
+          const completion: RawCompletion = event.result ?? { kind: "done" };
+          waiter?.resolve(completion);
+          bodyWaiter?.resolve({ ready: false, completion });
+        }
+        break;
+      }
+      case "body-ready": {
+        const waiter = this.bodyWaiters.get(event.id);
+        this.bodyWaiters.delete(event.id);
+        waiter?.resolve({ ready: true });
+        break;
+      }
+      case "transcript":
+        if (this.debug !== undefined) {
+          try {
+            this.debug({ direction: event.direction, text: event.text });
+          } catch {
+            // A failing debug callback must not break the session.
+          }
+        }
+        break;
+      case "tls-established":
+        break;
+      case "closed": {
+        const error =
+          event.error === undefined || event.error === null
+            ? new ConnectionClosedError("the session is over", { phase: "quit" })
+            : toError(event.error);
+        this.finish(error, true);
+        break;
+      }
+    }
+  }
+
+  /**
+   * Queues bytes for the transport. The first write goes out at once; while it is in progress, later flights are
+   * coalesced and go out together when it completes (no added latency, fewer and larger writes on slow links).
+   */
+  private write(bytes: Uint8Array): void {
+    this.outQueue.push(bytes);
+    this.outQueued += bytes.byteLength;
+    this.inFlight += bytes.byteLength;
+    if (!this.writing) this.lastWrite = this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.outQueue.length > 0 && !this.aborted) {
+        const size = this.outQueued;
+        const batch = concat(this.outQueue.splice(0), size);
+        this.outQueued = 0;
+        try {
+          await this.writer.write(batch);
+        } catch (cause) {
+          this.inFlight = 0;
+          this.outQueue = [];
+          this.outQueued = 0;
+          if (this.over) return;
+          this.input((now) => this.conn.handleEof(now));
+          if (!this.over) {
+            this.fail(new ConnectionClosedError(`writing to the connection failed: ${describe(cause)}`, { cause }));
+          }
+          return;
+        }
+        this.inFlight -= size;
+        this.checkDrain();
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private backlog(): number {
+    let buffered = 0;
+    if (!this.freed) {
+      try {
+        buffered = this.conn.transmitBuffered();
+      } catch {
+        buffered = 0;
+      }
+    }
+    return this.inFlight + buffered;
+  }
+
+  private checkDrain(): void {
+    if (this.drainWaiters.length === 0) return;
+    const backlog = this.backlog();
+    const waiting = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const entry of waiting) {
+      if (backlog <= entry.limit) entry.waiter.resolve();
+      else this.drainWaiters.push(entry);
+    }
+  }
+
+  private armTimer(deadline: number | undefined): void {
+    if (deadline === this.timerAt) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = deadline;
+    if (deadline === undefined) return;
+    // setTimeout takes at most 2^31-1 ms; firing early is harmless (the core re-arms).
+    const delay = Math.min(Math.max(0, deadline - Date.now()), 0x7fffffff);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.input((now) => this.conn.handleTimeout(now));
+    }, delay);
+  }
+
+  private coreError(raw: unknown): Error {
+    const error = toError(raw);
+    if (error instanceof SmtpWasmError && error.kind === "internal") this.fail(error);
+    return error;
+  }
+
+  /**
+   * Marks the session over, rejects everything pending with `error`, and closes the transport: after writing
+   * what is queued when `flush` (a clean end), at once otherwise.
+   */
+  private finish(error: unknown, flush: boolean): void {
+    if (this.over) return;
+    this.over = true;
+    this.terminal = error;
+    this.signal?.removeEventListener("abort", this.onAbort);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = undefined;
+
+    const greeting = this.greetingWaiter;
+    this.greetingWaiter = undefined;
+    greeting?.reject(error);
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+    for (const waiter of this.bodyWaiters.values()) waiter.reject(error);
+    this.bodyWaiters.clear();
+    for (const entry of this.drainWaiters) entry.waiter.reject(error);
+    this.drainWaiters = [];
+
+    this.shutdown = this.closeTransport(flush);
+  }
+
+  private async closeTransport(flush: boolean): Promise<void> {
+    if (!flush) this.aborted = true;
+    if (flush) {
+      await this.lastWrite;
+      await this.writer.close().catch(() => {});
+    } else {
+      await this.writer.abort().catch(() => {});
+    }
+    await this.reader.cancel().catch(() => {});
+    this.reader.releaseLock();
+    this.writer.releaseLock();
+    await this.duplex.close().catch(() => {});
+    if (!this.freed) {
+      this.freed = true;
+      this.conn.free();
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+function abortReason(signal: AbortSignal | undefined): unknown {
+  const reason: unknown = signal?.reason;
+  if (reason !== undefined) return reason;
+  return new DOMException("This operation was aborted", "AbortError");
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,55 @@
+/**
+ * Loading the wasm module, once. Each runtime's entrypoint registers how to find the `.wasm` file (read it from disk,
+ * fetch it next to the JS, or take the `WebAssembly.Module` a Workers bundle imports); every API that needs the wasm
+ * awaits {@link init}, which shares one promise, so calling it twice (or concurrently) is safe.
+ * @module
+ */
+
+import wbgInit, { type InitInput } from "./smtp_wasm.js";
+
+/** Where the wasm module comes from: its bytes, a compiled module, a URL or a Response. */
+export type WasmSource = InitInput;
+
+/** Returns the wasm module's source for this runtime. */
+export type WasmLoader = () => WasmSource | Promise<WasmSource>;
+
+let loader: WasmLoader | undefined;
+let ready: Promise<void> | undefined;
+let initialized = false;
+
+/** Registers the runtime's way to find the wasm (called by the entrypoints, never by users). */
+export function setWasmLoader(load: WasmLoader): void {
+  loader = load;
+}
+
+/**
+ * Loads and instantiates the wasm module. Called automatically by every API that needs it; call it yourself to load
+ * early, or, with the `smtp-wasm/slim` entrypoint, to say where the `.wasm` is. Safe to call more than once: later
+ * calls return the same promise (and ignore `source`).
+ */
+export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
+  if (ready === undefined) {
+    const attempt = (async () => {
+      const input = source ?? (loader === undefined ? undefined : await loader());
+      if (input === undefined) {
+        throw new Error(
+          "smtp-wasm: no way to load the wasm module in this runtime; call init() with the bytes, a URL or a " +
+            "WebAssembly.Module of smtp_wasm_bg.wasm",
+        );
+      }
+      await wbgInit({ module_or_path: input });
+      initialized = true;
+    })();
+    ready = attempt;
+    // A failed load may be retried (for example after a network error in a browser).
+    attempt.catch(() => {
+      if (ready === attempt) ready = undefined;
+    });
+  }
+  return ready;
+}
+
+/** Whether the wasm module is ready (synchronous APIs may run). */
+export function isInitialized(): boolean {
+  return initialized;
+}

@@ -1,0 +1,158 @@
+/**
+ * The shape of the module wasm-bindgen generates from src/wasm/ (`--target web`): written by hand because
+ * wasm-bindgen types every JsValue as `any`. scripts/check-bindings.mjs compares the method names with the generated
+ * `smtp_wasm.d.ts` at build time. Everything here is internal; the public API never exposes these types.
+ */
+
+export interface RawReply {
+  code: number;
+  enhancedCode: [number, number, number] | null;
+  lines: string[];
+  text: string;
+}
+
+export interface RawError {
+  /** `Error::kind_name()`: rejected, protocol, usage, invalid-input, closed, timeout, starttls-not-offered, ... */
+  kind: string;
+  message: string;
+  temporary: boolean;
+  code?: number;
+  enhancedCode?: [number, number, number] | null;
+  lines?: string[];
+  text?: string;
+  command?: string;
+  phase?: string;
+  midReply?: boolean;
+  tlsKind?: string;
+  field?: string;
+  mechanism?: string | null;
+  offered?: string[];
+  extension?: string;
+}
+
+export interface RawRecipientResult {
+  recipient: string;
+  reply?: RawReply;
+  error?: RawError;
+}
+
+export type RawCompletion =
+  | { kind: "done" }
+  | { kind: "reply"; reply: RawReply }
+  | {
+      kind: "transaction";
+      accepted: string[];
+      rejected: Array<{ recipient: string; error: RawError }>;
+      reply: RawReply;
+    }
+  | { kind: "recipients"; results: RawRecipientResult[] };
+
+export type RawEvent =
+  | { type: "greeting"; reply: RawReply }
+  | { type: "completed"; id: number; result?: RawCompletion; error?: RawError }
+  | { type: "body-ready"; id: number }
+  | { type: "transcript"; direction: "client" | "server"; text: string }
+  | { type: "tls-established" }
+  | { type: "closed"; error?: RawError | null };
+
+export interface RawTlsInfo {
+  protocolVersion: string;
+  cipherSuite: string;
+  peerCertificates: Uint8Array[];
+  serverName: string;
+  resumed: boolean;
+}
+
+export interface RawConnectionOptions {
+  serverName: string;
+  implicitTls: boolean;
+  localName?: string;
+  lmtp: boolean;
+  rootCertificates: string[];
+  dangerouslyAcceptInvalidCertificates: boolean;
+  allowInsecureAuth: boolean;
+  /** Emit transcript events (AUTH payloads redacted). */
+  transcript: boolean;
+  timeouts: {
+    greeting?: number;
+    command?: number;
+    mail?: number;
+    rcpt?: number;
+    dataInit?: number;
+    dataBlock?: number;
+    dataEnd?: number;
+    total?: number;
+  };
+}
+
+export interface RawCredentials {
+  username: string;
+  password?: string;
+  identity?: string;
+  accessToken?: string;
+}
+
+export interface RawMailOptions {
+  size?: number;
+  body?: string;
+  smtpUtf8?: boolean;
+  requireTls?: boolean;
+  ret?: string;
+  envelopeId?: string;
+  auth?: string;
+}
+
+export interface RawRcptOptions {
+  notify?: string[] | "NEVER";
+  originalRecipient?: string;
+  originalRecipientType?: string;
+}
+
+export interface RawEnvelope {
+  from: string;
+  to: string[];
+  mailOptions: RawMailOptions;
+  rcptOptions: RawRcptOptions;
+}
+
+/** A session: TLS layer + SMTP state machine. Every command method throws a {@link RawError} when refused. */
+export class WasmConnection {
+  constructor(options: RawConnectionOptions, now: number);
+  free(): void;
+  handleInput(bytes: Uint8Array, now: number): void;
+  handleEof(now: number): void;
+  handleTimeout(now: number): void;
+  pollTransmit(): Uint8Array | undefined;
+  pollEvent(): RawEvent | undefined;
+  pollTimeout(): number | undefined;
+  hello(localName: string | undefined, now: number): number;
+  startTls(required: boolean, now: number): number;
+  auth(credentials: RawCredentials, mechanism: string | undefined, now: number): number;
+  mail(from: string, options: RawMailOptions, now: number): number;
+  rcpt(to: string, options: RawRcptOptions, now: number): number;
+  data(now: number): number;
+  sendBody(id: number, bytes: Uint8Array, now: number): void;
+  finishBody(id: number, now: number): void;
+  abortBody(id: number, reason: string, now: number): void;
+  sendMail(envelope: RawEnvelope, now: number): number;
+  reset(now: number): number;
+  noop(now: number): number;
+  verify(address: string, now: number): number;
+  quit(now: number): number;
+  close(now: number): void;
+  extension(name: string): string | undefined;
+  tlsInfo(): RawTlsInfo | undefined;
+  transmitBuffered(): number;
+}
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+  readonly memory: WebAssembly.Memory;
+}
+
+export function initSync(module: { module: BufferSource | WebAssembly.Module }): InitOutput;
+
+export default function __wbg_init(module_or_path?: {
+  module_or_path: InitInput | Promise<InitInput>;
+}): Promise<InitOutput>;

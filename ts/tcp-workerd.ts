@@ -1,0 +1,46 @@
+/**
+ * TCP for Cloudflare Workers (`connect()` from `cloudflare:sockets`), in plaintext: TLS runs inside the wasm, so
+ * STARTTLS works and the Workers runtime only ever sees ciphertext.
+ * @module
+ */
+
+import { connect } from "cloudflare:sockets";
+
+import { ConnectionClosedError, TimeoutError } from "./errors.js";
+import type { ConnectTcpOptions } from "./runtime.js";
+import { fromSocket } from "./transports.js";
+import type { Duplex } from "./types.js";
+
+/** Opens a TCP connection with `cloudflare:sockets`. */
+export async function connectTcp(host: string, port: number, options: ConnectTcpOptions = {}): Promise<Duplex> {
+  options.signal?.throwIfAborted();
+  const socket = connect({ hostname: host, port }, { secureTransport: "off", allowHalfOpen: false });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    if (socket.opened !== undefined) {
+      const waits: Array<Promise<unknown>> = [socket.opened];
+      if (options.timeout !== undefined) {
+        waits.push(
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new TimeoutError(`connecting to ${host}:${port} timed out`, { phase: "connect" })),
+              options.timeout,
+            );
+          }),
+        );
+      }
+      await Promise.race(waits);
+    }
+  } catch (error) {
+    await socket.close().catch(() => {});
+    if (error instanceof TimeoutError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConnectionClosedError(`could not connect to ${host}:${port}: ${message}`, {
+      phase: "connect",
+      cause: error,
+    });
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+  return fromSocket(socket);
+}

@@ -1,0 +1,187 @@
+/**
+ * Public types of smtp-wasm. The names and shapes here are part of the product: extend them, don't rename them.
+ * @module
+ */
+
+/**
+ * A bidirectional byte stream (a TCP connection, a WebSocket bridge, a Workers socket...). The client owns it once
+ * handed over: it takes the reader and the writer and calls `close()` when the session ends.
+ */
+export interface Duplex {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** An RFC 3463 enhanced status code, `[class, subject, detail]` (for example `[5, 1, 1]`). */
+export type EnhancedCode = [number, number, number];
+
+/** One complete server reply (all lines of a multi-line reply). */
+export interface Reply {
+  /** The three-digit reply code. */
+  code: number;
+  /** The RFC 3463 enhanced status code, when the server sent one. */
+  enhancedCode: EnhancedCode | null;
+  /** The text of each line, as received (decoded lossily as UTF-8), without the code. */
+  lines: string[];
+  /** The human-readable message: the lines without the enhanced status code, joined by `\n`. */
+  text: string;
+}
+
+/** A line of the session transcript given to the `debug` callback. AUTH payloads are redacted. */
+export interface TranscriptLine {
+  direction: "client" | "server";
+  text: string;
+}
+
+/**
+ * Timeouts in milliseconds. Defaults follow RFC 5321 section 4.5.3.2 (greeting 5 min, MAIL 5 min, RCPT 5 min,
+ * DATA initiation 2 min, each data block 3 min, DATA termination 10 min).
+ */
+export interface Timeouts {
+  /** Opening the transport (TCP connect / WebSocket open), used by `sendMail`. Default 60 s. */
+  connect?: number;
+  /** Waiting for the server's greeting. */
+  greeting?: number;
+  /** Any other command (EHLO, STARTTLS, AUTH, RSET, NOOP, VRFY, QUIT) and the TLS handshake. */
+  command?: number;
+  /** `MAIL FROM`. */
+  mail?: number;
+  /** `RCPT TO`. */
+  rcpt?: number;
+  /** `DATA` until its 354. */
+  dataInit?: number;
+  /** Each block of message content (no progress for this long is a timeout). */
+  dataBlock?: number;
+  /** The final dot (or `BDAT LAST`) until its reply. */
+  dataEnd?: number;
+  /** When set, no single operation (all its commands together) may take longer. Default: no limit. */
+  total?: number;
+}
+
+/** Credentials for AUTH. The best mechanism the server offers is picked when `mechanism` is omitted. */
+export type AuthOptions =
+  | {
+      mechanism?: "PLAIN" | "LOGIN" | "CRAM-MD5";
+      username: string;
+      password: string;
+      /** The SASL authorization identity (PLAIN only). */
+      identity?: string;
+    }
+  | { mechanism?: "XOAUTH2" | "OAUTHBEARER"; username: string; accessToken: string };
+
+/** ESMTP parameters of `MAIL FROM`. Each is sent only when the server advertises its extension. */
+export interface MailOptions {
+  /** `SIZE=` (RFC 1870): the message size in octets. */
+  size?: number;
+  /** `BODY=`; `8BITMIME` is added automatically when the server advertises it, unless `7BIT` or `BINARYMIME`. */
+  body?: "7BIT" | "8BITMIME" | "BINARYMIME";
+  /** `SMTPUTF8` (RFC 6531): needed for non-ASCII addresses. */
+  smtpUtf8?: boolean;
+  /** `REQUIRETLS` (RFC 8689). */
+  requireTls?: boolean;
+  /** DSN `RET=` (RFC 3461). */
+  ret?: "FULL" | "HDRS";
+  /** DSN `ENVID=` (RFC 3461), xtext-encoded on the wire. */
+  envelopeId?: string;
+  /** `AUTH=` (RFC 4954) on MAIL. */
+  auth?: string;
+}
+
+/** ESMTP parameters of `RCPT TO`. */
+export interface RcptOptions {
+  /** DSN `NOTIFY=` (RFC 3461). */
+  notify?: Array<"SUCCESS" | "FAILURE" | "DELAY"> | "NEVER";
+  /** DSN `ORCPT=` address. */
+  originalRecipient?: string;
+  /** DSN `ORCPT=` address type, default `rfc822`. */
+  originalRecipientType?: string;
+}
+
+/** What the TLS layer agreed with the server. */
+export interface TlsInfo {
+  /** `"TLSv1.2"` or `"TLSv1.3"`. */
+  protocolVersion: string;
+  /** The IANA name of the cipher suite, for example `"TLS13_AES_256_GCM_SHA384"`. */
+  cipherSuite: string;
+  /** The server's certificate chain, leaf first, DER-encoded. */
+  peerCertificates: Uint8Array[];
+  /** The name the certificate was verified against. */
+  serverName: string;
+  /** Whether the handshake resumed an earlier TLS session. */
+  resumed: boolean;
+}
+
+/** Options of {@link SmtpClient.connect}. */
+export interface ClientOptions {
+  /** The server's name: verified against its certificate, and used for the localhost rule of AUTH. */
+  serverName: string;
+  /** TLS from the first byte (port 465, RFC 8314) instead of plaintext with optional STARTTLS. */
+  implicitTls?: boolean;
+  /** The name sent in EHLO/LHLO. Default `"localhost"`. */
+  localName?: string;
+  /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after DATA. */
+  lmtp?: boolean;
+  /** Extra trusted roots (PEM), added to the Mozilla roots. */
+  rootCertificates?: string | string[];
+  /** Accept any certificate. Only for tests: anyone in the path can read and change the mail. */
+  dangerouslyAcceptInvalidCertificates?: boolean;
+  /** Timeouts in milliseconds. */
+  timeouts?: Timeouts;
+  /** Called with every line of the transcript (AUTH payloads redacted). */
+  debug?: (line: TranscriptLine) => void;
+  /** Allow AUTH without TLS to a host that is not localhost. */
+  allowInsecureAuth?: boolean;
+  /** Aborts every pending operation and closes the connection. */
+  signal?: AbortSignal;
+}
+
+/** A message: its whole text, its bytes, or a stream of bytes (or anything async-iterable, like a Node stream). */
+export type MessageSource =
+  | string
+  | Uint8Array
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>;
+
+/** One whole mail transaction for {@link SmtpClient.sendMail}. */
+export interface Transaction {
+  from: string;
+  to: string | string[];
+  /** The RFC 5322 message. Bare CR and LF are sent as CRLF, lines starting with a dot are dot-stuffed. */
+  message: MessageSource;
+  mailOptions?: MailOptions;
+  rcptOptions?: RcptOptions;
+  /** Called as the message goes out, with the number of message bytes handed to the connection so far. */
+  onProgress?: (bytesSent: number) => void;
+}
+
+/** Options of the top-level {@link sendMail}. */
+export interface SendMailOptions {
+  host: string;
+  /** Default 587; 465 implies `tls: "implicit"`. */
+  port?: number;
+  /**
+   * `"starttls"` (default): STARTTLS must succeed. `"implicit"`: TLS from the first byte. `"opportunistic"`: STARTTLS
+   * when offered, cleartext otherwise (not allowed together with `auth`). `"none"`: cleartext.
+   */
+  tls?: "starttls" | "implicit" | "opportunistic" | "none";
+  /** The TLS server name, default `host`. */
+  serverName?: string;
+  localName?: string;
+  rootCertificates?: string | string[];
+  dangerouslyAcceptInvalidCertificates?: boolean;
+  allowInsecureAuth?: boolean;
+  auth?: AuthOptions;
+  from: string;
+  to: string | string[];
+  /** An RFC 5322 message. */
+  message: MessageSource;
+  mailOptions?: MailOptions;
+  rcptOptions?: RcptOptions;
+  /** How to open the connection; default: the runtime's own TCP (Node, Deno, Bun, Cloudflare Workers). */
+  connect?: (host: string, port: number) => Promise<Duplex>;
+  timeouts?: Timeouts;
+  debug?: (line: TranscriptLine) => void;
+  signal?: AbortSignal;
+  onProgress?: (bytesSent: number) => void;
+}
