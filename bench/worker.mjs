@@ -121,21 +121,21 @@ const scenarios = {
   },
 
   /** 2. One large message over STARTTLS, streamed from a ReadableStream. */
-  async large({ port, ca, target, warmupTarget }) {
+  async large({ port, ca, target, warmupTarget, fresh }) {
     const caPem = fs.readFileSync(ca, 'utf8');
     let sendOne;
     if (side === 'smtp-wasm') {
       const api = await wasmApi();
       sendOne = async (size) => {
         const client = await wasmSession(api, port, { tls: true, ca: caPem });
-        await client.sendMail({ from: FROM, to: TO, message: largeStream(size) });
+        await client.sendMail({ from: FROM, to: TO, message: largeStream(size, { fresh }) });
         await client.quit();
       };
     } else {
       const nm = await nodemailerApi();
       sendOne = async (size) => {
         const t = nodemailerTransport(nm, port, { tls: true, ca: caPem });
-        await t.sendMail({ envelope, raw: Readable.fromWeb(largeStream(size)) });
+        await t.sendMail({ envelope, raw: Readable.fromWeb(largeStream(size, { fresh })) });
         t.close();
       };
     }

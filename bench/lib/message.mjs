@@ -45,10 +45,11 @@ export function largeSize(target) {
 }
 
 /**
- * A ReadableStream of a message of {@link largeSize}`(target)` bytes, made lazily in 65,520-byte chunks. Each chunk is
- * a fresh copy (a sender that buffers pays for it in memory, as with a real source).
+ * A ReadableStream of a message of {@link largeSize}`(target)` bytes, made lazily in 65,520-byte chunks. By default
+ * every chunk is the same (read-only) buffer, so the source itself allocates nothing and the peak RSS growth is the
+ * sender's own buffering; with `fresh` each chunk is a new copy (then the garbage of the source counts too).
  */
-export function largeStream(target) {
+export function largeStream(target, { fresh = false } = {}) {
   const head = new TextEncoder().encode(header('large benchmark message'));
   let left = Math.ceil((target - head.length) / CHUNK_TEMPLATE.length);
   let sentHead = false;
@@ -65,7 +66,7 @@ export function largeStream(target) {
           return;
         }
         left -= 1;
-        controller.enqueue(CHUNK_TEMPLATE.slice());
+        controller.enqueue(fresh ? CHUNK_TEMPLATE.slice() : CHUNK_TEMPLATE);
       },
     },
     { highWaterMark: 0 },
