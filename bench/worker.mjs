@@ -1,0 +1,275 @@
+// One measurement in a fresh Node process (so that each side's JIT, heap and RSS are its own):
+//
+//   node --expose-gc bench/worker.mjs SCENARIO SIDE 'JSON params'
+//
+// SIDE is "smtp-wasm" or "nodemailer". Prints one line "RESULT {json}" on success.
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+
+import { FROM, TO, largeSize, largeStream, smallMessage } from './lib/message.mjs';
+
+const [scenario, side, json] = process.argv.slice(2);
+const params = JSON.parse(json ?? '{}');
+const HOST = '127.0.0.1';
+const gc = () => {
+  if (globalThis.gc) {
+    globalThis.gc();
+    globalThis.gc();
+  }
+};
+
+// ------------------------------------------------------------------------------------------------ memory
+function statusKb(field) {
+  try {
+    const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+/** Starts a peak-RSS window: resets the kernel's high-water mark (VmHWM) and samples RSS every ms as a fallback. */
+function peakWindow() {
+  let reset = false;
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    reset = true;
+  } catch {
+    // Not Linux, or not allowed: the samples are all there is.
+  }
+  const start = process.memoryUsage.rss();
+  let sampled = start;
+  const timer = setInterval(() => {
+    sampled = Math.max(sampled, process.memoryUsage.rss());
+  }, 1);
+  return () => {
+    clearInterval(timer);
+    const hwm = reset ? statusKb('VmHWM') : null;
+    const peak = Math.max(sampled, process.memoryUsage.rss(), hwm ?? 0);
+    return { startRss: start, peakRss: peak, growth: peak - start, method: reset ? 'VmHWM' : 'sampled' };
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ clients
+async function wasmApi() {
+  return import('smtp-wasm');
+}
+async function nodemailerApi() {
+  return (await import('nodemailer')).default;
+}
+
+/** A connected smtp-wasm SmtpClient (STARTTLS first when `tls`). */
+async function wasmSession(api, port, { tls, ca }) {
+  const duplex = await api.connectTcp(HOST, port);
+  const client = await api.SmtpClient.connect(duplex, {
+    serverName: 'localhost',
+    rootCertificates: ca ? [ca] : undefined,
+  });
+  if (tls) await client.startTls();
+  return client;
+}
+
+function nodemailerTransport(nm, port, { tls, ca, pool }) {
+  return nm.createTransport({
+    host: HOST,
+    port,
+    secure: false,
+    ignoreTLS: !tls,
+    requireTLS: Boolean(tls),
+    tls: ca ? { ca: [ca], servername: 'localhost' } : undefined,
+    pool: Boolean(pool),
+    maxConnections: 1,
+    maxMessages: Infinity,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+}
+
+const envelope = { from: FROM, to: [TO] };
+
+// ------------------------------------------------------------------------------------------------ scenarios
+const scenarios = {
+  /** 1. Small messages over one connection, sequentially. */
+  async small({ port, count, warmup, size, queued }) {
+    const message = smallMessage(size);
+    let send;
+    let close;
+    if (side === 'smtp-wasm') {
+      const api = await wasmApi();
+      const client = await wasmSession(api, port, { tls: false });
+      send = () => client.sendMail({ from: FROM, to: TO, message });
+      close = () => client.quit();
+    } else {
+      const nm = await nodemailerApi();
+      const t = nodemailerTransport(nm, port, { tls: false, pool: true });
+      const raw = Buffer.from(message);
+      send = () => t.sendMail({ envelope, raw });
+      close = () => t.close();
+    }
+    for (let i = 0; i < warmup; i++) await send();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    if (queued) {
+      // Every sendMail issued at once, then awaited together: the client may pipeline across transactions.
+      await Promise.all(Array.from({ length: count }, () => send()));
+    } else {
+      for (let i = 0; i < count; i++) await send();
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    await close();
+    return { messages: count, bytes: message.length, secs, perSec: count / secs, cpuUsPerMessage: (cpu.user + cpu.system) / count };
+  },
+
+  /** 2. One large message over STARTTLS, streamed from a ReadableStream. */
+  async large({ port, ca, target, warmupTarget, fresh }) {
+    const caPem = fs.readFileSync(ca, 'utf8');
+    let sendOne;
+    if (side === 'smtp-wasm') {
+      const api = await wasmApi();
+      sendOne = async (size) => {
+        const client = await wasmSession(api, port, { tls: true, ca: caPem });
+        await client.sendMail({ from: FROM, to: TO, message: largeStream(size, { fresh }) });
+        await client.quit();
+      };
+    } else {
+      const nm = await nodemailerApi();
+      sendOne = async (size) => {
+        const t = nodemailerTransport(nm, port, { tls: true, ca: caPem });
+        await t.sendMail({ envelope, raw: Readable.fromWeb(largeStream(size, { fresh })) });
+        t.close();
+      };
+    }
+    await sendOne(warmupTarget); // loads code, warms the JIT and TLS
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+    const window = peakWindow();
+    const t0 = performance.now();
+    await sendOne(target);
+    const secs = (performance.now() - t0) / 1000;
+    const mem = window();
+    const bytes = largeSize(target);
+    return { bytes, secs, mbPerSec: bytes / 1e6 / secs, ...mem };
+  },
+
+  /** 3. Connect, EHLO, STARTTLS + handshake, EHLO, QUIT: process CPU time per connection. */
+  async handshake({ port, ca, count, warmup }) {
+    const caPem = fs.readFileSync(ca, 'utf8');
+    let once;
+    if (side === 'smtp-wasm') {
+      const api = await wasmApi();
+      once = async () => {
+        const client = await wasmSession(api, port, { tls: true, ca: caPem });
+        await client.quit();
+      };
+    } else {
+      const nm = await nodemailerApi();
+      once = async () => {
+        const t = nodemailerTransport(nm, port, { tls: true, ca: caPem });
+        await t.verify();
+        t.close();
+      };
+    }
+    for (let i = 0; i < warmup; i++) await once();
+    const cpu = [];
+    const wall = [];
+    for (let i = 0; i < count; i++) {
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      await once();
+      const c = process.cpuUsage(c0);
+      wall.push(performance.now() - w0);
+      cpu.push((c.user + c.system) / 1000);
+    }
+    return { cpuMs: cpu, wallMs: wall };
+  },
+
+  /** 5. Many concurrent sessions in this process: open all, send on all at once, close all. */
+  async concurrent({ port, ca, sessions, messages, size }) {
+    const caPem = fs.readFileSync(ca, 'utf8');
+    const message = smallMessage(size);
+    let open;
+    if (side === 'smtp-wasm') {
+      const api = await wasmApi();
+      open = async () => {
+        const client = await wasmSession(api, port, { tls: true, ca: caPem });
+        return { send: () => client.sendMail({ from: FROM, to: TO, message }), close: () => client.quit() };
+      };
+    } else {
+      const nm = await nodemailerApi();
+      const raw = Buffer.from(message);
+      open = async () => {
+        // A pool of one connection: opened by the first message and kept, like an smtp-wasm session.
+        const t = nodemailerTransport(nm, port, { tls: true, ca: caPem, pool: true });
+        return { send: () => t.sendMail({ envelope, raw }), close: async () => t.close() };
+      };
+    }
+    // Warm-up on one session, then the baseline.
+    const w = await open();
+    await w.send();
+    await w.close();
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+    const base = process.memoryUsage();
+    const t0 = performance.now();
+    const opened = await Promise.allSettled(
+      Array.from({ length: sessions }, async () => {
+        const s = await open();
+        await s.send(); // every session is connected, secured and has sent one message
+        return s;
+      }),
+    );
+    const openSecs = (performance.now() - t0) / 1000;
+    const live = opened.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+    const held = process.memoryUsage();
+    const t1 = performance.now();
+    const sent = await Promise.allSettled(
+      live.map(async (s) => {
+        for (let i = 0; i < messages; i++) await s.send();
+      }),
+    );
+    const sendSecs = (performance.now() - t1) / 1000;
+    await Promise.allSettled(live.map((s) => s.close()));
+    const okSessions = sent.filter((r) => r.status === 'fulfilled').length;
+    const firstError = [...opened, ...sent].find((r) => r.status === 'rejected')?.reason;
+    return {
+      sessions,
+      okSessions,
+      failed: sessions - okSessions,
+      firstError: firstError ? String(firstError.message ?? firstError) : undefined,
+      openSecs,
+      messages: okSessions * messages,
+      sendSecs,
+      perSec: (okSessions * messages) / sendSecs,
+      rssPerSession: (held.rss - base.rss) / sessions,
+      heapPerSession: (held.heapUsed + held.external - base.heapUsed - base.external) / sessions,
+    };
+  },
+
+  /** 4. Import + instantiate, timed from inside a cold process. */
+  async import() {
+    const t0 = performance.now();
+    if (side === 'smtp-wasm') {
+      const api = await import('smtp-wasm');
+      await api.init();
+    } else {
+      await import('nodemailer');
+    }
+    return { ms: performance.now() - t0 };
+  },
+};
+
+const fn = scenarios[scenario];
+if (!fn) {
+  console.error(`unknown scenario ${scenario}`);
+  process.exit(2);
+}
+try {
+  const result = await fn(params);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  process.exit(0);
+} catch (error) {
+  console.error(`${scenario}/${side}:`, error?.stack ?? error);
+  process.exit(1);
+}
