@@ -1182,11 +1182,93 @@ fn several_transactions_over_one_session_and_bare_lf_replies() {
         t.server_raw(b"250-mx\n250-PIPELINING\n250 CHUNKING\n");
         t.body_ready(first);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nBDAT 5 LAST\none");
+        // Once only the first message's final reply is outstanding, the second transaction goes out (RFC 2920).
         t.server_raw(b"250 ok\n250 ok\n250 queued 1\n");
-        t.ok(first);
         t.body_ready(second);
+        t.ok(first);
         t.client("MAIL FROM:<a@x.org>\nRCPT TO:<c@y.org>\nBDAT 5 LAST\ntwo");
         t.server_raw(b"250 ok\n250 ok\n250 queued 2\n");
+        t.ok(second);
+    });
+}
+
+#[test]
+fn queued_transactions_are_pipelined_after_the_final_dot() {
+    // With DATA, the next MAIL/RCPT/DATA follow the end of the message in the same flight: one round trip per
+    // message instead of two. A refused message does not disturb the next one.
+    each_split(remote, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let ids: Vec<_> = ["b@y.org", "c@y.org", "d@y.org"]
+            .iter()
+            .map(|to| {
+                let id = t.session.send_mail(envelope("a@x.org", &[to]), now).unwrap();
+                t.session.send_body(id, to.as_bytes(), now).unwrap();
+                t.session.finish_body(id, now).unwrap();
+                id
+            })
+            .collect();
+        let quit = t.session.quit(now).unwrap();
+        ehlo(t, &["PIPELINING", "8BITMIME"]);
+        t.client("MAIL FROM:<a@x.org> BODY=8BITMIME\nRCPT TO:<b@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n354 go");
+        t.body_ready(ids[0]);
+        t.client("b@y.org\n.\nMAIL FROM:<a@x.org> BODY=8BITMIME\nRCPT TO:<c@y.org>\nDATA");
+        t.server("554 5.7.1 first refused\n250 ok\n250 ok\n354 go");
+        assert_eq!(rejected_code(&t.err(ids[0])), ("DATA".into(), 554));
+        t.body_ready(ids[1]);
+        t.client("c@y.org\n.\nMAIL FROM:<a@x.org> BODY=8BITMIME\nRCPT TO:<d@y.org>\nDATA");
+        t.server("250 queued 2\n250 ok\n250 ok\n354 go");
+        t.ok(ids[1]);
+        t.body_ready(ids[2]);
+        // QUIT goes out with the last message's end too.
+        t.client("d@y.org\n.\nQUIT");
+        t.server("250 queued 3\n221 bye");
+        t.ok(ids[2]);
+        t.ok(quit);
+        assert_eq!(t.closed(), None);
+    });
+}
+
+#[test]
+fn lmtp_per_recipient_replies_stay_in_order_when_transactions_overlap() {
+    let lmtp = || {
+        let mut config = local();
+        config.lmtp = true;
+        config
+    };
+    each_split(lmtp, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let first = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org", "c@y.org"]), now)
+            .unwrap();
+        t.session.finish_body(first, now).unwrap();
+        let second = t
+            .session
+            .send_mail(envelope("a@x.org", &["d@y.org"]), now)
+            .unwrap();
+        t.session.finish_body(second, now).unwrap();
+        t.client("LHLO localhost");
+        t.server("250-lmtp\n250 PIPELINING");
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nRCPT TO:<c@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n250 ok\n354 go");
+        t.body_ready(first);
+        t.client(".\nMAIL FROM:<a@x.org>\nRCPT TO:<d@y.org>\nDATA");
+        t.server("250 b delivered\n450 4.2.0 c busy\n250 ok\n250 ok\n354 go");
+        let report = t.ok(first);
+        t.body_ready(second);
+        match report {
+            Completion::Transaction(report) => {
+                assert_eq!(report.accepted, vec!["b@y.org".to_string()]);
+                assert_eq!(report.rejected[0].0, "c@y.org");
+                assert!(report.rejected[0].1.is_temporary());
+            }
+            other => panic!("{other:?}"),
+        }
+        t.client(".");
+        t.server("250 d delivered");
         t.ok(second);
     });
 }

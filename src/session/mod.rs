@@ -71,6 +71,8 @@ pub(crate) enum Step {
 struct Await {
     step: Step,
     phase: Phase,
+    /// The operation that wrote the command (none for the greeting).
+    owner: Option<CommandId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +147,9 @@ pub struct ClientSession {
     events: VecDeque<Event>,
     queue: VecDeque<(CommandId, Op)>,
     active: Option<Active>,
+    /// Transactions whose message is fully written and which wait only for the reply to its end, while the next
+    /// transaction already runs (pipelining across transactions).
+    draining: VecDeque<Active>,
     awaiting: VecDeque<Await>,
     /// When the last byte went out or came in: the base of the current reply deadline.
     last_activity: Timestamp,
@@ -168,6 +173,7 @@ impl ClientSession {
         awaiting.push_back(Await {
             step: Step::Greeting,
             phase: Phase::Greeting,
+            owner: None,
         });
         Ok(ClientSession {
             config,
@@ -182,6 +188,7 @@ impl ClientSession {
             events: VecDeque::new(),
             queue: VecDeque::new(),
             active: None,
+            draining: VecDeque::new(),
             awaiting,
             last_activity: now,
             next_id: 1,
@@ -474,8 +481,14 @@ impl ClientSession {
     /// Ends the content of operation `id`: the final dot (or `BDAT n LAST`) goes out when the server is ready.
     pub fn finish_body(&mut self, id: CommandId, now: Timestamp) -> Result<(), Error> {
         self.with_transaction(id, now, |tx| match tx {
-            TxRef::Pending(pending) => pending.finish_requested(),
-            TxRef::Active(active) => active.finish_content(),
+            TxRef::Pending(pending) => {
+                pending.finish_requested();
+                Ok(())
+            }
+            TxRef::Active(active) => {
+                active.finish_content();
+                Ok(())
+            }
         })
     }
 
@@ -484,10 +497,20 @@ impl ClientSession {
     /// Once the end of the message has gone out (after `finish_body`, the final dot or `BDAT n LAST`) it is too late:
     /// the abort is ignored and the operation completes with the server's reply.
     pub fn abort_body(&mut self, id: CommandId, why: &str, now: Timestamp) -> Result<(), Error> {
+        if self.draining.iter().any(|d| d.id == id) {
+            // The end of the message is on the wire: the server's reply decides, as for any finished message.
+            return Ok(());
+        }
         let why = why.to_string();
         self.with_transaction(id, now, move |tx| match tx {
-            TxRef::Pending(pending) => pending.abort(why),
-            TxRef::Active(active) => active.abort(why),
+            TxRef::Pending(pending) => {
+                pending.abort(why);
+                Ok(())
+            }
+            TxRef::Active(active) => {
+                active.abort(why);
+                Ok(())
+            }
         })
     }
 
@@ -559,9 +582,21 @@ impl ClientSession {
             if self.lifecycle == Lifecycle::Closed {
                 return;
             }
-            if self.active.is_none() && self.lifecycle == Lifecycle::Ready {
-                if let Some((id, op)) = self.queue.pop_front() {
-                    self.activate(id, op, now);
+            if self.lifecycle == Lifecycle::Ready && !self.queue.is_empty() {
+                if self.active.is_none() {
+                    if let Some((id, op)) = self.queue.pop_front() {
+                        self.activate(id, op, now);
+                        continue;
+                    }
+                } else if self.may_start_next_transaction() {
+                    // The current message is fully written and only its final reply is outstanding: with PIPELINING
+                    // the next transaction's MAIL/RCPT/DATA go out now, in the same flight as the end of this one.
+                    if let Some(active) = self.active.take() {
+                        self.draining.push_back(active);
+                    }
+                    if let Some((id, op)) = self.queue.pop_front() {
+                        self.activate(id, op, now);
+                    }
                     continue;
                 }
             }
@@ -586,7 +621,21 @@ impl ClientSession {
                 },
             };
             match self.awaiting.pop_front() {
-                Some(expected) => self.on_reply(expected.step, reply, now),
+                Some(expected) => {
+                    if reply.code() == 421 && !matches!(expected.step, Step::Greeting | Step::Quit) {
+                        // Service closing: ends the session whenever it comes (RFC 5321 3.8).
+                        let command = self.command_name(expected.step);
+                        self.fail_session(Error::Rejected(Rejection { command, reply }));
+                        return;
+                    }
+                    let draining = expected
+                        .owner
+                        .and_then(|owner| self.draining.iter().position(|d| d.id == owner));
+                    match draining {
+                        Some(index) => self.drive_draining(index, expected.step, reply, now),
+                        None => self.on_reply(expected.step, reply, now),
+                    }
+                }
                 None => {
                     if reply.code() == 421 {
                         // RFC 5321 3.8: the server is shutting down; this ends the session whenever it comes.
@@ -873,15 +922,6 @@ impl ClientSession {
             }
             return;
         }
-        if reply.code() == 421 && step != Step::Quit {
-            // Service closing: ends the session whenever it comes (RFC 5321 3.8).
-            let error = Error::Rejected(Rejection {
-                command: self.command_name(step),
-                reply,
-            });
-            self.fail_session(error);
-            return;
-        }
         match step {
             Step::Greeting => {}
             Step::Ehlo | Step::Helo => self.on_hello_reply(step, reply, now),
@@ -1105,36 +1145,14 @@ impl ClientSession {
 
     /// Runs the active transaction one step (with a reply, or after new content) and applies what it asks for.
     fn drive_transaction(&mut self, reply: Option<(Step, Reply)>, now: Timestamp) {
-        let Some(Active {
-            op: Op::Transaction(tx),
-            ..
-        }) = self.active.as_mut()
-        else {
+        let Some(mut active) = self.active.take() else {
             return;
         };
-        let flow = match reply {
-            Some((step, reply)) => tx.on_reply(step, reply),
-            None => tx.advance(),
+        let flow = match &mut active.op {
+            Op::Transaction(tx) => self.step_transaction(active.id, tx, reply, now),
+            _ => Flow::Continue,
         };
-        let outputs = tx.take_output();
-        let id = self.active.as_ref().map(|a| a.id);
-        for output in outputs {
-            match output {
-                Output::Write(bytes, text) => {
-                    if let Some(text) = text {
-                        self.trace_client(&text);
-                    }
-                    self.out.extend_from_slice(&bytes);
-                    self.last_activity = now;
-                }
-                Output::Expect(step, phase) => self.awaiting.push_back(Await { step, phase }),
-                Output::BodyReady => {
-                    if let Some(id) = id {
-                        self.events.push_back(Event::BodyReady { id });
-                    }
-                }
-            }
-        }
+        self.active = Some(active);
         match flow {
             Flow::Continue => {}
             Flow::Complete(result) => {
@@ -1145,12 +1163,100 @@ impl ClientSession {
         }
     }
 
+    /// A reply for a transaction that finished writing while the next one runs.
+    fn drive_draining(&mut self, index: usize, step: Step, reply: Reply, now: Timestamp) {
+        let Some(mut draining) = self.draining.remove(index) else {
+            return;
+        };
+        let flow = match &mut draining.op {
+            Op::Transaction(tx) => self.step_transaction(draining.id, tx, Some((step, reply)), now),
+            _ => Flow::Continue,
+        };
+        match flow {
+            Flow::Continue => self.draining.insert(index, draining),
+            Flow::Complete(result) => self.events.push_back(Event::Completed {
+                id: draining.id,
+                result,
+            }),
+            Flow::Fatal(error) => {
+                self.events.push_back(Event::Completed {
+                    id: draining.id,
+                    result: Err(error.clone()),
+                });
+                self.fail_session(error);
+            }
+        }
+    }
+
+    /// Runs a transaction one step (with a reply, or after new content) and applies what it asks for.
+    fn step_transaction(
+        &mut self,
+        id: CommandId,
+        tx: &mut Transaction,
+        reply: Option<(Step, Reply)>,
+        now: Timestamp,
+    ) -> Flow {
+        let flow = match reply {
+            Some((step, reply)) => tx.on_reply(step, reply),
+            None => tx.advance(),
+        };
+        for output in tx.take_output() {
+            match output {
+                Output::Write(bytes, text) => {
+                    if let Some(text) = text {
+                        self.trace_client(&text);
+                    }
+                    self.out.extend_from_slice(&bytes);
+                    self.last_activity = now;
+                }
+                Output::Expect(step, phase) => self.awaiting.push_back(Await {
+                    step,
+                    phase,
+                    owner: Some(id),
+                }),
+                Output::ExpectNext(step, phase) => {
+                    self.awaiting.push_front(Await {
+                        step,
+                        phase,
+                        owner: Some(id),
+                    });
+                }
+                Output::BodyReady => self.events.push_back(Event::BodyReady { id }),
+            }
+        }
+        flow
+    }
+
+    /// Whether the next queued operation may start before the active transaction has its final reply.
+    fn may_start_next_transaction(&self) -> bool {
+        let Some(Active {
+            op: Op::Transaction(tx),
+            ..
+        }) = self.active.as_ref()
+        else {
+            return false;
+        };
+        let next_overlaps = matches!(
+            self.queue.front().map(|(_, op)| op),
+            Some(Op::PendingTransaction(pending)) if pending.is_whole()
+        ) || matches!(self.queue.front().map(|(_, op)| op), Some(Op::Quit));
+        next_overlaps
+            && tx.only_final_reply_outstanding()
+            && self
+                .capabilities
+                .as_ref()
+                .is_some_and(|caps| caps.has("PIPELINING"))
+    }
+
     fn with_transaction(
         &mut self,
         id: CommandId,
         now: Timestamp,
-        apply: impl FnOnce(TxRef<'_>),
+        apply: impl FnOnce(TxRef<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        if self.draining.iter().any(|d| d.id == id) {
+            return Err(Error::Usage("the message content was already finished".into()));
+        }
         if let Some(Active {
             id: active_id, op, ..
         }) = self.active.as_mut()
@@ -1158,17 +1264,14 @@ impl ClientSession {
             if *active_id == id {
                 match op {
                     Op::Transaction(tx) => {
-                        apply(TxRef::Active(tx));
+                        apply(TxRef::Active(tx))?;
                         self.drive_transaction(None, now);
                         // A refusal may already be waiting for what was just written.
                         self.pump(now);
                         self.last_activity = now;
                         return Ok(());
                     }
-                    Op::PendingTransaction(pending) => {
-                        apply(TxRef::Pending(pending));
-                        return Ok(());
-                    }
+                    Op::PendingTransaction(pending) => return apply(TxRef::Pending(pending)),
                     _ => {}
                 }
             }
@@ -1178,8 +1281,7 @@ impl ClientSession {
             _ => None,
         });
         if let Some(pending) = queued {
-            apply(TxRef::Pending(pending));
-            return Ok(());
+            return apply(TxRef::Pending(pending));
         }
         Err(Error::Usage(format!(
             "operation {} is not a message in progress",
@@ -1197,6 +1299,12 @@ impl ClientSession {
     }
 
     fn fail_ops(&mut self, error: &Error) {
+        for draining in self.draining.drain(..) {
+            self.events.push_back(Event::Completed {
+                id: draining.id,
+                result: Err(error.clone()),
+            });
+        }
         if let Some(active) = self.active.take() {
             self.events.push_back(Event::Completed {
                 id: active.id,
@@ -1231,7 +1339,8 @@ impl ClientSession {
     }
 
     fn await_reply(&mut self, step: Step, phase: Phase) {
-        self.awaiting.push_back(Await { step, phase });
+        let owner = self.active.as_ref().map(|a| a.id);
+        self.awaiting.push_back(Await { step, phase, owner });
     }
 
     fn write_line(&mut self, line: &[u8], transcript: &str, now: Timestamp) {

@@ -51,13 +51,20 @@ enum Encoder {
     Bdat(BdatEncoder),
 }
 
+/// The error for content given after the end of the message.
+fn finished_error() -> Error {
+    Error::Usage("the message content was already finished".into())
+}
+
 /// What the session must do for the transaction.
 #[derive(Debug)]
 pub(crate) enum Output {
     /// Bytes to send, and the transcript text for them when they are a command.
     Write(Vec<u8>, Option<String>),
-    /// A reply is now expected for this step.
+    /// A reply is now expected for this step, after every reply expected so far.
     Expect(Step, Phase),
+    /// A reply is expected for this step next, before any other (LMTP's further per-recipient replies).
+    ExpectNext(Step, Phase),
     /// The server is ready for the message content.
     BodyReady,
 }
@@ -156,13 +163,22 @@ pub(crate) struct StartContext<'a> {
 
 impl PendingTransaction {
     /// Content given before the transaction started; kept raw until the body agreement is known.
-    pub(crate) fn push_content(&mut self, bytes: &[u8]) {
+    pub(crate) fn push_content(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.finish {
+            return Err(finished_error());
+        }
         self.raw.extend_from_slice(bytes);
+        Ok(())
     }
 
     /// Bytes held.
     pub(crate) fn buffered(&self) -> usize {
         self.raw.len()
+    }
+
+    /// Whether this is a whole transaction (`send_mail`), as opposed to the message of one opened with `mail`.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.envelope.is_some()
     }
 
     /// The caller ended the content before the transaction started.
@@ -306,6 +322,17 @@ impl Transaction {
         self.stage == Stage::Body
     }
 
+    /// Whether only the reply to the end of the message is outstanding: nothing more will be written for this
+    /// transaction, so the next one may start (pipelining across transactions, RFC 2920).
+    pub(crate) fn only_final_reply_outstanding(&self) -> bool {
+        self.stage == Stage::Final
+            && self.terminator_written
+            && self.held.is_empty()
+            && self.outstanding == 1
+            && self.failure.is_none()
+            && self.fatal.is_none()
+    }
+
     /// Whether the caller has ended the content.
     pub(crate) fn content_finished(&self) -> bool {
         self.finish_requested
@@ -353,7 +380,16 @@ impl Transaction {
     }
 
     /// Message content from the caller.
-    pub(crate) fn push_content(&mut self, bytes: &[u8]) {
+    pub(crate) fn push_content(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.finish_requested {
+            return Err(finished_error());
+        }
+        self.encode_content(bytes);
+        Ok(())
+    }
+
+    /// Encodes content and holds it until it may be sent.
+    fn encode_content(&mut self, bytes: &[u8]) {
         if self.failure.is_some() || self.fatal.is_some() {
             return; // already failed: the content goes nowhere, the completion says why
         }
@@ -462,7 +498,7 @@ impl Transaction {
                         self.out.push(Output::BodyReady);
                         let raw = std::mem::take(&mut self.raw_pending);
                         if !raw.is_empty() {
-                            self.push_content(&raw);
+                            self.encode_content(&raw);
                             if self.failure.is_some() {
                                 return self.unwind();
                             }
@@ -472,7 +508,7 @@ impl Transaction {
                     // DATA mode: content given so far is encoded now and held until 354.
                     let raw = std::mem::take(&mut self.raw_pending);
                     if !raw.is_empty() {
-                        self.push_content(&raw);
+                        self.encode_content(&raw);
                         if self.failure.is_some() {
                             return self.unwind();
                         }
@@ -664,7 +700,7 @@ impl Transaction {
         if self.lmtp_cursor < accepted.len() {
             // More per-recipient replies follow; expect the next one before anything else.
             self.outstanding += 1;
-            self.out.push(Output::Expect(Step::DataEnd, Phase::DataEnd));
+            self.out.push(Output::ExpectNext(Step::DataEnd, Phase::DataEnd));
         } else {
             self.server_open = false;
         }
