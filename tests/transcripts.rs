@@ -1372,3 +1372,31 @@ fn a_refusal_that_comes_before_its_command_is_kept_for_it() {
         assert_eq!(rejected_code(&t.err(id)), ("DATA".into(), 552));
     });
 }
+
+/// Found by the `session` fuzz target: a refusal kept for the end of the message must not let a success that arrived
+/// after it (and before the final dot) count as the reply to the end of the message.
+#[test]
+fn a_success_after_an_early_refusal_is_still_a_protocol_error() {
+    let lmtp = || {
+        let mut config = local();
+        config.lmtp = true;
+        config
+    };
+    each_split(lmtp, SPLITS, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .send_mail(envelope("a@x.org", &["b@y.org", "c@y.org"]), now)
+            .unwrap();
+        t.client("LHLO localhost");
+        t.server("250-lmtp\n250 PIPELINING");
+        t.client("MAIL FROM:<a@x.org>\nRCPT TO:<b@y.org>\nRCPT TO:<c@y.org>\nDATA");
+        t.server("250 ok\n250 ok\n250 ok\n354 go");
+        t.body_ready(id);
+        t.server("550 5.1.1 no such user\n250 2.0.0 OK");
+        assert!(matches!(t.err(id), Error::Protocol(_)));
+        assert!(matches!(t.closed(), Some(Error::Protocol(_))));
+        t.client_silent();
+    });
+}

@@ -603,10 +603,14 @@ impl ClientSession {
             if self.lifecycle == Lifecycle::SwitchingTls {
                 return;
             }
-            if self.awaiting.is_empty() && !self.early.is_empty() {
-                return; // kept for the next command
-            }
-            let reply = match self.early.pop_front() {
+            // With a command waiting, a refusal kept from earlier answers it first; with nothing waiting, whatever
+            // arrived is parsed and judged now (below), so a later success can never hide behind an early refusal.
+            let kept = if self.awaiting.is_empty() {
+                None
+            } else {
+                self.early.pop_front()
+            };
+            let reply = match kept {
                 Some(reply) => reply,
                 None => match self.parser.next_reply() {
                     Ok(Some(reply)) => {
@@ -657,7 +661,7 @@ impl ClientSession {
                             return;
                         }
                         self.early.push_back(reply);
-                        return;
+                        continue;
                     }
                     // A success with nothing waiting answers no command: the server is out of step, and matching it to
                     // the next command would shift every later reply (a stale 250 taken as "message accepted").

@@ -470,7 +470,11 @@ impl Runner {
 
     fn note(&mut self, prefix: &str, text: impl FnOnce() -> String) {
         if self.logging {
-            self.log.push(format!("{prefix} {}", text()));
+            let line = format!("{prefix} {}", text());
+            if std::env::var_os("SMTP_WASM_FUZZ_TRACE").is_some() {
+                eprintln!("{line}");
+            }
+            self.log.push(line);
         }
     }
 
