@@ -126,6 +126,8 @@ if [ "$NO_SETUP" != 1 ]; then
   if [ "$FAILED" != 0 ]; then log "setup failed: not running the tiers"; exit 1; fi
 fi
 export PATH=$HOME/.cargo/bin:$PATH
+# Tests that need the loopback servers fail (instead of skipping) when one is missing: this script starts them.
+export SMTP_WASM_REQUIRE_SERVERS=1
 # project-local tools on PATH under names that do not shadow the system's node: wasm-opt (npm binaryen, for
 # wasm-pack), node22, deno, bun, wrangler, workerd
 if [ -d "$TOOLS_DIR/node_modules" ]; then
