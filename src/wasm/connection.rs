@@ -306,7 +306,11 @@ impl WasmConnection {
         };
         let extensions = Object::new();
         for (keyword, params) in capabilities.iter() {
-            let _ = js_sys::Reflect::set(&extensions, &JsValue::from_str(keyword), &JsValue::from_str(params));
+            let _ = js_sys::Reflect::set(
+                &extensions,
+                &JsValue::from_str(keyword),
+                &JsValue::from_str(params),
+            );
         }
         let obj = Object::new();
         set(&obj, "domain", capabilities.domain());

@@ -20,7 +20,10 @@ thread_local! {
 pub(crate) fn text(s: &'static str) -> JsValue {
     TEXTS.with(|texts| {
         let mut texts = texts.borrow_mut();
-        if let Some((_, value)) = texts.iter().find(|(known, _)| core::ptr::eq(*known, s) || *known == s) {
+        if let Some((_, value)) = texts
+            .iter()
+            .find(|(known, _)| core::ptr::eq(*known, s) || *known == s)
+        {
             return value.clone();
         }
         let value = JsValue::from_str(s);
