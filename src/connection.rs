@@ -220,6 +220,30 @@ impl Connection {
         crate::session::take_output(&mut self.out)
     }
 
+    /// Copies up to `buf.len()` bytes to send into `buf` and returns how many; the same bytes as
+    /// [`Connection::poll_transmit`], without handing over (and reallocating) the output buffer each time.
+    pub fn poll_transmit_into(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.pending_transmit().len().min(buf.len());
+        buf[..n].copy_from_slice(&self.out[..n]);
+        self.consume_transmit(n);
+        n
+    }
+
+    /// The bytes to send, without taking them: pair with [`Connection::consume_transmit`].
+    #[must_use]
+    pub fn pending_transmit(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Marks the first `n` bytes of [`Connection::pending_transmit`] as sent (the buffer keeps its capacity).
+    pub fn consume_transmit(&mut self, n: usize) {
+        if n >= self.out.len() {
+            self.out.clear();
+        } else {
+            self.out.drain(..n);
+        }
+    }
+
     /// The next event.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {

@@ -214,17 +214,54 @@ export class SmtpClient {
     const envelope: RawEnvelope = {
       from: tx.from,
       to,
-      mailOptions: mailOptions(tx.mailOptions ?? {}),
-      rcptOptions: rcptOptions(tx.rcptOptions ?? {}),
+      // Absent rather than empty: the core then reads no field of them.
+      mailOptions: tx.mailOptions === undefined ? undefined : mailOptions(tx.mailOptions),
+      rcptOptions: tx.rcptOptions === undefined ? undefined : rcptOptions(tx.rcptOptions),
     };
     checkMessage(tx.message);
     const { id, completion, ready } = await this.#openBody((now) => this.#conn.sendMail(envelope, now));
     // Completed without asking for the message: nothing more to send (the core decided, e.g. no recipient left).
     if (!ready) return this.#sendResult(await completion);
+    if (typeof tx.message === "string" || tx.message instanceof Uint8Array) {
+      await this.#sendBytes(id, tx.message, tx.onProgress);
+      return this.#sendResult(await completion);
+    }
     const writer = new DataWriter(this.#driver, id, completion);
     await streamMessage(writer, tx.message, tx.onProgress);
     await writer.close();
     return this.#sendResult(await completion);
+  }
+
+  /**
+   * A message already in memory: handed to the core directly (no gathering copies, no writer), 64 KiB at a time,
+   * waiting for backpressure between slices; the last slice and the end of the message go in one flight.
+   */
+  async #sendBytes(
+    id: number,
+    message: string | Uint8Array,
+    onProgress: ((bytesSent: number) => void) | undefined,
+  ): Promise<void> {
+    const bytes = typeof message === "string" ? encoder.encode(message) : message;
+    const conn = this.#conn;
+    for (let at = 0; ; ) {
+      const end = Math.min(at + BODY_SLICE, bytes.byteLength);
+      const piece = bytes.subarray(at, end);
+      const last = end === bytes.byteLength;
+      this.#driver.call((now) => {
+        if (piece.byteLength > 0) conn.sendBody(id, piece, now);
+        if (last) conn.finishBody(id, now);
+      });
+      if (onProgress !== undefined && piece.byteLength > 0) {
+        try {
+          onProgress(end);
+        } catch {
+          // A failing progress callback must not break the transfer.
+        }
+      }
+      if (last) return;
+      at = end;
+      await this.#driver.drained(HIGH_WATER_MARK);
+    }
   }
 
   /** RSET: abandons the current transaction. */
@@ -265,7 +302,8 @@ export class SmtpClient {
   }
 
   #rememberTls(): void {
-    if (this.#driver.released) return;
+    // Once up, TLS parameters do not change for the rest of the session (no renegotiation): read them once.
+    if (this.#lastTls !== null || this.#driver.released) return;
     const raw = this.#conn.tlsInfo();
     if (raw === undefined || raw === null) return;
     this.#lastTls = {

@@ -121,8 +121,9 @@ export interface RawRcptOptions {
 export interface RawEnvelope {
   from: string;
   to: string[];
-  mailOptions: RawMailOptions;
-  rcptOptions: RawRcptOptions;
+  /** Absent: no options (saves reading every field). */
+  mailOptions?: RawMailOptions | undefined;
+  rcptOptions?: RawRcptOptions | undefined;
 }
 
 /** A session: TLS layer + SMTP state machine. Every command method throws a {@link RawError} when refused. */
@@ -133,6 +134,8 @@ export class WasmConnection {
   handleEof(now: number): void;
   handleTimeout(now: number): void;
   pollTransmit(): Uint8Array | undefined;
+  /** Copies bytes to write into `buf` from `offset` on, as many as fit; returns how many (0: nothing to write). */
+  pollTransmitInto(buf: Uint8Array, offset: number): number;
   pollEvent(): RawEvent | undefined;
   pollTimeout(): number | undefined;
   hello(localName: string | undefined, now: number): number;

@@ -6,6 +6,7 @@
 
 import { connect as netConnect, type Socket } from "node:net";
 
+import { REUSES_WRITTEN_CHUNKS } from "./driver.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 import type { ConnectTcpOptions } from "./runtime.js";
 import type { Duplex } from "./types.js";
@@ -96,29 +97,18 @@ export function socketDuplex(socket: Socket): Duplex {
   );
 
   const writable = new WritableStream<Uint8Array>({
+    // Resolves once the chunk was handed to the kernel (the write callback), not as soon as Node buffered it: the
+    // driver reuses its write buffers after that (REUSES_WRITTEN_CHUNKS), and it is the backpressure too.
     write(chunk) {
       return new Promise<void>((resolve, reject) => {
         if (socket.destroyed || !socket.writable) {
           reject(failure ?? new ConnectionClosedError("the connection is closed"));
           return;
         }
-        const ok = socket.write(chunk, (error) => {
-          if (error) reject(error);
+        socket.write(chunk, (error) => {
+          if (error) reject(failure ?? error);
+          else resolve();
         });
-        if (!ok) {
-          const onDrain = (): void => {
-            socket.off("close", onClose);
-            resolve();
-          };
-          const onClose = (): void => {
-            socket.off("drain", onDrain);
-            reject(failure ?? new ConnectionClosedError("the connection closed while writing"));
-          };
-          socket.once("drain", onDrain);
-          socket.once("close", onClose);
-        } else {
-          resolve();
-        }
       });
     },
     close() {
@@ -139,5 +129,6 @@ export function socketDuplex(socket: Socket): Duplex {
       socket.destroy();
       return Promise.resolve();
     },
-  };
+    [REUSES_WRITTEN_CHUNKS]: true,
+  } as Duplex;
 }

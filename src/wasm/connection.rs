@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use super::js::{
     error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, reply_to_js, set,
-    timestamp,
+    text, timestamp,
 };
 use crate::connection::{Connection, ConnectionOptions};
 use crate::error::{Error, Field, InputError, InputErrorReason};
@@ -121,6 +121,21 @@ impl WasmConnection {
         self.inner.poll_transmit()
     }
 
+    /// Copies the bytes to write into `buf` from `offset` on (as many as fit) and returns how many (0: nothing to
+    /// write). The same bytes as `pollTransmit`, without a new array per call: the caller owns and reuses `buf`.
+    #[wasm_bindgen(js_name = pollTransmitInto)]
+    pub fn poll_transmit_into(&mut self, buf: &js_sys::Uint8Array, offset: u32) -> u32 {
+        let room = buf.length().saturating_sub(offset) as usize;
+        let pending = self.inner.pending_transmit();
+        let n = pending.len().min(room);
+        if n == 0 {
+            return 0;
+        }
+        buf.subarray(offset, offset + n as u32).copy_from(&pending[..n]);
+        self.inner.consume_transmit(n);
+        n as u32
+    }
+
     /// The next event as a plain object, or `undefined`.
     #[wasm_bindgen(js_name = pollEvent)]
     #[must_use]
@@ -227,7 +242,7 @@ impl WasmConnection {
             .map_err(js_error)
     }
 
-    /// A whole pipelined transaction. `envelope`: `{ from, to: string[], mailOptions, rcptOptions }`.
+    /// A whole pipelined transaction. `envelope`: `{ from, to: string[], mailOptions?, rcptOptions? }`.
     #[wasm_bindgen(js_name = sendMail)]
     pub fn send_mail(&mut self, envelope: &JsValue, now: f64) -> Result<f64, JsValue> {
         let from = get_string(envelope, "from")?.ok_or_else(|| option_error("from", "is required"))?;
@@ -291,7 +306,11 @@ impl WasmConnection {
         };
         let extensions = Object::new();
         for (keyword, params) in capabilities.iter() {
-            set(&extensions, keyword, params);
+            let _ = js_sys::Reflect::set(
+                &extensions,
+                &JsValue::from_str(keyword),
+                &JsValue::from_str(params),
+            );
         }
         let obj = Object::new();
         set(&obj, "domain", capabilities.domain());
@@ -347,6 +366,9 @@ fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
 }
 
 fn mail_options_from_js(value: &JsValue) -> Result<MailOptions, JsValue> {
+    if value.is_undefined() {
+        return Ok(MailOptions::default());
+    }
     let body = match get_string(value, "body")?.as_deref() {
         None => None,
         Some("7BIT") => Some(BodyType::SevenBit),
@@ -372,6 +394,9 @@ fn mail_options_from_js(value: &JsValue) -> Result<MailOptions, JsValue> {
 }
 
 fn rcpt_options_from_js(value: &JsValue) -> Result<RcptOptions, JsValue> {
+    if value.is_undefined() {
+        return Ok(RcptOptions::default());
+    }
     let raw = get(value, "notify");
     let notify = if raw.is_undefined() || raw.is_null() {
         None
@@ -416,11 +441,11 @@ fn event_to_js(event: Event) -> JsValue {
     let obj = Object::new();
     match event {
         Event::Greeting(reply) => {
-            set(&obj, "type", "greeting");
+            set(&obj, "type", text("greeting"));
             set(&obj, "reply", reply_to_js(&reply));
         }
         Event::Completed { id, result } => {
-            set(&obj, "type", "completed");
+            set(&obj, "type", text("completed"));
             set(&obj, "id", id_to_js(id));
             match result {
                 Ok(completion) => set(&obj, "result", completion_to_js(completion)),
@@ -428,11 +453,11 @@ fn event_to_js(event: Event) -> JsValue {
             }
         }
         Event::BodyReady { id } => {
-            set(&obj, "type", "body-ready");
+            set(&obj, "type", text("body-ready"));
             set(&obj, "id", id_to_js(id));
         }
         Event::Transcript(line) => {
-            set(&obj, "type", "transcript");
+            set(&obj, "type", text("transcript"));
             let direction = match line.direction {
                 Direction::Client => "client",
                 Direction::Server => "server",
@@ -440,9 +465,9 @@ fn event_to_js(event: Event) -> JsValue {
             set(&obj, "direction", direction);
             set(&obj, "text", line.text);
         }
-        Event::TlsEstablished => set(&obj, "type", "tls-established"),
+        Event::TlsEstablished => set(&obj, "type", text("tls-established")),
         Event::Closed { error } => {
-            set(&obj, "type", "closed");
+            set(&obj, "type", text("closed"));
             set(&obj, "error", error.as_ref().map_or(JsValue::NULL, error_to_js));
         }
     }
@@ -452,17 +477,17 @@ fn event_to_js(event: Event) -> JsValue {
 fn completion_to_js(completion: Completion) -> JsValue {
     let obj = Object::new();
     match completion {
-        Completion::Done => set(&obj, "kind", "done"),
+        Completion::Done => set(&obj, "kind", text("done")),
         Completion::Reply(reply) => {
-            set(&obj, "kind", "reply");
+            set(&obj, "kind", text("reply"));
             set(&obj, "reply", reply_to_js(&reply));
         }
         Completion::Transaction(report) => {
-            set(&obj, "kind", "transaction");
+            set(&obj, "kind", text("transaction"));
             transaction_fields(&obj, &report);
         }
         Completion::Recipients(outcomes) => {
-            set(&obj, "kind", "recipients");
+            set(&obj, "kind", text("recipients"));
             set(&obj, "results", outcomes_to_js(&outcomes));
         }
     }
@@ -484,7 +509,6 @@ fn transaction_fields(obj: &Object, report: &TransactionReport) {
         .collect();
     set(obj, "rejected", rejected);
     set(obj, "reply", reply_to_js(&report.reply));
-    set(obj, "results", outcomes_to_js(&report.recipients));
 }
 
 fn outcomes_to_js(outcomes: &[RecipientOutcome]) -> Array {

@@ -1,6 +1,8 @@
 //! Plain JavaScript objects in and out, built with `js_sys::Reflect` (no serde: it would double the glue and grow
 //! the `.wasm`). Every shape here is mirrored by hand in `ts/smtp_wasm.d.ts`.
 
+use core::cell::RefCell;
+
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsValue;
 
@@ -8,21 +10,43 @@ use crate::error::Error;
 use crate::reply::Reply;
 use crate::time::Timestamp;
 
+thread_local! {
+    /// JavaScript strings for the fixed property names and values, made once: creating a string decodes it from
+    /// the wasm memory in JavaScript, which cost more than the rest of building an event.
+    static TEXTS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A fixed string as a JavaScript string, created once and then reused.
+pub(crate) fn text(s: &'static str) -> JsValue {
+    TEXTS.with(|texts| {
+        let mut texts = texts.borrow_mut();
+        if let Some((_, value)) = texts
+            .iter()
+            .find(|(known, _)| core::ptr::eq(*known, s) || *known == s)
+        {
+            return value.clone();
+        }
+        let value = JsValue::from_str(s);
+        texts.push((s, value.clone()));
+        value
+    })
+}
+
 /// `obj[key] = value`. Setting a property on a fresh plain object cannot fail.
-pub(crate) fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+pub(crate) fn set(obj: &Object, key: &'static str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &text(key), &value.into());
 }
 
 /// `obj[key]`, or `undefined` when `obj` is not an object.
-pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
+pub(crate) fn get(obj: &JsValue, key: &'static str) -> JsValue {
     if !obj.is_object() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(obj, &text(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// `obj[key]` as a string: `Ok(None)` when absent (undefined or null), an invalid-input error when not a string.
-pub(crate) fn get_string(obj: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
+pub(crate) fn get_string(obj: &JsValue, key: &'static str) -> Result<Option<String>, JsValue> {
     let value = get(obj, key);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
@@ -34,7 +58,7 @@ pub(crate) fn get_string(obj: &JsValue, key: &str) -> Result<Option<String>, JsV
 }
 
 /// `obj[key]` as a boolean, `false` when absent.
-pub(crate) fn get_bool(obj: &JsValue, key: &str) -> Result<bool, JsValue> {
+pub(crate) fn get_bool(obj: &JsValue, key: &'static str) -> Result<bool, JsValue> {
     let value = get(obj, key);
     if value.is_undefined() || value.is_null() {
         return Ok(false);
@@ -45,7 +69,7 @@ pub(crate) fn get_bool(obj: &JsValue, key: &str) -> Result<bool, JsValue> {
 }
 
 /// `obj[key]` as a non-negative whole number, `Ok(None)` when absent.
-pub(crate) fn get_u64(obj: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
+pub(crate) fn get_u64(obj: &JsValue, key: &'static str) -> Result<Option<u64>, JsValue> {
     let value = get(obj, key);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
@@ -58,7 +82,7 @@ pub(crate) fn get_u64(obj: &JsValue, key: &str) -> Result<Option<u64>, JsValue> 
 }
 
 /// `obj[key]` as an array of strings (a lone string counts as one), empty when absent.
-pub(crate) fn get_strings(obj: &JsValue, key: &str) -> Result<Vec<String>, JsValue> {
+pub(crate) fn get_strings(obj: &JsValue, key: &'static str) -> Result<Vec<String>, JsValue> {
     let value = get(obj, key);
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());

@@ -501,3 +501,23 @@ fn core_version_is_the_crate_version() {
     let version = smtp_wasm::wasm::core_version();
     assert_eq!(version.split('.').count(), 3, "{version}");
 }
+
+/// `pollTransmitInto` gives the same bytes as `pollTransmit`, into a caller's buffer: from `offset` on, as many as
+/// fit, the rest on the next call; 0 when there is nothing to write.
+#[wasm_bindgen_test]
+fn poll_transmit_into_fills_a_reused_buffer() {
+    let mut conn = greeted();
+    let buf = js_sys::Uint8Array::new_with_length(8);
+    assert_eq!(conn.poll_transmit_into(&buf, 0), 0, "nothing to write yet");
+    conn.noop(NOW).expect("noop");
+    // "NOOP\r\n" is 6 bytes: 3 fit after offset 5, then the other 3.
+    buf.fill(b'.', 0, 8);
+    assert_eq!(conn.poll_transmit_into(&buf, 5), 3);
+    assert_eq!(buf.to_vec(), b".....NOO".to_vec());
+    assert!(conn.transmit_buffered() >= 3.0);
+    assert_eq!(conn.poll_transmit_into(&buf, 0), 3);
+    assert_eq!(&buf.to_vec()[..3], b"P\r\n");
+    assert_eq!(conn.poll_transmit_into(&buf, 0), 0, "all taken");
+    assert_eq!(conn.poll_transmit_into(&buf, 8), 0, "no room: nothing taken");
+    assert_eq!(transmitted(&mut conn), "", "pollTransmit agrees");
+}
