@@ -7,7 +7,8 @@
 // Node, Bun, Deno, workerd and Chromium ("examples"); scripted servers (pkg-tests/scripted.mjs) for the failure cases.
 //
 // Usage: node pkg-tests/run.mjs [--only package,node20,node22,deno,bun,workerd,chromium,examples] [--no-pack]
-// Ends with "N passed, M failed"; exits 1 if anything failed. A runtime whose binary is missing is skipped.
+// Ends with "N passed, M failed"; exits 1 if anything failed. A runtime whose binary is missing is skipped (a failure
+// under scripts/test.sh, which sets SMTP_WASM_REQUIRE_SERVERS=1 after installing them all).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -396,7 +397,14 @@ for (const [name, start] of Object.entries(runtimes)) {
     outcome = { error: String(error?.stack ?? error) };
   }
   if (outcome === null) {
-    log(`${name}: skipped (not installed)`);
+    // Standing alone, a runtime that is not installed is skipped; under scripts/test.sh (which installs every runtime
+    // first) a missing one is a failure, so a broken install step cannot pass unnoticed.
+    if (process.env.SMTP_WASM_REQUIRE_SERVERS === "1") {
+      failed++;
+      log(`FAIL ${name}: not installed (scripts/setup.sh runtimes)`);
+    } else {
+      log(`${name}: skipped (not installed)`);
+    }
     continue;
   }
   if (outcome.error) {
