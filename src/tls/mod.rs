@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -80,10 +79,10 @@ impl TlsConnector {
                     "onlyGivenRoots is set but rootCertificates holds no certificate: nothing would be trusted",
                 ));
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                .build()
-                .map_err(|e| config_error(format!("cannot build the certificate verifier: {e}")))?;
-            Arc::new(verify::DiagnosingVerifier::new(webpki))
+            Arc::new(verify::DiagnosingVerifier::new(
+                Arc::new(roots),
+                provider.signature_verification_algorithms,
+            ))
         };
         let config = client_config(provider, verifier)?;
         Ok(TlsConnector {
