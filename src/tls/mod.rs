@@ -314,17 +314,9 @@ impl TlsLayer {
             let protocol_version = match self.conn.protocol_version()? {
                 ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
                 ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
-                other => format!("{other:?}"),
+                other => format!("0x{:04x}", u16::from(other)),
             };
-            let suite = self.conn.negotiated_cipher_suite()?.suite();
-            // rustls spells the TLS 1.3 suites `TLS13_...`; the IANA registry says `TLS_...`.
-            let cipher_suite = match suite.as_str() {
-                Some(name) => match name.strip_prefix("TLS13_") {
-                    Some(rest) => format!("TLS_{rest}"),
-                    None => name.to_owned(),
-                },
-                None => format!("0x{:04x}", u16::from(suite)),
-            };
+            let cipher_suite = provider::iana_name(self.conn.negotiated_cipher_suite()?.suite());
             let peer_certificates = self
                 .conn
                 .peer_certificates()

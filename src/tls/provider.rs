@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rustls::crypto::ring::{cipher_suite as suites, kx_group};
 use rustls::crypto::{CryptoProvider, GetRandomFailed, KeyProvider, SecureRandom, WebPkiSupportedAlgorithms};
-use rustls::{SignatureScheme, SupportedCipherSuite};
+use rustls::{CipherSuite, SignatureScheme, SupportedCipherSuite};
 use webpki::ring as algs;
 
 /// The provider of every connection. On wasm32 the ChaCha20-Poly1305 suites go first: there is no AES instruction
@@ -29,6 +29,28 @@ pub(crate) fn provider() -> CryptoProvider {
         secure_random: &RingRandom,
         key_provider: &NoClientKeys,
     }
+}
+
+/// The IANA name of a suite offered here (`TLS_AES_128_GCM_SHA256`), for `tlsInfo()`. Not rustls'
+/// `CipherSuite::as_str()`: that names all ~350 registered suites, 12 kB of strings in the wasm (BENCHMARKS.md, size).
+pub(crate) fn iana_name(suite: CipherSuite) -> String {
+    let name = match suite {
+        CipherSuite::TLS13_AES_128_GCM_SHA256 => "TLS_AES_128_GCM_SHA256",
+        CipherSuite::TLS13_AES_256_GCM_SHA384 => "TLS_AES_256_GCM_SHA384",
+        CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => "TLS_CHACHA20_POLY1305_SHA256",
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => {
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+        }
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => {
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+        }
+        other => return format!("0x{:04x}", u16::from(other)),
+    };
+    name.to_owned()
 }
 
 /// rustls's order (`rustls::crypto::ring::DEFAULT_CIPHER_SUITES`).
@@ -171,6 +193,11 @@ mod tests {
             format!("{:?}", ours.signature_verification_algorithms),
             format!("{:?}", theirs.signature_verification_algorithms)
         );
+        // Every suite has a name, and it is rustls' with the IANA `TLS_` prefix for TLS 1.3.
+        for suite in AES_FIRST {
+            let theirs = suite.suite().as_str().unwrap().replace("TLS13_", "TLS_");
+            assert_eq!(iana_name(suite.suite()), theirs);
+        }
         let mut random = [0u8; 16];
         ours.secure_random.fill(&mut random).unwrap();
         assert_ne!(random, [0u8; 16]);
