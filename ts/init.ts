@@ -61,7 +61,16 @@ export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
             "WebAssembly.Module of smtp_wasm_bg.wasm",
         );
       }
-      await wbgInit({ module_or_path: input });
+      const value: unknown = input;
+      if (value instanceof WebAssembly.Module || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+        // Bytes or a compiled module (Node, Bun, Deno, workerd): compile here and instantiate synchronously.
+        // wasm-bindgen's async init would first test `module_or_path instanceof Request`/`Response`, and in Node
+        // merely reading those globals loads undici, the fetch implementation: +5-8 ms of every cold start.
+        const module = value instanceof WebAssembly.Module ? value : await WebAssembly.compile(value);
+        initSync({ module });
+      } else {
+        await wbgInit({ module_or_path: input });
+      }
       initialized = true;
     })();
     ready = attempt;

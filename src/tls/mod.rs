@@ -15,6 +15,7 @@
 
 mod der;
 mod errors;
+mod provider;
 mod verify;
 
 use std::io::{Read, Write};
@@ -23,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -67,12 +67,7 @@ impl TlsConnector {
     /// [`Error::Tls`] of kind [`TlsErrorKind::Other`] if a root certificate is not valid PEM or not a valid
     /// certificate (the message names which one), or if `only_given_roots` is set with no root given.
     pub fn new(options: &TlsOptions) -> Result<TlsConnector, Error> {
-        let mut provider = rustls::crypto::ring::default_provider();
-        prefer_chacha_without_aes_hardware(&mut provider);
-        // No client certificates: this keeps ring's private-key parsing and signing code (RSA, ECDSA, Ed25519) out
-        // of the build, -27 kB raw / -12 kB gzip of wasm (BENCHMARKS.md, sizes).
-        provider.key_provider = &NoClientKeys;
-        let provider = Arc::new(provider);
+        let provider = Arc::new(provider::provider());
         let roots = root_store(options)?;
         let verifier: Arc<dyn ServerCertVerifier> = if options.dangerously_accept_invalid_certificates {
             Arc::new(verify::AcceptAnyCertificate::new(
@@ -84,10 +79,10 @@ impl TlsConnector {
                     "onlyGivenRoots is set but rootCertificates holds no certificate: nothing would be trusted",
                 ));
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                .build()
-                .map_err(|e| config_error(format!("cannot build the certificate verifier: {e}")))?;
-            Arc::new(verify::DiagnosingVerifier::new(webpki))
+            Arc::new(verify::DiagnosingVerifier::new(
+                Arc::new(roots),
+                provider.signature_verification_algorithms,
+            ))
         };
         let config = client_config(provider, verifier)?;
         Ok(TlsConnector {
@@ -174,21 +169,6 @@ fn root_store(options: &TlsOptions) -> Result<RootCertStore, Error> {
         }
     }
     Ok(roots)
-}
-
-/// On wasm there is no AES instruction: ring's constant-time software AES-GCM runs at a few tens of MB/s, while
-/// ChaCha20-Poly1305 is several times faster in plain code. Offer ChaCha20 first there (as BoringSSL and Go do on
-/// CPUs without AES hardware); servers that honour the client's order pick it. Natively ring uses AES-NI/ARMv8 AES:
-/// keep rustls's order.
-fn prefer_chacha_without_aes_hardware(provider: &mut CryptoProvider) {
-    if cfg!(target_arch = "wasm32") {
-        provider.cipher_suites.sort_by_key(|suite| {
-            suite
-                .suite()
-                .as_str()
-                .is_none_or(|name| !name.contains("CHACHA20"))
-        });
-    }
 }
 
 fn client_config(
@@ -334,17 +314,9 @@ impl TlsLayer {
             let protocol_version = match self.conn.protocol_version()? {
                 ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
                 ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
-                other => format!("{other:?}"),
+                other => format!("0x{:04x}", u16::from(other)),
             };
-            let suite = self.conn.negotiated_cipher_suite()?.suite();
-            // rustls spells the TLS 1.3 suites `TLS13_...`; the IANA registry says `TLS_...`.
-            let cipher_suite = match suite.as_str() {
-                Some(name) => match name.strip_prefix("TLS13_") {
-                    Some(rest) => format!("TLS_{rest}"),
-                    None => name.to_owned(),
-                },
-                None => format!("0x{:04x}", u16::from(suite)),
-            };
+            let cipher_suite = provider::iana_name(self.conn.negotiated_cipher_suite()?.suite());
             let peer_certificates = self
                 .conn
                 .peer_certificates()
@@ -607,21 +579,5 @@ mod tests {
         assert!(parse_server_name("[::1]").is_ok());
         assert!(parse_server_name("").is_err());
         assert!(parse_server_name("bad name").is_err());
-    }
-}
-
-/// The key provider of a client that never presents a certificate: loading a private key always fails. Replacing
-/// ring's provider lets the linker drop private-key parsing and signing.
-#[derive(Debug)]
-struct NoClientKeys;
-
-impl rustls::crypto::KeyProvider for NoClientKeys {
-    fn load_private_key(
-        &self,
-        _key_der: rustls::pki_types::PrivateKeyDer<'static>,
-    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
-        Err(rustls::Error::General(
-            "client certificates are not supported".into(),
-        ))
     }
 }

@@ -5,10 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 
 use super::der;
 use crate::error::TlsErrorKind;
@@ -32,14 +33,20 @@ impl std::error::Error for Diagnosis {}
 /// webpki verification, plus a look at the leaf when the chain is not trusted: only here is the certificate at hand,
 /// so only here can "unknown issuer" become "self-signed" or name the issuer. The verifier is shared by every
 /// connection of a connector (rustls resumes a session only with the same verifier), so it keeps no state.
+///
+/// It does what rustls' `WebPkiServerVerifier` does without certificate revocation lists (chain to a trusted
+/// root for TLS server authentication, validity at `now`, the server name), through the same public rustls
+/// functions. `WebPkiServerVerifier` itself is not used: its builder brings ~10 kB of CRL parsing into the wasm
+/// even when no CRL is given (BENCHMARKS.md, size).
 #[derive(Debug)]
 pub(crate) struct DiagnosingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+    roots: Arc<RootCertStore>,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl DiagnosingVerifier {
-    pub fn new(inner: Arc<WebPkiServerVerifier>) -> Self {
-        DiagnosingVerifier { inner }
+    pub fn new(roots: Arc<RootCertStore>, algorithms: WebPkiSupportedAlgorithms) -> Self {
+        DiagnosingVerifier { roots, algorithms }
     }
 }
 
@@ -49,11 +56,21 @@ impl ServerCertVerifier for DiagnosingVerifier {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        ParsedCertificate::try_from(end_entity)
+            .and_then(|cert| {
+                verify_server_cert_signed_by_trust_anchor(
+                    &cert,
+                    &self.roots,
+                    intermediates,
+                    now,
+                    self.algorithms.all,
+                )?;
+                verify_server_name(&cert, server_name)
+            })
+            .map(|()| ServerCertVerified::assertion())
             .map_err(|error| diagnose(error, end_entity))
     }
 
@@ -63,7 +80,7 @@ impl ServerCertVerifier for DiagnosingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -72,11 +89,11 @@ impl ServerCertVerifier for DiagnosingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
