@@ -714,8 +714,9 @@ impl ClientSession {
             Op::StartTls { required, .. } => self.begin_start_tls(*required, now),
             Op::Auth(auth) => self.begin_auth(auth, now).map(|()| None),
             Op::Mail { from, options } => {
-                let capabilities = self.capabilities.clone().unwrap_or_default();
-                encode_mail(from, options, &capabilities, self.tls_active).map(|(line, agreement)| {
+                let no_capabilities = Capabilities::default();
+                let capabilities = self.capabilities.as_ref().unwrap_or(&no_capabilities);
+                encode_mail(from, options, capabilities, self.tls_active).map(|(line, agreement)| {
                     self.open_transaction = None;
                     self.pending_agreement = Some(agreement);
                     self.write_encoded(&line.bytes, &line.text, now);
@@ -724,12 +725,13 @@ impl ClientSession {
                 })
             }
             Op::Rcpt { to, options } => {
-                let capabilities = self.capabilities.clone().unwrap_or_default();
+                let no_capabilities = Capabilities::default();
+                let capabilities = self.capabilities.as_ref().unwrap_or(&no_capabilities);
                 let utf8 = self
                     .open_transaction
                     .as_ref()
                     .is_some_and(|t| t.agreement.smtp_utf8);
-                encode_rcpt(to, options, &capabilities, utf8).map(|line| {
+                encode_rcpt(to, options, capabilities, utf8).map(|line| {
                     self.write_encoded(&line.bytes, &line.text, now);
                     self.await_reply(Step::Rcpt(0), Phase::Rcpt);
                     None
@@ -761,9 +763,10 @@ impl ClientSession {
                     None => (Vec::new(), None),
                 };
                 let pending = pending.with_open_transaction(recipients, agreement);
-                let capabilities = self.capabilities.clone().unwrap_or_default();
+                let no_capabilities = Capabilities::default();
+                let capabilities = self.capabilities.as_ref().unwrap_or(&no_capabilities);
                 let context = StartContext {
-                    capabilities: &capabilities,
+                    capabilities,
                     tls: self.tls_active,
                     lmtp: self.config.lmtp,
                     prefer_chunking: self.config.prefer_chunking,
