@@ -4,12 +4,11 @@
  * @module
  */
 
-import { Driver, HIGH_WATER_MARK } from "./driver.js";
+import { type Completion, Driver, HIGH_WATER_MARK } from "./driver.js";
 import { ConnectionClosedError, ProtocolError, SmtpError, SmtpWasmError, toError, UsageError } from "./errors.js";
 import { init } from "./init.js";
 import {
   WasmConnection,
-  type RawCompletion,
   type RawConnectionOptions,
   type RawCredentials,
   type RawEnvelope,
@@ -211,53 +210,61 @@ export class SmtpClient {
       throw new UsageError("sendMail needs a transaction with from, to and message");
     }
     const to = typeof tx.to === "string" ? [tx.to] : Array.isArray(tx.to) ? [...tx.to] : [];
-    const envelope: RawEnvelope = {
-      from: tx.from,
-      to,
-      // Absent rather than empty: the core then reads no field of them.
-      mailOptions: tx.mailOptions === undefined ? undefined : mailOptions(tx.mailOptions),
-      rcptOptions: tx.rcptOptions === undefined ? undefined : rcptOptions(tx.rcptOptions),
-    };
-    checkMessage(tx.message);
-    const { id, completion, ready } = await this.#openBody((now) => this.#conn.sendMail(envelope, now));
+    const message = tx.message;
+    checkMessage(message);
+    const conn = this.#conn;
+    const from = tx.from;
+    let issue: (now: number) => number;
+    if (to.length === 1 && typeof to[0] === "string" && tx.mailOptions === undefined && tx.rcptOptions === undefined) {
+      // The common case crosses to the core as two strings, without an envelope object to read field by field.
+      const only = to[0];
+      issue = (now) => conn.sendMailTo(from, only, now);
+    } else {
+      const envelope: RawEnvelope = {
+        from,
+        to,
+        // Absent rather than empty: the core then reads no field of them.
+        mailOptions: tx.mailOptions === undefined ? undefined : mailOptions(tx.mailOptions),
+        rcptOptions: tx.rcptOptions === undefined ? undefined : rcptOptions(tx.rcptOptions),
+      };
+      issue = (now) => conn.sendMail(envelope, now);
+    }
+    const { id, completion, ready } = this.#driver.bodyCommand(issue);
+    const wait = await ready;
     // Completed without asking for the message: nothing more to send (the core decided, e.g. no recipient left).
-    if (!ready) return this.#sendResult(await completion);
-    if (typeof tx.message === "string" || tx.message instanceof Uint8Array) {
-      await this.#sendBytes(id, tx.message, tx.onProgress);
-      return this.#sendResult(await completion);
+    if (!wait.ready) return this.#sendResult(wait.completion, to);
+    if (typeof message === "string" || message instanceof Uint8Array) {
+      const bytes = typeof message === "string" ? encoder.encode(message) : message;
+      if (bytes.byteLength <= BODY_SLICE) {
+        // One call for the whole message and its end, no await in between.
+        this.#driver.call((now) => conn.sendLastBody(id, bytes, now));
+        if (bytes.byteLength > 0) progress(tx.onProgress, bytes.byteLength);
+      } else {
+        await this.#sendBytes(id, bytes, tx.onProgress);
+      }
+      return this.#sendResult(await completion, to);
     }
     const writer = new DataWriter(this.#driver, id, completion);
-    await streamMessage(writer, tx.message, tx.onProgress);
+    await streamMessage(writer, message, tx.onProgress);
     await writer.close();
-    return this.#sendResult(await completion);
+    return this.#sendResult(await completion, to);
   }
 
   /**
    * A message already in memory: handed to the core directly (no gathering copies, no writer), 64 KiB at a time,
    * waiting for backpressure between slices; the last slice and the end of the message go in one flight.
    */
-  async #sendBytes(
-    id: number,
-    message: string | Uint8Array,
-    onProgress: ((bytesSent: number) => void) | undefined,
-  ): Promise<void> {
-    const bytes = typeof message === "string" ? encoder.encode(message) : message;
+  async #sendBytes(id: number, bytes: Uint8Array, onProgress: ((bytesSent: number) => void) | undefined): Promise<void> {
     const conn = this.#conn;
     for (let at = 0; ; ) {
       const end = Math.min(at + BODY_SLICE, bytes.byteLength);
       const piece = bytes.subarray(at, end);
       const last = end === bytes.byteLength;
       this.#driver.call((now) => {
-        if (piece.byteLength > 0) conn.sendBody(id, piece, now);
-        if (last) conn.finishBody(id, now);
+        if (last) conn.sendLastBody(id, piece, now);
+        else if (piece.byteLength > 0) conn.sendBody(id, piece, now);
       });
-      if (onProgress !== undefined && piece.byteLength > 0) {
-        try {
-          onProgress(end);
-        } catch {
-          // A failing progress callback must not break the transfer.
-        }
-      }
+      if (piece.byteLength > 0) progress(onProgress, end);
       if (last) return;
       at = end;
       await this.#driver.drained(HIGH_WATER_MARK);
@@ -318,14 +325,20 @@ export class SmtpClient {
   /** Issues a command that carries content and waits until the server is ready for it (or refused first). */
   async #openBody(
     issue: (now: number) => number,
-  ): Promise<{ id: number; completion: Promise<RawCompletion>; ready: boolean }> {
+  ): Promise<{ id: number; completion: Promise<Completion>; ready: boolean }> {
     const { id, completion, ready } = this.#driver.bodyCommand(issue);
     const wait = await ready;
     return { id, completion, ready: wait.ready };
   }
 
-  #sendResult(completion: RawCompletion): SendResult {
+  /** `to`: the recipients as given to the core, in order (a copy this call owns). */
+  #sendResult(completion: Completion, to: string[]): SendResult {
     this.#rememberTls();
+    if (completion.kind === "sent") {
+      // Every recipient accepted: the core's list of accepted recipients is `to`, in order.
+      // The reply was built for this completion alone (replyOf hands out copies): no copy needed.
+      return { accepted: to, rejected: [], reply: completion.reply, tls: this.#lastTls };
+    }
     if (completion.kind === "transaction") {
       return {
         accepted: [...completion.accepted],
@@ -345,14 +358,14 @@ export class SmtpClient {
 export abstract class BodyWriter {
   readonly #driver: Driver;
   readonly #id: number;
-  readonly #completion: Promise<RawCompletion>;
+  readonly #completion: Promise<Completion>;
   #state: "open" | "closing" | "closed" = "open";
   #bytes = 0;
   #gathered: Uint8Array[] = [];
   #gatheredSize = 0;
 
   /** @internal */
-  constructor(driver: Driver, id: number, completion: Promise<RawCompletion>) {
+  constructor(driver: Driver, id: number, completion: Promise<Completion>) {
     this.#driver = driver;
     this.#id = id;
     this.#completion = completion;
@@ -426,7 +439,7 @@ export abstract class BodyWriter {
   }
 
   /** Ends the content and resolves with the command's completion. @internal */
-  protected async finish(): Promise<RawCompletion> {
+  protected async finish(): Promise<Completion> {
     if (this.#state === "open") {
       this.#state = "closing";
       const rest = this.#take();
@@ -507,6 +520,15 @@ async function streamMessage(
   }
 }
 
+function progress(onProgress: ((bytesSent: number) => void) | undefined, sent: number): void {
+  if (onProgress === undefined) return;
+  try {
+    onProgress(sent);
+  } catch {
+    // A failing progress callback must not break the transfer.
+  }
+}
+
 function unexpectedEarlyCompletion(): ProtocolError {
   return new ProtocolError("DATA completed before the server asked for the message", { phase: "data-init" });
 }
@@ -582,8 +604,9 @@ function copyReply(raw: RawReply): Reply {
   };
 }
 
-function replyOf(completion: RawCompletion): Reply {
+function replyOf(completion: Completion): Reply {
   switch (completion.kind) {
+    case "sent":
     case "reply":
     case "transaction":
       return copyReply(completion.reply);
@@ -592,7 +615,7 @@ function replyOf(completion: RawCompletion): Reply {
   }
 }
 
-function recipientsOf(completion: RawCompletion): LmtpResult[] {
+function recipientsOf(completion: Completion): LmtpResult[] {
   if (completion.kind !== "recipients") {
     throw new ProtocolError(`expected per-recipient results, the core completed with ${completion.kind}`, {});
   }

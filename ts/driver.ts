@@ -14,7 +14,13 @@
 
 import { ConnectionClosedError, SmtpWasmError, toError } from "./errors.js";
 import type { RawCompletion, RawEvent, RawReply, WasmConnection } from "./smtp_wasm.js";
-import type { Duplex, TranscriptLine } from "./types.js";
+import type { Duplex, Reply, TranscriptLine } from "./types.js";
+
+/**
+ * What a command completes with: the core's completion object, or (`"sent"`) a whole transaction that every recipient
+ * accepted, with its one-line reply built here from a few numbers and one string (the common end of a message).
+ */
+export type Completion = RawCompletion | { kind: "sent"; reply: Reply };
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -22,7 +28,9 @@ interface Waiter<T> {
 }
 
 /** What waiting for a body slot can end with: the server is ready for content, or the command already completed. */
-export type BodyWait = { ready: true } | { ready: false; completion: RawCompletion };
+export type BodyWait = { ready: true } | { ready: false; completion: Completion };
+
+const READY: BodyWait = { ready: true };
 
 export interface DriverOptions {
   debug?: ((line: TranscriptLine) => void) | undefined;
@@ -56,7 +64,7 @@ export class Driver {
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort: () => void;
 
-  private readonly pending = new Map<number, Waiter<RawCompletion>>();
+  private readonly pending = new Map<number, Waiter<Completion>>();
   private readonly bodyWaiters = new Map<number, Waiter<BodyWait>>();
   private greetingWaiter: Waiter<RawReply> | undefined;
   private greetingReply: RawReply | undefined;
@@ -157,7 +165,7 @@ export class Driver {
   }
 
   /** Issues a command and resolves with its completion. */
-  command(issue: (now: number) => number): Promise<RawCompletion> {
+  command(issue: (now: number) => number): Promise<Completion> {
     if (this.over) return Promise.reject(this.terminal);
     let id: number;
     try {
@@ -174,7 +182,7 @@ export class Driver {
   }
 
   /** Resolves with the completion of command `id` (register before draining the polls that may carry it). */
-  completion(id: number): Promise<RawCompletion> {
+  completion(id: number): Promise<Completion> {
     if (this.over) return Promise.reject(this.terminal);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -188,7 +196,7 @@ export class Driver {
    */
   bodyCommand(issue: (now: number) => number): {
     id: number;
-    completion: Promise<RawCompletion>;
+    completion: Promise<Completion>;
     ready: Promise<BodyWait>;
   } {
     if (this.over) throw this.terminal;
@@ -295,10 +303,18 @@ export class Driver {
     try {
       for (;;) {
         let progressed = this.transmit();
-        for (let event = this.conn.pollEvent(); event !== undefined; event = this.conn.pollEvent()) {
-          this.dispatch(event);
+        const conn = this.conn;
+        for (let kind = conn.nextEvent(); kind !== 0; kind = conn.nextEvent()) {
           progressed = true;
-          if (this.freed) return;
+          if (kind === 1) {
+            this.bodyReady(conn.eventId());
+          } else if (kind === 2) {
+            this.sent(conn.eventId());
+          } else {
+            const event = conn.takeEvent();
+            if (event !== undefined) this.dispatch(event);
+            if (this.freed) return;
+          }
         }
         if (!progressed) break;
       }
@@ -339,6 +355,44 @@ export class Driver {
     return true;
   }
 
+  private bodyReady(id: number): void {
+    const waiter = this.bodyWaiters.get(id);
+    if (waiter === undefined) return;
+    this.bodyWaiters.delete(id);
+    waiter.resolve(READY);
+  }
+
+  /** A whole transaction completed, every recipient accepted, with a one-line reply (`nextEvent` kind 2). */
+  private sent(id: number): void {
+    const conn = this.conn;
+    const line = conn.eventReplyLine();
+    const packed = conn.eventReplyEnhanced();
+    let enhancedCode: [number, number, number] | null = null;
+    let text = line;
+    if (packed >= 0) {
+      const offset = packed % 100;
+      const code = (packed - offset) / 100;
+      const detail = code % 1000;
+      const subject = ((code - detail) / 1000) % 1000;
+      enhancedCode = [(code - subject * 1000 - detail) / 1_000_000, subject, detail];
+      text = line.slice(offset);
+    }
+    const completion: Completion = {
+      kind: "sent",
+      reply: { code: conn.eventReplyCode(), enhancedCode, lines: [line], text },
+    };
+    const bodyWaiter = this.bodyWaiters.get(id);
+    if (bodyWaiter !== undefined) {
+      this.bodyWaiters.delete(id);
+      bodyWaiter.resolve({ ready: false, completion });
+    }
+    const waiter = this.pending.get(id);
+    if (waiter !== undefined) {
+      this.pending.delete(id);
+      waiter.resolve(completion);
+    }
+  }
+
   private dispatch(event: RawEvent): void {
     switch (event.type) {
       case "greeting": {
@@ -358,16 +412,14 @@ export class Driver {
           waiter?.reject(error);
           bodyWaiter?.reject(error);
         } else {
-          const completion: RawCompletion = event.result ?? { kind: "done" };
+          const completion: Completion = event.result ?? { kind: "done" };
           waiter?.resolve(completion);
           bodyWaiter?.resolve({ ready: false, completion });
         }
         break;
       }
       case "body-ready": {
-        const waiter = this.bodyWaiters.get(event.id);
-        this.bodyWaiters.delete(event.id);
-        waiter?.resolve({ ready: true });
+        this.bodyReady(event.id);
         break;
       }
       case "transcript":
