@@ -6,7 +6,7 @@
 
 import { connect as netConnect, type Socket } from "node:net";
 
-import { REUSES_WRITTEN_CHUNKS } from "./driver.js";
+import { DIRECT_WRITE, REUSES_WRITTEN_CHUNKS } from "./driver.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 import type { ConnectTcpOptions } from "./runtime.js";
 import type { Duplex } from "./types.js";
@@ -96,21 +96,23 @@ export function socketDuplex(socket: Socket): Duplex {
     { highWaterMark: 16 },
   );
 
-  const writable = new WritableStream<Uint8Array>({
-    // Resolves once the chunk was handed to the kernel (the write callback), not as soon as Node buffered it: the
-    // driver reuses its write buffers after that (REUSES_WRITTEN_CHUNKS), and it is the backpressure too.
-    write(chunk) {
-      return new Promise<void>((resolve, reject) => {
-        if (socket.destroyed || !socket.writable) {
-          reject(failure ?? new ConnectionClosedError("the connection is closed"));
-          return;
-        }
-        socket.write(chunk, (error) => {
-          if (error) reject(failure ?? error);
-          else resolve();
-        });
+  // Resolves once the chunk was handed to the kernel (the write callback), not as soon as Node buffered it: the
+  // driver reuses its write buffers after that (REUSES_WRITTEN_CHUNKS), and it is the backpressure too. The driver
+  // calls it directly (DIRECT_WRITE); the writable below goes through it as well.
+  const write = (chunk: Uint8Array): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (socket.destroyed || !socket.writable) {
+        reject(failure ?? new ConnectionClosedError("the connection is closed"));
+        return;
+      }
+      socket.write(chunk, (error) => {
+        if (error) reject(failure ?? error);
+        else resolve();
       });
-    },
+    });
+
+  const writable = new WritableStream<Uint8Array>({
+    write,
     close() {
       return new Promise<void>((resolve) => {
         if (socket.destroyed) resolve();
@@ -130,5 +132,6 @@ export function socketDuplex(socket: Socket): Duplex {
       return Promise.resolve();
     },
     [REUSES_WRITTEN_CHUNKS]: true,
+    [DIRECT_WRITE]: write,
   } as Duplex;
 }
