@@ -56,6 +56,20 @@ export const REUSES_WRITTEN_CHUNKS = Symbol.for("smtp-wasm.reusesWrittenChunks")
  */
 export const DIRECT_WRITE = Symbol.for("smtp-wasm.directWrite");
 
+/** What a {@link DIRECT_READ} source calls: with each chunk read, once at the end of the stream, or on failure. */
+export interface DirectReadSink {
+  data(bytes: Uint8Array): void;
+  end(): void;
+  error(cause: unknown): void;
+}
+
+/**
+ * Set on a {@link Duplex} to a function that starts delivering what the transport reads to a {@link DirectReadSink}
+ * (instead of through `readable`, which is then never touched): a chunk goes into the core from the transport's own
+ * callback, without a read promise and a stream queue step per chunk. Delivery stops once the duplex is closed.
+ */
+export const DIRECT_READ = Symbol.for("smtp-wasm.directRead");
+
 /** The first write buffer's size: enough for any flight of commands. */
 const SMALL_BUFFER = 8 * 1024;
 /** Write buffers once a flight filled a small one (message content): two TLS-wrapped 64 KiB slices. */
@@ -66,7 +80,9 @@ const FREE_BUFFERS = 4;
 export class Driver {
   readonly conn: WasmConnection;
   private readonly duplex: Duplex;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Undefined when the duplex delivers reads directly ({@link DIRECT_READ}). */
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private readonly directRead: ((sink: DirectReadSink) => void) | undefined;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly debug: ((line: TranscriptLine) => void) | undefined;
   private readonly signal: AbortSignal | undefined;
@@ -111,7 +127,9 @@ export class Driver {
   constructor(conn: WasmConnection, duplex: Duplex, options: DriverOptions = {}) {
     this.conn = conn;
     this.duplex = duplex;
-    this.reader = duplex.readable.getReader();
+    const directRead = (duplex as { [DIRECT_READ]?: unknown })[DIRECT_READ];
+    this.directRead = typeof directRead === "function" ? (directRead as (sink: DirectReadSink) => void) : undefined;
+    this.reader = this.directRead === undefined ? duplex.readable.getReader() : undefined;
     this.writer = duplex.writable.getWriter();
     this.reuseBuffers = (duplex as { [REUSES_WRITTEN_CHUNKS]?: unknown })[REUSES_WRITTEN_CHUNKS] === true;
     const direct = (duplex as { [DIRECT_WRITE]?: unknown })[DIRECT_WRITE];
@@ -133,7 +151,17 @@ export class Driver {
       this.signal.addEventListener("abort", this.onAbort, { once: true });
     }
     this.pump();
-    void this.readLoop();
+    if (this.directRead !== undefined) {
+      this.directRead({
+        data: (bytes) => {
+          if (!this.over && bytes.byteLength > 0) this.input((now) => this.conn.handleInput(bytes, now));
+        },
+        end: () => this.readEnded(),
+        error: (cause) => this.readFailed(cause),
+      });
+    } else {
+      void this.readLoop();
+    }
   }
 
   /** Why the session ended (an error class, or an abort signal's reason), if it is over. */
@@ -267,31 +295,44 @@ export class Driver {
   // ---------------------------------------------------------------------------------------------------------------
 
   private async readLoop(): Promise<void> {
+    const reader = this.reader;
+    if (reader === undefined) return;
     for (;;) {
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await this.reader.read();
+        result = await reader.read();
       } catch (cause) {
-        if (this.over) return;
-        // The core reports the end of the stream; the transport's reason (a WebSocket close code, ECONNRESET...)
-        // becomes the `cause` of the error it reports.
-        this.transportError ??= cause;
-        this.input((now) => this.conn.handleEof(now));
-        if (!this.over) {
-          this.fail(new ConnectionClosedError(`the connection failed: ${describe(cause)}`, { cause }));
-        }
+        this.readFailed(cause);
         return;
       }
       if (this.over) return;
       if (result.done) {
-        this.input((now) => this.conn.handleEof(now));
-        if (!this.over) {
-          // The core saw the end of the stream but did not end the session: nothing more can arrive anyway.
-          this.finish(new ConnectionClosedError("the server closed the connection", {}), true);
-        }
+        this.readEnded();
         return;
       }
       if (result.value.byteLength > 0) this.input((now) => this.conn.handleInput(result.value, now));
+    }
+  }
+
+  /** Reading failed: the core reports the end of the stream, with the transport's reason as the cause. */
+  private readFailed(cause: unknown): void {
+    if (this.over) return;
+    // The core reports the end of the stream; the transport's reason (a WebSocket close code, ECONNRESET...)
+    // becomes the `cause` of the error it reports.
+    this.transportError ??= cause;
+    this.input((now) => this.conn.handleEof(now));
+    if (!this.over) {
+      this.fail(new ConnectionClosedError(`the connection failed: ${describe(cause)}`, { cause }));
+    }
+  }
+
+  /** The server closed its side. */
+  private readEnded(): void {
+    if (this.over) return;
+    this.input((now) => this.conn.handleEof(now));
+    if (!this.over) {
+      // The core saw the end of the stream but did not end the session: nothing more can arrive anyway.
+      this.finish(new ConnectionClosedError("the server closed the connection", {}), true);
     }
   }
 
@@ -620,8 +661,10 @@ export class Driver {
     } else {
       await this.writer.abort().catch(() => {});
     }
-    await this.reader.cancel().catch(() => {});
-    this.reader.releaseLock();
+    if (this.reader !== undefined) {
+      await this.reader.cancel().catch(() => {});
+      this.reader.releaseLock();
+    }
     this.writer.releaseLock();
     await this.duplex.close().catch(() => {});
     if (!this.freed) {
