@@ -576,7 +576,8 @@ fn next_event_carries_the_common_events_as_numbers() {
     transmitted(&mut conn);
     conn.handle_input(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n354 go\r\n", NOW);
     assert_eq!(next_kind(&mut conn), 1);
-    conn.send_last_body(id, b"", NOW).expect("an empty body and its end");
+    conn.send_last_body(id, b"", NOW)
+        .expect("an empty body and its end");
     assert_eq!(transmitted(&mut conn), ".\r\n");
     conn.handle_input(b"250 queued\r\n", NOW);
     assert_eq!(next_kind(&mut conn), 3, "not every recipient accepted");
