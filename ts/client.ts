@@ -48,6 +48,8 @@ export type LmtpResult =
 
 /** Message bytes handed to the core per call; bounds the memory a single write can take in the core. */
 const BODY_SLICE = 64 * 1024;
+/** Strings at most this long (UTF-16 units) are at most {@link BODY_SLICE} bytes of UTF-8. */
+const SMALL_TEXT = Math.floor(BODY_SLICE / 3);
 /** Small writes are gathered up to this size (one full TLS record) before they go to the core. */
 const GATHER = 16 * 1024;
 
@@ -205,43 +207,71 @@ export class SmtpClient {
    * message. Resolves with the accepted and refused recipients; rejects when the sender or every recipient is
    * refused, or the message is.
    */
-  async sendMail(tx: Transaction): Promise<SendResult> {
-    if (tx === undefined || tx === null || typeof tx.from !== "string") {
-      throw new UsageError("sendMail needs a transaction with from, to and message");
+  sendMail(tx: Transaction): Promise<SendResult> {
+    // Not async itself: the common case (one recipient, no options, a message in memory of at most 64 KiB) runs in a
+    // small async method of its own, which V8 optimizes on its own, without the rest (TurboFan compiled the whole
+    // async sendMail in ~25 ms of CPU, inside the first few thousand messages of a session).
+    try {
+      if (tx === undefined || tx === null || typeof tx.from !== "string") {
+        throw new UsageError("sendMail needs a transaction with from, to and message");
+      }
+      const message = tx.message;
+      const rawTo = tx.to;
+      const only = typeof rawTo === "string" ? rawTo : Array.isArray(rawTo) && rawTo.length === 1 ? rawTo[0] : undefined;
+      const small =
+        typeof message === "string"
+          ? message.length <= SMALL_TEXT
+            ? message
+            : undefined
+          : message instanceof Uint8Array && message.byteLength <= BODY_SLICE
+            ? message
+            : undefined;
+      if (typeof only === "string" && small !== undefined && tx.mailOptions === undefined && tx.rcptOptions === undefined) {
+        return this.#sendSmall(tx.from, only, small, tx.onProgress);
+      }
+      return this.#sendGeneral(tx);
+    } catch (error) {
+      return Promise.reject(error);
     }
+  }
+
+  /** {@link sendMail} to one recipient without options, with a message of at most 64 KiB in memory. */
+  async #sendSmall(
+    from: string,
+    to: string,
+    message: string | Uint8Array,
+    onProgress: ((bytesSent: number) => void) | undefined,
+  ): Promise<SendResult> {
+    const conn = this.#conn;
+    // Two strings to the core, no envelope object for it to read field by field.
+    const { id, completion, ready } = this.#driver.bodyCommand((now) => conn.sendMailTo(from, to, now));
+    const wait = await ready;
+    // Completed without asking for the message: nothing more to send (the core decided, e.g. no recipient left).
+    if (!wait.ready) return this.#sendResult(wait.completion, [to]);
+    const bytes = typeof message === "string" ? encoder.encode(message) : message;
+    // The whole message and its end in one call, one flight.
+    this.#driver.call((now) => conn.sendLastBody(id, bytes, now));
+    if (bytes.byteLength > 0) progress(onProgress, bytes.byteLength);
+    return this.#sendResult(await completion, [to]);
+  }
+
+  async #sendGeneral(tx: Transaction): Promise<SendResult> {
     const to = typeof tx.to === "string" ? [tx.to] : Array.isArray(tx.to) ? [...tx.to] : [];
     const message = tx.message;
     checkMessage(message);
+    const envelope: RawEnvelope = {
+      from: tx.from,
+      to,
+      // Absent rather than empty: the core then reads no field of them.
+      mailOptions: tx.mailOptions === undefined ? undefined : mailOptions(tx.mailOptions),
+      rcptOptions: tx.rcptOptions === undefined ? undefined : rcptOptions(tx.rcptOptions),
+    };
     const conn = this.#conn;
-    const from = tx.from;
-    let issue: (now: number) => number;
-    if (to.length === 1 && typeof to[0] === "string" && tx.mailOptions === undefined && tx.rcptOptions === undefined) {
-      // The common case crosses to the core as two strings, without an envelope object to read field by field.
-      const only = to[0];
-      issue = (now) => conn.sendMailTo(from, only, now);
-    } else {
-      const envelope: RawEnvelope = {
-        from,
-        to,
-        // Absent rather than empty: the core then reads no field of them.
-        mailOptions: tx.mailOptions === undefined ? undefined : mailOptions(tx.mailOptions),
-        rcptOptions: tx.rcptOptions === undefined ? undefined : rcptOptions(tx.rcptOptions),
-      };
-      issue = (now) => conn.sendMail(envelope, now);
-    }
-    const { id, completion, ready } = this.#driver.bodyCommand(issue);
+    const { id, completion, ready } = this.#driver.bodyCommand((now) => conn.sendMail(envelope, now));
     const wait = await ready;
-    // Completed without asking for the message: nothing more to send (the core decided, e.g. no recipient left).
     if (!wait.ready) return this.#sendResult(wait.completion, to);
     if (typeof message === "string" || message instanceof Uint8Array) {
-      const bytes = typeof message === "string" ? encoder.encode(message) : message;
-      if (bytes.byteLength <= BODY_SLICE) {
-        // One call for the whole message and its end, no await in between.
-        this.#driver.call((now) => conn.sendLastBody(id, bytes, now));
-        if (bytes.byteLength > 0) progress(tx.onProgress, bytes.byteLength);
-      } else {
-        await this.#sendBytes(id, bytes, tx.onProgress);
-      }
+      await this.#sendBytes(id, typeof message === "string" ? encoder.encode(message) : message, tx.onProgress);
       return this.#sendResult(await completion, to);
     }
     const writer = new DataWriter(this.#driver, id, completion);
