@@ -67,6 +67,11 @@ export function socketDuplex(socket: Socket): Duplex {
   // for first; until then it stays paused (no 'data' listener), so nothing is lost.
   let readable: ReadableStream<Uint8Array> | undefined;
   let direct = false;
+  // A socket that closed before either reader was attached (its 'close' has been emitted): the reader is told so.
+  let closed = false;
+  socket.once("close", () => {
+    closed = true;
+  });
   const makeReadable = (): ReadableStream<Uint8Array> =>
     new ReadableStream<Uint8Array>(
       {
@@ -82,14 +87,16 @@ export function socketDuplex(socket: Socket): Duplex {
               // Already cancelled.
             }
           });
-          socket.on("close", () => {
+          const onClose = (): void => {
             try {
               if (failure !== undefined) controller.error(failure);
               else controller.close();
             } catch {
               // Already closed or cancelled.
             }
-          });
+          };
+          if (closed) onClose();
+          else socket.on("close", onClose);
         },
         pull() {
           socket.resume();
@@ -112,12 +119,15 @@ export function socketDuplex(socket: Socket): Duplex {
       ended = true;
       sink.end();
     });
-    socket.on("close", () => {
+    const onClose = (): void => {
       if (ended) return;
       ended = true;
       if (failure !== undefined) sink.error(failure);
       else sink.end();
-    });
+    };
+    // Already closed: reported after this call returns, like an event would be.
+    if (closed) queueMicrotask(onClose);
+    else socket.on("close", onClose);
   };
 
   // Resolves once the chunk was handed to the kernel (the write callback), not as soon as Node buffered it: the
