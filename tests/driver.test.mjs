@@ -501,6 +501,65 @@ describe("SmtpClient", () => {
   });
 });
 
+describe("sendMail results (the one-recipient fast path and the general one agree)", () => {
+  const cases = [
+    ["one line with an enhanced code", ["S: 250 2.0.0 Ok: queued as 12345"], {
+      code: 250, enhancedCode: [2, 0, 0], lines: ["2.0.0 Ok: queued as 12345"], text: "Ok: queued as 12345",
+    }],
+    ["one line without an enhanced code", ["S: 250 queued"], {
+      code: 250, enhancedCode: null, lines: ["queued"], text: "queued",
+    }],
+    ["an enhanced code with three-digit parts and no text", ["S: 250 2.100.999"], {
+      code: 250, enhancedCode: [2, 100, 999], lines: ["2.100.999"], text: "",
+    }],
+    ["a class that disagrees with the code stays text", ["S: 250 5.0.0 odd"], {
+      code: 250, enhancedCode: null, lines: ["5.0.0 odd"], text: "5.0.0 odd",
+    }],
+    ["a multi-line reply", ["S: 250-2.0.0 first", "S: 250 2.0.0 second"], {
+      code: 250, enhancedCode: [2, 0, 0], lines: ["2.0.0 first", "2.0.0 second"], text: "first\nsecond",
+    }],
+    ["non-ASCII text", ["S: 250 2.0.0 caf\u00e9 \u2713"], {
+      code: 250, enhancedCode: [2, 0, 0], lines: ["2.0.0 caf\u00e9 \u2713"], text: "caf\u00e9 \u2713",
+    }],
+  ];
+  for (const [name, final, expected] of cases) {
+    for (const to of ["b@example.org", ["b@example.org"], ["b@example.org", "c@example.org"]]) {
+      test(`${name}, to ${JSON.stringify(to)}`, async () => {
+        const many = Array.isArray(to) && to.length > 1;
+        const server = fakeServer(
+          `${GREETING}
+           ${ehlo(["PIPELINING"])}
+           C: MAIL FROM:<a@example.org>
+           C: RCPT TO:<b@example.org>${many ? "\n           C: RCPT TO:<c@example.org>" : ""}
+           C: DATA
+           S: 250 Ok
+           S: 250 Ok${many ? "\n           S: 250 Ok" : ""}
+           S: 354 go ahead
+           C: Subject: x
+           C:
+           C: body
+           C: .
+           ${final.join("\n           ")}`,
+        );
+        const client = await SmtpClient.connect(server.duplex, { serverName: "mx.example.org" });
+        const progress = [];
+        const result = await client.sendMail({
+          from: "a@example.org",
+          to,
+          message: "Subject: x\r\n\r\nbody\r\n",
+          onProgress: (n) => progress.push(n),
+        });
+        assert.deepEqual(result.accepted, many ? ["b@example.org", "c@example.org"] : ["b@example.org"]);
+        assert.deepEqual(result.rejected, []);
+        assert.deepEqual(result.reply, expected);
+        assert.deepEqual(progress, [20]);
+        await client.close();
+        await finished(server);
+      });
+    }
+  }
+});
+
 describe("sendMail (top level)", () => {
   test("tls: none over a given connect function, then QUIT", async () => {
     const server = fakeServer(

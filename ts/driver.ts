@@ -14,7 +14,13 @@
 
 import { ConnectionClosedError, SmtpWasmError, toError } from "./errors.js";
 import type { RawCompletion, RawEvent, RawReply, WasmConnection } from "./smtp_wasm.js";
-import type { Duplex, TranscriptLine } from "./types.js";
+import type { Duplex, Reply, TranscriptLine } from "./types.js";
+
+/**
+ * What a command completes with: the core's completion object, or (`"sent"`) a whole transaction that every recipient
+ * accepted, with its one-line reply built here from a few numbers and one string (the common end of a message).
+ */
+export type Completion = RawCompletion | { kind: "sent"; reply: Reply };
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -22,7 +28,9 @@ interface Waiter<T> {
 }
 
 /** What waiting for a body slot can end with: the server is ready for content, or the command already completed. */
-export type BodyWait = { ready: true } | { ready: false; completion: RawCompletion };
+export type BodyWait = { ready: true } | { ready: false; completion: Completion };
+
+const READY: BodyWait = { ready: true };
 
 export interface DriverOptions {
   debug?: ((line: TranscriptLine) => void) | undefined;
@@ -40,6 +48,28 @@ export const HIGH_WATER_MARK = 256 * 1024;
  */
 export const REUSES_WRITTEN_CHUNKS = Symbol.for("smtp-wasm.reusesWrittenChunks");
 
+/**
+ * Set on a {@link Duplex} to a function that writes a chunk to the same destination as its `writable` and resolves
+ * once the transport holds no reference to it (like the `writable`'s own sink): the driver then writes through it,
+ * skipping the WritableStream machinery (a writer promise, a queue entry and a controller step per flight: about as
+ * much CPU as the rest of a small message's path in JavaScript). The `writable` is still used to close and abort.
+ */
+export const DIRECT_WRITE = Symbol.for("smtp-wasm.directWrite");
+
+/** What a {@link DIRECT_READ} source calls: with each chunk read, once at the end of the stream, or on failure. */
+export interface DirectReadSink {
+  data(bytes: Uint8Array): void;
+  end(): void;
+  error(cause: unknown): void;
+}
+
+/**
+ * Set on a {@link Duplex} to a function that starts delivering what the transport reads to a {@link DirectReadSink}
+ * (instead of through `readable`, which is then never touched): a chunk goes into the core from the transport's own
+ * callback, without a read promise and a stream queue step per chunk. Delivery stops once the duplex is closed.
+ */
+export const DIRECT_READ = Symbol.for("smtp-wasm.directRead");
+
 /** The first write buffer's size: enough for any flight of commands. */
 const SMALL_BUFFER = 8 * 1024;
 /** Write buffers once a flight filled a small one (message content): two TLS-wrapped 64 KiB slices. */
@@ -50,13 +80,15 @@ const FREE_BUFFERS = 4;
 export class Driver {
   readonly conn: WasmConnection;
   private readonly duplex: Duplex;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Undefined when the duplex delivers reads directly ({@link DIRECT_READ}). */
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private readonly directRead: ((sink: DirectReadSink) => void) | undefined;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly debug: ((line: TranscriptLine) => void) | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort: () => void;
 
-  private readonly pending = new Map<number, Waiter<RawCompletion>>();
+  private readonly pending = new Map<number, Waiter<Completion>>();
   private readonly bodyWaiters = new Map<number, Waiter<BodyWait>>();
   private greetingWaiter: Waiter<RawReply> | undefined;
   private greetingReply: RawReply | undefined;
@@ -77,6 +109,7 @@ export class Driver {
   private freeBuffers: Uint8Array[] = [];
   private bufferSize = SMALL_BUFFER;
   private readonly reuseBuffers: boolean;
+  private readonly directWrite: ((chunk: Uint8Array) => Promise<void>) | undefined;
   private writing = false;
   /** Set when the session ended without flushing: queued bytes are dropped. */
   private aborted = false;
@@ -94,9 +127,13 @@ export class Driver {
   constructor(conn: WasmConnection, duplex: Duplex, options: DriverOptions = {}) {
     this.conn = conn;
     this.duplex = duplex;
-    this.reader = duplex.readable.getReader();
+    const directRead = (duplex as { [DIRECT_READ]?: unknown })[DIRECT_READ];
+    this.directRead = typeof directRead === "function" ? (directRead as (sink: DirectReadSink) => void) : undefined;
+    this.reader = this.directRead === undefined ? duplex.readable.getReader() : undefined;
     this.writer = duplex.writable.getWriter();
     this.reuseBuffers = (duplex as { [REUSES_WRITTEN_CHUNKS]?: unknown })[REUSES_WRITTEN_CHUNKS] === true;
+    const direct = (duplex as { [DIRECT_WRITE]?: unknown })[DIRECT_WRITE];
+    this.directWrite = typeof direct === "function" ? (direct as (chunk: Uint8Array) => Promise<void>) : undefined;
     this.debug = options.debug;
     this.signal = options.signal;
     this.onAbort = () => this.fail(abortReason(this.signal));
@@ -114,7 +151,17 @@ export class Driver {
       this.signal.addEventListener("abort", this.onAbort, { once: true });
     }
     this.pump();
-    void this.readLoop();
+    if (this.directRead !== undefined) {
+      this.directRead({
+        data: (bytes) => {
+          if (!this.over && bytes.byteLength > 0) this.input((now) => this.conn.handleInput(bytes, now));
+        },
+        end: () => this.readEnded(),
+        error: (cause) => this.readFailed(cause),
+      });
+    } else {
+      void this.readLoop();
+    }
   }
 
   /** Why the session ended (an error class, or an abort signal's reason), if it is over. */
@@ -157,7 +204,7 @@ export class Driver {
   }
 
   /** Issues a command and resolves with its completion. */
-  command(issue: (now: number) => number): Promise<RawCompletion> {
+  command(issue: (now: number) => number): Promise<Completion> {
     if (this.over) return Promise.reject(this.terminal);
     let id: number;
     try {
@@ -174,7 +221,7 @@ export class Driver {
   }
 
   /** Resolves with the completion of command `id` (register before draining the polls that may carry it). */
-  completion(id: number): Promise<RawCompletion> {
+  completion(id: number): Promise<Completion> {
     if (this.over) return Promise.reject(this.terminal);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -188,7 +235,7 @@ export class Driver {
    */
   bodyCommand(issue: (now: number) => number): {
     id: number;
-    completion: Promise<RawCompletion>;
+    completion: Promise<Completion>;
     ready: Promise<BodyWait>;
   } {
     if (this.over) throw this.terminal;
@@ -248,31 +295,44 @@ export class Driver {
   // ---------------------------------------------------------------------------------------------------------------
 
   private async readLoop(): Promise<void> {
+    const reader = this.reader;
+    if (reader === undefined) return;
     for (;;) {
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await this.reader.read();
+        result = await reader.read();
       } catch (cause) {
-        if (this.over) return;
-        // The core reports the end of the stream; the transport's reason (a WebSocket close code, ECONNRESET...)
-        // becomes the `cause` of the error it reports.
-        this.transportError ??= cause;
-        this.input((now) => this.conn.handleEof(now));
-        if (!this.over) {
-          this.fail(new ConnectionClosedError(`the connection failed: ${describe(cause)}`, { cause }));
-        }
+        this.readFailed(cause);
         return;
       }
       if (this.over) return;
       if (result.done) {
-        this.input((now) => this.conn.handleEof(now));
-        if (!this.over) {
-          // The core saw the end of the stream but did not end the session: nothing more can arrive anyway.
-          this.finish(new ConnectionClosedError("the server closed the connection", {}), true);
-        }
+        this.readEnded();
         return;
       }
       if (result.value.byteLength > 0) this.input((now) => this.conn.handleInput(result.value, now));
+    }
+  }
+
+  /** Reading failed: the core reports the end of the stream, with the transport's reason as the cause. */
+  private readFailed(cause: unknown): void {
+    if (this.over) return;
+    // The core reports the end of the stream; the transport's reason (a WebSocket close code, ECONNRESET...)
+    // becomes the `cause` of the error it reports.
+    this.transportError ??= cause;
+    this.input((now) => this.conn.handleEof(now));
+    if (!this.over) {
+      this.fail(new ConnectionClosedError(`the connection failed: ${describe(cause)}`, { cause }));
+    }
+  }
+
+  /** The server closed its side. */
+  private readEnded(): void {
+    if (this.over) return;
+    this.input((now) => this.conn.handleEof(now));
+    if (!this.over) {
+      // The core saw the end of the stream but did not end the session: nothing more can arrive anyway.
+      this.finish(new ConnectionClosedError("the server closed the connection", {}), true);
     }
   }
 
@@ -295,10 +355,18 @@ export class Driver {
     try {
       for (;;) {
         let progressed = this.transmit();
-        for (let event = this.conn.pollEvent(); event !== undefined; event = this.conn.pollEvent()) {
-          this.dispatch(event);
+        const conn = this.conn;
+        for (let kind = conn.nextEvent(); kind !== 0; kind = conn.nextEvent()) {
           progressed = true;
-          if (this.freed) return;
+          if (kind === 1) {
+            this.bodyReady(conn.eventId());
+          } else if (kind === 2) {
+            this.sent(conn.eventId());
+          } else {
+            const event = conn.takeEvent();
+            if (event !== undefined) this.dispatch(event);
+            if (this.freed) return;
+          }
         }
         if (!progressed) break;
       }
@@ -339,6 +407,44 @@ export class Driver {
     return true;
   }
 
+  private bodyReady(id: number): void {
+    const waiter = this.bodyWaiters.get(id);
+    if (waiter === undefined) return;
+    this.bodyWaiters.delete(id);
+    waiter.resolve(READY);
+  }
+
+  /** A whole transaction completed, every recipient accepted, with a one-line reply (`nextEvent` kind 2). */
+  private sent(id: number): void {
+    const conn = this.conn;
+    const line = conn.eventReplyLine();
+    const packed = conn.eventReplyEnhanced();
+    let enhancedCode: [number, number, number] | null = null;
+    let text = line;
+    if (packed >= 0) {
+      const offset = packed % 100;
+      const code = (packed - offset) / 100;
+      const detail = code % 1000;
+      const subject = ((code - detail) / 1000) % 1000;
+      enhancedCode = [(code - subject * 1000 - detail) / 1_000_000, subject, detail];
+      text = line.slice(offset);
+    }
+    const completion: Completion = {
+      kind: "sent",
+      reply: { code: conn.eventReplyCode(), enhancedCode, lines: [line], text },
+    };
+    const bodyWaiter = this.bodyWaiters.get(id);
+    if (bodyWaiter !== undefined) {
+      this.bodyWaiters.delete(id);
+      bodyWaiter.resolve({ ready: false, completion });
+    }
+    const waiter = this.pending.get(id);
+    if (waiter !== undefined) {
+      this.pending.delete(id);
+      waiter.resolve(completion);
+    }
+  }
+
   private dispatch(event: RawEvent): void {
     switch (event.type) {
       case "greeting": {
@@ -358,16 +464,14 @@ export class Driver {
           waiter?.reject(error);
           bodyWaiter?.reject(error);
         } else {
-          const completion: RawCompletion = event.result ?? { kind: "done" };
+          const completion: Completion = event.result ?? { kind: "done" };
           waiter?.resolve(completion);
           bodyWaiter?.resolve({ ready: false, completion });
         }
         break;
       }
       case "body-ready": {
-        const waiter = this.bodyWaiters.get(event.id);
-        this.bodyWaiters.delete(event.id);
-        waiter?.resolve({ ready: true });
+        this.bodyReady(event.id);
         break;
       }
       case "transcript":
@@ -423,7 +527,7 @@ export class Driver {
           this.release(buffer);
         }
         try {
-          await this.writer.write(chunk);
+          await (this.directWrite === undefined ? this.writer.write(chunk) : this.directWrite(chunk));
         } catch (cause) {
           this.inFlight = 0;
           this.full = [];
@@ -557,8 +661,10 @@ export class Driver {
     } else {
       await this.writer.abort().catch(() => {});
     }
-    await this.reader.cancel().catch(() => {});
-    this.reader.releaseLock();
+    if (this.reader !== undefined) {
+      await this.reader.cancel().catch(() => {});
+      this.reader.releaseLock();
+    }
     this.writer.releaseLock();
     await this.duplex.close().catch(() => {});
     if (!this.freed) {

@@ -137,6 +137,18 @@ export class WasmConnection {
   /** Copies bytes to write into `buf` from `offset` on, as many as fit; returns how many (0: nothing to write). */
   pollTransmitInto(buf: Uint8Array, offset: number): number;
   pollEvent(): RawEvent | undefined;
+  /**
+   * Takes the next event and returns its kind: 0 none; 1 body-ready for `eventId()`; 2 the whole transaction
+   * `eventId()` completed with every recipient accepted and a one-line reply (`eventReplyCode()`, `eventReplyLine()`,
+   * `eventReplyEnhanced()`); 3 any other event, read with `takeEvent()`.
+   */
+  nextEvent(): number;
+  eventId(): number;
+  eventReplyCode(): number;
+  eventReplyLine(): string;
+  /** `((class * 1000 + subject) * 1000 + detail) * 100 + offset of the text in the line`, or -1 without one. */
+  eventReplyEnhanced(): number;
+  takeEvent(): RawEvent | undefined;
   pollTimeout(): number | undefined;
   hello(localName: string | undefined, now: number): number;
   startTls(required: boolean, now: number): number;
@@ -148,6 +160,10 @@ export class WasmConnection {
   finishBody(id: number, now: number): void;
   abortBody(id: number, reason: string, now: number): void;
   sendMail(envelope: RawEnvelope, now: number): number;
+  /** `sendMail` to one recipient without options. */
+  sendMailTo(from: string, to: string, now: number): number;
+  /** `sendBody` (when `bytes` is not empty) then `finishBody`. */
+  sendLastBody(id: number, bytes: Uint8Array, now: number): void;
   reset(now: number): number;
   noop(now: number): number;
   verify(address: string, now: number): number;

@@ -6,7 +6,7 @@
 
 import { connect as netConnect, type Socket } from "node:net";
 
-import { REUSES_WRITTEN_CHUNKS } from "./driver.js";
+import { DIRECT_READ, DIRECT_WRITE, type DirectReadSink, REUSES_WRITTEN_CHUNKS } from "./driver.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 import type { ConnectTcpOptions } from "./runtime.js";
 import type { Duplex } from "./types.js";
@@ -63,54 +63,90 @@ export function socketDuplex(socket: Socket): Duplex {
     failure = error;
   });
 
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        socket.on("data", (data: Buffer) => {
-          controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-          if ((controller.desiredSize ?? 1) <= 0) socket.pause();
-        });
-        socket.on("end", () => {
-          try {
-            controller.close();
-          } catch {
-            // Already cancelled.
-          }
-        });
-        socket.on("close", () => {
-          try {
-            if (failure !== undefined) controller.error(failure);
-            else controller.close();
-          } catch {
-            // Already closed or cancelled.
-          }
-        });
+  // The socket is read either through a ReadableStream or directly by the driver (DIRECT_READ), whichever is asked
+  // for first; until then it stays paused (no 'data' listener), so nothing is lost.
+  let readable: ReadableStream<Uint8Array> | undefined;
+  let direct = false;
+  // A socket that closed before either reader was attached (its 'close' has been emitted): the reader is told so.
+  let closed = false;
+  socket.once("close", () => {
+    closed = true;
+  });
+  const makeReadable = (): ReadableStream<Uint8Array> =>
+    new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          socket.on("data", (data: Buffer) => {
+            controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+            if ((controller.desiredSize ?? 1) <= 0) socket.pause();
+          });
+          socket.on("end", () => {
+            try {
+              controller.close();
+            } catch {
+              // Already cancelled.
+            }
+          });
+          const onClose = (): void => {
+            try {
+              if (failure !== undefined) controller.error(failure);
+              else controller.close();
+            } catch {
+              // Already closed or cancelled.
+            }
+          };
+          if (closed) onClose();
+          else socket.on("close", onClose);
+        },
+        pull() {
+          socket.resume();
+        },
+        cancel() {
+          socket.destroy();
+        },
       },
-      pull() {
-        socket.resume();
-      },
-      cancel() {
-        socket.destroy();
-      },
-    },
-    { highWaterMark: 16 },
-  );
+      { highWaterMark: 16 },
+    );
+  const readDirectly = (sink: DirectReadSink): void => {
+    if (readable !== undefined || direct) throw new Error("the socket is already being read");
+    direct = true;
+    let ended = false;
+    socket.on("data", (data: Buffer) => {
+      if (!ended) sink.data(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    socket.on("end", () => {
+      if (ended) return;
+      ended = true;
+      sink.end();
+    });
+    const onClose = (): void => {
+      if (ended) return;
+      ended = true;
+      if (failure !== undefined) sink.error(failure);
+      else sink.end();
+    };
+    // Already closed: reported after this call returns, like an event would be.
+    if (closed) queueMicrotask(onClose);
+    else socket.on("close", onClose);
+  };
+
+  // Resolves once the chunk was handed to the kernel (the write callback), not as soon as Node buffered it: the
+  // driver reuses its write buffers after that (REUSES_WRITTEN_CHUNKS), and it is the backpressure too. The driver
+  // calls it directly (DIRECT_WRITE); the writable below goes through it as well.
+  const write = (chunk: Uint8Array): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (socket.destroyed || !socket.writable) {
+        reject(failure ?? new ConnectionClosedError("the connection is closed"));
+        return;
+      }
+      socket.write(chunk, (error) => {
+        if (error) reject(failure ?? error);
+        else resolve();
+      });
+    });
 
   const writable = new WritableStream<Uint8Array>({
-    // Resolves once the chunk was handed to the kernel (the write callback), not as soon as Node buffered it: the
-    // driver reuses its write buffers after that (REUSES_WRITTEN_CHUNKS), and it is the backpressure too.
-    write(chunk) {
-      return new Promise<void>((resolve, reject) => {
-        if (socket.destroyed || !socket.writable) {
-          reject(failure ?? new ConnectionClosedError("the connection is closed"));
-          return;
-        }
-        socket.write(chunk, (error) => {
-          if (error) reject(failure ?? error);
-          else resolve();
-        });
-      });
-    },
+    write,
     close() {
       return new Promise<void>((resolve) => {
         if (socket.destroyed) resolve();
@@ -123,12 +159,18 @@ export function socketDuplex(socket: Socket): Duplex {
   });
 
   return {
-    readable,
+    get readable(): ReadableStream<Uint8Array> {
+      if (direct) throw new Error("the socket is read directly");
+      readable ??= makeReadable();
+      return readable;
+    },
     writable,
     close(): Promise<void> {
       socket.destroy();
       return Promise.resolve();
     },
     [REUSES_WRITTEN_CHUNKS]: true,
+    [DIRECT_WRITE]: write,
+    [DIRECT_READ]: readDirectly,
   } as Duplex;
 }

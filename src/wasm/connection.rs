@@ -21,7 +21,26 @@ use crate::tls::TlsOptions;
 #[wasm_bindgen]
 pub struct WasmConnection {
     inner: Connection,
+    /// The event taken by `nextEvent` and not yet read by `takeEvent` (kinds [`EVENT_OTHER`]).
+    current: Option<Event>,
+    /// The id of the event `nextEvent` took last.
+    current_id: f64,
+    /// For [`EVENT_SENT`]: the reply's code, its one line, and its enhanced code with the text's offset packed as
+    /// `((class * 1000 + subject) * 1000 + detail) * 100 + offset` (-1: none).
+    sent_code: u16,
+    sent_line: String,
+    sent_enhanced: f64,
 }
+
+/// `nextEvent`: no event.
+const EVENT_NONE: u32 = 0;
+/// `nextEvent`: the command `eventId` is ready for its content.
+const EVENT_BODY_READY: u32 = 1;
+/// `nextEvent`: the whole transaction `eventId` completed with every recipient accepted and a one-line reply
+/// (`eventReplyCode`, `eventReplyLine`, `eventReplyEnhanced`): the common end of a message, without building objects.
+const EVENT_SENT: u32 = 2;
+/// `nextEvent`: any other event; `takeEvent` returns it as `pollEvent` would.
+const EVENT_OTHER: u32 = 3;
 
 fn js_error(error: Error) -> JsValue {
     error_to_js(&error)
@@ -89,7 +108,14 @@ impl WasmConnection {
             tls,
         };
         let inner = Connection::new(options, timestamp(now)).map_err(js_error)?;
-        Ok(WasmConnection { inner })
+        Ok(WasmConnection {
+            inner,
+            current: None,
+            current_id: 0.0,
+            sent_code: 0,
+            sent_line: String::new(),
+            sent_enhanced: -1.0,
+        })
     }
 
     // ----- inputs -----
@@ -144,6 +170,88 @@ impl WasmConnection {
             Some(event) => event_to_js(event),
             None => JsValue::UNDEFINED,
         }
+    }
+
+    /// Takes the next event and returns its kind, so that the two events every message has (its content is wanted,
+    /// it was accepted) cross to JavaScript as a few numbers and one string instead of nested objects:
+    /// 0: none; 1: body-ready for `eventId()`; 2: the whole transaction `eventId()` completed with every recipient
+    /// accepted and a one-line reply (`eventReplyCode()`, `eventReplyLine()`, `eventReplyEnhanced()`); 3: any other
+    /// event, returned by `takeEvent()` as `pollEvent` would.
+    #[wasm_bindgen(js_name = nextEvent)]
+    pub fn next_event(&mut self) -> u32 {
+        let Some(event) = self.inner.poll_event() else {
+            return EVENT_NONE;
+        };
+        match event {
+            Event::BodyReady { id } => {
+                self.current_id = id_to_js(id);
+                EVENT_BODY_READY
+            }
+            Event::Completed {
+                id,
+                result: Ok(Completion::Transaction(report)),
+            } if report.rejected.is_empty() && report.reply.raw_lines().len() == 1 => {
+                self.current_id = id_to_js(id);
+                let reply = &report.reply;
+                self.sent_code = reply.code();
+                self.sent_line.clear();
+                self.sent_line
+                    .push_str(&String::from_utf8_lossy(&reply.raw_lines()[0]));
+                self.sent_enhanced = match reply.enhanced_code() {
+                    // `Reply::message` strips the first line's prefix exactly when the enhanced code came from it.
+                    Some(code) => {
+                        let used = crate::reply::EnhancedCode::parse_prefix(&reply.raw_lines()[0])
+                            .map_or(0, |(_, used)| used);
+                        ((f64::from(code.class) * 1000.0 + f64::from(code.subject)) * 1000.0
+                            + f64::from(code.detail))
+                            * 100.0
+                            + used as f64
+                    }
+                    None => -1.0,
+                };
+                EVENT_SENT
+            }
+            other => {
+                self.current = Some(other);
+                EVENT_OTHER
+            }
+        }
+    }
+
+    /// The id of the event `nextEvent` took last (kinds 1 and 2).
+    #[wasm_bindgen(js_name = eventId)]
+    #[must_use]
+    pub fn event_id(&self) -> f64 {
+        self.current_id
+    }
+
+    /// Kind 2: the reply's code.
+    #[wasm_bindgen(js_name = eventReplyCode)]
+    #[must_use]
+    pub fn event_reply_code(&self) -> u16 {
+        self.sent_code
+    }
+
+    /// Kind 2: the reply's one line, decoded lossily.
+    #[wasm_bindgen(js_name = eventReplyLine)]
+    #[must_use]
+    pub fn event_reply_line(&self) -> String {
+        self.sent_line.clone()
+    }
+
+    /// Kind 2: the enhanced code and where the text starts in the line, packed as
+    /// `((class * 1000 + subject) * 1000 + detail) * 100 + offset`; -1 when the reply has no enhanced code.
+    #[wasm_bindgen(js_name = eventReplyEnhanced)]
+    #[must_use]
+    pub fn event_reply_enhanced(&self) -> f64 {
+        self.sent_enhanced
+    }
+
+    /// Kind 3: the event `nextEvent` took, as a plain object (like `pollEvent`), or `undefined`.
+    #[wasm_bindgen(js_name = takeEvent)]
+    #[must_use]
+    pub fn take_event(&mut self) -> JsValue {
+        self.current.take().map_or(JsValue::UNDEFINED, event_to_js)
     }
 
     /// When to call `handleTimeout` (ms since the epoch), or `undefined`.
@@ -257,6 +365,33 @@ impl WasmConnection {
             .send_mail(envelope, timestamp(now))
             .map(id_to_js)
             .map_err(js_error)
+    }
+
+    /// A whole pipelined transaction to one recipient without options: `sendMail({ from, to: [to] })` without
+    /// reading an envelope object.
+    #[wasm_bindgen(js_name = sendMailTo)]
+    pub fn send_mail_to(&mut self, from: String, to: String, now: f64) -> Result<f64, JsValue> {
+        let envelope = Envelope {
+            from,
+            to: vec![to],
+            mail_options: MailOptions::default(),
+            rcpt_options: RcptOptions::default(),
+        };
+        self.inner
+            .send_mail(envelope, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// The last content of `sendMail`'s message and its end in one call (`sendBody` then `finishBody`).
+    #[wasm_bindgen(js_name = sendLastBody)]
+    pub fn send_last_body(&mut self, id: f64, bytes: &[u8], now: f64) -> Result<(), JsValue> {
+        let id = id_of(id);
+        let now = timestamp(now);
+        if !bytes.is_empty() {
+            self.inner.send_body(id, bytes, now).map_err(js_error)?;
+        }
+        self.inner.finish_body(id, now).map_err(js_error)
     }
 
     /// RSET.

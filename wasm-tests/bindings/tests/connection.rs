@@ -521,3 +521,81 @@ fn poll_transmit_into_fills_a_reused_buffer() {
     assert_eq!(conn.poll_transmit_into(&buf, 8), 0, "no room: nothing taken");
     assert_eq!(transmitted(&mut conn), "", "pollTransmit agrees");
 }
+
+/// `next_event`, skipping transcript events (the test options turn the transcript on).
+fn next_kind(conn: &mut WasmConnection) -> u32 {
+    loop {
+        let kind = conn.next_event();
+        if kind != 3 {
+            return kind;
+        }
+        let event = conn.take_event();
+        if get_str(&event, "type") != "transcript" {
+            // Put nothing back: the caller wants to read it; keep it for take_event.
+            PENDING.with(|p| *p.borrow_mut() = Some(event));
+            return 3;
+        }
+    }
+}
+
+thread_local! {
+    static PENDING: core::cell::RefCell<Option<JsValue>> = const { core::cell::RefCell::new(None) };
+}
+
+#[wasm_bindgen_test]
+fn next_event_carries_the_common_events_as_numbers() {
+    let mut conn = greeted();
+    let id = conn
+        .send_mail_to("a@example.test".into(), "bob@example.test".into(), NOW)
+        .expect("sendMailTo");
+    assert_eq!(
+        transmitted(&mut conn),
+        "MAIL FROM:<a@example.test> BODY=8BITMIME\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+    );
+    conn.handle_input(b"250 ok\r\n250 ok\r\n354 go\r\n", NOW);
+    assert_eq!(next_kind(&mut conn), 1, "body-ready");
+    assert_eq!(conn.event_id(), id);
+    assert_eq!(next_kind(&mut conn), 0);
+    conn.send_last_body(id, b"Subject: y\r\n\r\nbody\r\n", NOW)
+        .expect("body and its end");
+    assert!(transmitted(&mut conn).ends_with("body\r\n.\r\n"));
+    conn.handle_input(b"250 2.0.12 Ok: queued as 42\r\n", NOW);
+    assert_eq!(next_kind(&mut conn), 2, "sent");
+    assert_eq!(conn.event_id(), id);
+    assert_eq!(conn.event_reply_code(), 250);
+    assert_eq!(conn.event_reply_line(), "2.0.12 Ok: queued as 42");
+    // ((2 * 1000 + 0) * 1000 + 12) * 100 + 7: the text starts after "2.0.12 ".
+    assert_eq!(conn.event_reply_enhanced(), 200_001_207.0);
+    assert_eq!(next_kind(&mut conn), 0);
+
+    // A refused recipient: the general event, as pollEvent gives it.
+    let to = Array::of2(&s("bob@example.test"), &s("reject@example.test"));
+    let id = conn
+        .send_mail(&obj(&[("from", s("a@example.test")), ("to", to.into())]), NOW)
+        .expect("sendMail");
+    transmitted(&mut conn);
+    conn.handle_input(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n354 go\r\n", NOW);
+    assert_eq!(next_kind(&mut conn), 1);
+    conn.send_last_body(id, b"", NOW)
+        .expect("an empty body and its end");
+    assert_eq!(transmitted(&mut conn), ".\r\n");
+    conn.handle_input(b"250 queued\r\n", NOW);
+    assert_eq!(next_kind(&mut conn), 3, "not every recipient accepted");
+    let event = PENDING.with(|p| p.borrow_mut().take()).expect("the taken event");
+    let result = completed(&event, id);
+    assert_eq!(get_str(&result, "kind"), "transaction", "{}", json(&result));
+    assert!(conn.take_event().is_undefined(), "taken once");
+
+    // Without an enhanced code: -1.
+    let id = conn
+        .send_mail_to("a@example.test".into(), "bob@example.test".into(), NOW)
+        .expect("sendMailTo");
+    transmitted(&mut conn);
+    conn.handle_input(b"250 ok\r\n250 ok\r\n354 go\r\n", NOW);
+    assert_eq!(next_kind(&mut conn), 1);
+    conn.send_last_body(id, b"x\r\n", NOW).expect("body");
+    conn.handle_input(b"250 queued\r\n", NOW);
+    assert_eq!(next_kind(&mut conn), 2);
+    assert_eq!(conn.event_reply_line(), "queued");
+    assert_eq!(conn.event_reply_enhanced(), -1.0);
+}
