@@ -51,7 +51,7 @@ const CONFIG = QUICK
       workerd: { count: 5, warmup: 1 },
     }
   : {
-      small: { count: 2000, warmup: 200, size: 1024, rounds: 5 },
+      small: { count: 2000, warmup: 1000, size: 1024, rounds: 5 },
       large: { target: 25_000_000, warmupTarget: 1_000_000, rounds: 3 },
       handshake: { count: 200, warmup: 10, rounds: 3 },
       import: { runs: 20 },
