@@ -158,3 +158,44 @@ test("a bridge that cannot reach its target: ConnectionClosedError whose cause h
     await bridge.close();
   }
 });
+
+test("frames that arrive after the reader cancelled the stream are dropped, not thrown from the event handler", async () => {
+  // A minimal WebSocket that opens at once and lets the test emit frames whenever it likes.
+  let socket;
+  class LateFrameWebSocket {
+    constructor() {
+      socket = this;
+      this.binaryType = "blob";
+      this.readyState = 0;
+      this.bufferedAmount = 0;
+      this.protocol = "binary";
+      this.listeners = new Map();
+      setTimeout(() => {
+        this.readyState = 1;
+        this.emit("open", {});
+      }, 1);
+    }
+    send() {}
+    close() {
+      // Like a real WebSocket, closing is not instant: frames already received may still be delivered.
+      this.readyState = 2;
+    }
+    addEventListener(type, fn) {
+      if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+      this.listeners.get(type).add(fn);
+    }
+    removeEventListener(type, fn) {
+      this.listeners.get(type)?.delete(fn);
+    }
+    emit(type, event) {
+      for (const fn of [...(this.listeners.get(type) ?? [])]) fn(event);
+    }
+  }
+  const duplex = await connectWebSocket("ws://bridge.example:8025", undefined, { WebSocket: LateFrameWebSocket });
+  const reader = duplex.readable.getReader();
+  socket.emit("message", { data: new Uint8Array([50, 50, 48]).buffer });
+  assert.deepEqual([...(await reader.read()).value], [50, 50, 48]);
+  await reader.cancel();
+  // This used to throw "Invalid state: Controller is already closed" out of the message handler.
+  assert.doesNotThrow(() => socket.emit("message", { data: new Uint8Array([13, 10]).buffer }));
+});

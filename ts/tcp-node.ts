@@ -77,7 +77,13 @@ export function socketDuplex(socket: Socket): Duplex {
       {
         start(controller) {
           socket.on("data", (data: Buffer) => {
-            controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+            try {
+              controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+            } catch {
+              // Cancelled by the reader while data was in flight: nobody reads it any more (and a throw here would
+              // escape as an uncaught exception from the socket's event handler).
+              return;
+            }
             if ((controller.desiredSize ?? 1) <= 0) socket.pause();
           });
           socket.on("end", () => {

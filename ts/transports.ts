@@ -100,6 +100,9 @@ export async function connectWebSocket(
   let ended: { error?: unknown } | undefined;
 
   const onMessage = (event: { data: unknown }): void => {
+    // After the stream ended (cancelled by the reader, closed by us), frames still in flight have nowhere to go:
+    // enqueueing on a closed stream would throw inside the WebSocket's event handler and crash the process.
+    if (ended !== undefined) return;
     const data = event.data;
     let bytes: Uint8Array;
     if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
@@ -109,8 +112,15 @@ export async function connectWebSocket(
       fail(new ConnectionClosedError("the WebSocket bridge sent a text frame; use the binary subprotocol"));
       return;
     }
-    if (controller !== undefined) controller.enqueue(bytes);
-    else queue.push(bytes);
+    if (controller === undefined) {
+      queue.push(bytes);
+      return;
+    }
+    try {
+      controller.enqueue(bytes);
+    } catch {
+      // The stream was closed or errored from the reading side in the meantime: nobody reads this any more.
+    }
   };
   const fail = (error: unknown): void => {
     if (ended !== undefined) return;
