@@ -1,6 +1,8 @@
 //! Property tests of the codec: chunking never changes what the encoders emit, the reply parser gives the same
 //! replies for every split of its input, and command lines never carry a line end from an argument.
 
+mod common;
+use common::cut;
 use proptest::prelude::*;
 use smtp_wasm::codec::fuzzing::{
     check_bdat_encoder, check_data_encoder, encode_bdat, parse_bdat, parse_in_pieces, ParseOutcome,
@@ -8,20 +10,6 @@ use smtp_wasm::codec::fuzzing::{
 use smtp_wasm::codec::line::CommandLine;
 use smtp_wasm::codec::reply_parser::ReplyLimits;
 use smtp_wasm::{Field, InputErrorReason};
-
-/// Cuts `input` at the given points (taken modulo its length, sorted), so proptest can shrink them.
-fn cut<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-    points.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for point in points {
-        pieces.push(&input[start..point]);
-        start = point;
-    }
-    pieces.push(&input[start..]);
-    pieces
-}
 
 /// Message-like bytes: mostly text, with many CR, LF and dots so the interesting cases come up often.
 fn body_bytes(allow_8bit: bool) -> impl Strategy<Value = Vec<u8>> {

@@ -1,6 +1,8 @@
 //! Property tests of the session: random server bytes and random call sequences never panic or break the session's
 //! promises (the `session` fuzz target's harness), and chunking never changes what a transaction sends.
 
+mod common;
+use common::cut;
 use proptest::prelude::*;
 use smtp_wasm::codec::fuzzing::{run_session, SERVER_LINES};
 
@@ -80,20 +82,6 @@ const SERVER_BEFORE_BODY: &[u8] = b"220 mx.example.org ESMTP Postfix\r\n\
 const SERVER_AFTER_BODY: &[u8] = b"250 2.0.0 Ok: queued as 4F2A1\r\n";
 const CLIENT_ENVELOPE: &[u8] = b"EHLO localhost\r\nMAIL FROM:<a@x.org> BODY=8BITMIME\r\n\
     RCPT TO:<b@y.org>\r\nRCPT TO:<c@y.org>\r\nDATA\r\n";
-
-/// Cuts `input` at the given points (taken modulo its length, sorted).
-fn cut<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-    points.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for point in points {
-        pieces.push(&input[start..point]);
-        start = point;
-    }
-    pieces.push(&input[start..]);
-    pieces
-}
 
 /// Drains every poll: bytes onto `sent`, events (without transcript lines) onto `events`.
 fn drain(session: &mut ClientSession, sent: &mut Vec<u8>, events: &mut Vec<Event>) {

@@ -222,3 +222,18 @@ pub fn local() -> SessionConfig {
 pub fn now(t: &T) -> Timestamp {
     t.now
 }
+
+/// Cuts `input` at the given points (taken modulo its length, sorted), so proptest can shrink them; the pieces
+/// concatenate back to `input`.
+pub fn cut<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for point in points {
+        pieces.push(&input[start..point]);
+        start = point;
+    }
+    pieces.push(&input[start..]);
+    pieces
+}
