@@ -34,7 +34,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";pro
 raw_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm.wasm"
 if [ "$skip_cargo" = 0 ]; then
   echo "==> cargo build --release --target wasm32-unknown-unknown"
-  cargo build --release --target wasm32-unknown-unknown --lib
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features client
 fi
 
 out=build/bindgen

@@ -15,25 +15,34 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[cfg(all(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    any(feature = "client", feature = "server")
+))]
 pub mod blocking;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod codec;
-pub mod connection;
 pub mod error;
+/// The fuzz targets' bodies (feature `fuzzing`, enabled by `fuzz/` and the tests; never in a release build).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod reply;
 pub mod sasl;
-pub mod session;
 pub mod time;
 pub mod tls;
 
-pub use connection::{Connection, ConnectionOptions};
-pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};
-pub use reply::{EnhancedCode, Reply};
-pub use sasl::{Credentials, Mechanism};
-pub use session::{
+#[cfg(feature = "client")]
+pub use client::connection::{Connection, ConnectionOptions};
+#[cfg(feature = "client")]
+pub use client::{
     BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
     Notify, RcptOptions, RecipientOutcome, SessionConfig, Timeouts, TransactionReport, TranscriptLine,
 };
+pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};
+pub use reply::{EnhancedCode, Reply};
+pub use sasl::{Credentials, Mechanism};
 pub use time::Timestamp;
 pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 

@@ -4,11 +4,11 @@
 mod common;
 use common::cut;
 use proptest::prelude::*;
-use smtp_wasm::codec::fuzzing::{
-    check_bdat_encoder, check_data_encoder, encode_bdat, parse_bdat, parse_in_pieces, ParseOutcome,
-};
 use smtp_wasm::codec::line::CommandLine;
 use smtp_wasm::codec::reply_parser::ReplyLimits;
+use smtp_wasm::fuzzing::{
+    check_bdat_encoder, check_data_encoder, encode_bdat, parse_bdat, parse_in_pieces, ParseOutcome,
+};
 use smtp_wasm::{Field, InputErrorReason};
 
 /// Message-like bytes: mostly text, with many CR, LF and dots so the interesting cases come up often.

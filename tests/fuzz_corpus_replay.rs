@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use smtp_wasm::codec::fuzzing;
+use smtp_wasm::fuzzing;
 
 /// Every file under `dir`, recursively, in a stable order.
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -4,7 +4,7 @@
 mod common;
 use common::cut;
 use proptest::prelude::*;
-use smtp_wasm::codec::fuzzing::{run_session, SERVER_LINES};
+use smtp_wasm::fuzzing::{run_session, SERVER_LINES};
 
 /// One action of a `run_session` program: opcode, three operands, and raw bytes for the opcodes that take them.
 fn action(op: u8, operands: [u8; 3], raw: &[u8]) -> Vec<u8> {
@@ -70,7 +70,7 @@ proptest! {
 
 // ----- (b) chunking never changes a transaction -----
 
-use smtp_wasm::codec::fuzzing::{check_data_output, has_bare_cr_or_lf};
+use smtp_wasm::fuzzing::{check_data_output, has_bare_cr_or_lf};
 use smtp_wasm::{
     ClientSession, Completion, Envelope, Error, Event, MailOptions, RcptOptions, SessionConfig, Timestamp,
 };

@@ -1,6 +1,6 @@
 #![no_main]
-//! Fuzz target `ehlo`: the body lives in `smtp_wasm::codec::fuzzing::ehlo`, shared with `tests/fuzz_corpus_replay.rs`.
+//! Fuzz target `ehlo`: the body lives in `smtp_wasm::fuzzing::ehlo`, shared with `tests/fuzz_corpus_replay.rs`.
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| smtp_wasm::codec::fuzzing::ehlo(data));
+fuzz_target!(|data: &[u8]| smtp_wasm::fuzzing::ehlo(data));

@@ -8,8 +8,6 @@ pub mod bdat;
 pub mod body;
 mod crlf;
 pub mod ehlo;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod line;
 pub mod reply_parser;
 pub mod xtext;

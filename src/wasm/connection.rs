@@ -8,13 +8,13 @@ use super::js::{
     error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, reply_to_js, set,
     text, timestamp,
 };
-use crate::connection::{Connection, ConnectionOptions};
-use crate::error::{Error, Field, InputError, InputErrorReason};
-use crate::sasl::{Credentials, Mechanism};
-use crate::session::{
+use crate::client::connection::{Connection, ConnectionOptions};
+use crate::client::{
     BodyType, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions, Notify, RcptOptions,
     RecipientOutcome, SessionConfig, TransactionReport,
 };
+use crate::error::{Error, Field, InputError, InputErrorReason};
+use crate::sasl::{Credentials, Mechanism};
 use crate::tls::TlsOptions;
 
 /// One SMTP (or LMTP) session: the TLS layer and the session state machine, driven from JavaScript.

@@ -3,9 +3,11 @@
 //! across a JavaScript await. Values cross as plain objects (see `js.rs`); errors are thrown as
 //! `{ kind, message, temporary, ... }` objects that the TypeScript side turns into error classes.
 
+#[cfg(feature = "client")]
 mod connection;
 mod js;
 
+#[cfg(feature = "client")]
 pub use connection::WasmConnection;
 
 use wasm_bindgen::prelude::*;

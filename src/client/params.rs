@@ -1,12 +1,12 @@
 //! MAIL FROM and RCPT TO lines with their ESMTP parameters: each parameter only when the server advertised its
 //! extension, and the line length limit raised by exactly what the used extensions allow.
 
+use crate::client::options::{BodyType, DsnReturn, MailOptions, Notify, RcptOptions};
 use crate::codec::address::validate_address;
 use crate::codec::ehlo::Capabilities;
 use crate::codec::line::{check_argument, CommandLine};
 use crate::codec::xtext::{encode_utf8_addr_xtext, encode_xtext};
 use crate::error::{Error, Field, InputError, InputErrorReason};
-use crate::session::options::{BodyType, DsnReturn, MailOptions, Notify, RcptOptions};
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF.
 pub(crate) const BASE_LINE_LIMIT: usize = 512;

@@ -4,9 +4,9 @@
 //! Each target either returns normally or panics when an invariant is broken: the harness, not the codec, panics.
 //! The codec itself must only ever return values and typed errors for any input.
 
-mod session;
+mod client_session;
 
-pub use session::{config_for, describe_session, run_session, MAX_ACTIONS, SERVER_LINES};
+pub use client_session::{config_for, describe_session, run_session, MAX_ACTIONS, SERVER_LINES};
 
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;

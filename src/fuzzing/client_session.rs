@@ -23,13 +23,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::codec::reply_parser::ReplyLimits;
-use crate::error::{Error, TlsError, TlsErrorKind};
-use crate::sasl::{Credentials, Mechanism};
-use crate::session::{
+use crate::client::{
     BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
     Notify, RcptOptions, SessionConfig,
 };
+use crate::codec::reply_parser::ReplyLimits;
+use crate::error::{Error, TlsError, TlsErrorKind};
+use crate::sasl::{Credentials, Mechanism};
 use crate::time::Timestamp;
 
 /// The most actions one program runs (keeps every run short).

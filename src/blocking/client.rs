@@ -7,11 +7,11 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::connection::{Connection, ConnectionOptions};
+use crate::client::connection::{Connection, ConnectionOptions};
+use crate::client::{CommandId, Completion, Envelope, Event, MailOptions, RcptOptions, TransactionReport};
 use crate::error::Error;
 use crate::reply::Reply;
 use crate::sasl::{Credentials, Mechanism};
-use crate::session::{CommandId, Completion, Envelope, Event, MailOptions, RcptOptions, TransactionReport};
 use crate::time::Timestamp;
 use crate::tls::TlsInfo;
 
@@ -55,7 +55,7 @@ impl From<io::Error> for ClientError {
 }
 
 /// Where transcript lines go.
-type TranscriptSink = Box<dyn FnMut(&crate::session::TranscriptLine)>;
+type TranscriptSink = Box<dyn FnMut(&crate::client::TranscriptLine)>;
 
 /// Message content is read and handed to the core in pieces of this size.
 const BODY_PIECE: usize = 64 * 1024;
@@ -99,7 +99,7 @@ impl BlockingClient {
     }
 
     /// Sends each transcript line to `sink` (turn `transcript` on in the session options).
-    pub fn set_transcript(&mut self, sink: impl FnMut(&crate::session::TranscriptLine) + 'static) {
+    pub fn set_transcript(&mut self, sink: impl FnMut(&crate::client::TranscriptLine) + 'static) {
         self.transcript = Some(Box::new(sink));
     }
 

@@ -64,7 +64,7 @@ pub struct SessionConfig {
     pub timeouts: Timeouts,
     /// Bounds on replies.
     pub reply_limits: ReplyLimits,
-    /// Emit [`crate::session::Event::Transcript`] events (AUTH payloads redacted).
+    /// Emit [`crate::client::Event::Transcript`] events (AUTH payloads redacted).
     pub transcript: bool,
     /// The session starts over TLS (implicit TLS, port 465): set by the layer below, which did the handshake.
     pub tls_at_start: bool,
@@ -156,7 +156,7 @@ pub struct RcptOptions {
     pub original_recipient_type: Option<String>,
 }
 
-/// One whole transaction for [`crate::session::ClientSession::send_mail`].
+/// One whole transaction for [`crate::client::ClientSession::send_mail`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Envelope {
     /// The reverse-path (`""` for the null sender `<>`).

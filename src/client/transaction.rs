@@ -6,15 +6,15 @@
 
 use std::collections::VecDeque;
 
+use crate::client::event::{Completion, RecipientOutcome, TransactionReport};
+use crate::client::options::Envelope;
+use crate::client::params::{encode_mail, encode_rcpt, BodyAgreement, EncodedLine};
+use crate::client::Step;
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;
 use crate::codec::ehlo::Capabilities;
 use crate::error::{Error, Phase, Rejection};
 use crate::reply::Reply;
-use crate::session::event::{Completion, RecipientOutcome, TransactionReport};
-use crate::session::options::Envelope;
-use crate::session::params::{encode_mail, encode_rcpt, BodyAgreement, EncodedLine};
-use crate::session::Step;
 
 /// Where a command's reply stands.
 #[derive(Debug, Clone)]

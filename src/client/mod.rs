@@ -16,6 +16,7 @@
 //! after the server's `220`, [`ClientSession::poll_start_tls`] says so, the layer does its handshake and then calls
 //! [`ClientSession::handle_tls_established`].
 
+pub mod connection;
 mod event;
 mod options;
 mod params;

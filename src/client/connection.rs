@@ -6,9 +6,9 @@
 
 use std::collections::VecDeque;
 
+use crate::client::{ClientSession, CommandId, Envelope, Event, MailOptions, RcptOptions, SessionConfig};
 use crate::error::Error;
 use crate::sasl::{Credentials, Mechanism};
-use crate::session::{ClientSession, CommandId, Envelope, Event, MailOptions, RcptOptions, SessionConfig};
 use crate::time::Timestamp;
 use crate::tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 
@@ -217,7 +217,7 @@ impl Connection {
     /// Bytes to send (ciphertext once TLS is up), coalesced.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        crate::session::take_output(&mut self.out)
+        crate::client::take_output(&mut self.out)
     }
 
     /// Copies up to `buf.len()` bytes to send into `buf` and returns how many; the same bytes as

@@ -49,7 +49,7 @@ pub struct RecipientOutcome {
     pub result: Result<Reply, Error>,
 }
 
-/// The outcome of a whole transaction ([`crate::session::ClientSession::send_mail`]).
+/// The outcome of a whole transaction ([`crate::client::ClientSession::send_mail`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionReport {
     /// Recipients the message was accepted for.

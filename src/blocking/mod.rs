@@ -1,0 +1,8 @@
+//! Blocking drivers over `std::net` (native targets only): the sans-IO cores driven by a thread and a socket, for
+//! Rust programs that do not need an async runtime.
+
+#[cfg(feature = "client")]
+mod client;
+
+#[cfg(feature = "client")]
+pub use client::*;
