@@ -325,11 +325,14 @@ pub fn parse_auth(args: &[u8]) -> Result<(String, Option<&[u8]>), ServerReply> {
     Ok((String::from_utf8_lossy(mechanism).to_ascii_uppercase(), initial))
 }
 
+/// ESMTP parameters: upper-cased keys with their raw values (`None` for a keyword without `=`).
+pub type Params<'a> = Vec<(String, Option<&'a [u8]>)>;
+
 /// Splits ESMTP parameters (`KEY[=VALUE]` separated by spaces) into upper-cased keys and raw values, refusing more
 /// than `max` of them and duplicate keys.
-pub fn split_params(params: &[u8], max: usize) -> Result<Vec<(String, Option<&[u8]>)>, ServerReply> {
+pub fn split_params(params: &[u8], max: usize) -> Result<Params<'_>, ServerReply> {
     let malformed = ServerReply::fixed(501, E_PARAM, "Unable to parse ESMTP parameters");
-    let mut out: Vec<(String, Option<&[u8]>)> = Vec::new();
+    let mut out: Params<'_> = Vec::new();
     for word in params.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
         let (key, value) = match word.iter().position(|&b| b == b'=') {
             Some(eq) => (word.get(..eq).unwrap_or_default(), word.get(eq + 1..)),

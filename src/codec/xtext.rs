@@ -99,7 +99,7 @@ pub fn decode_utf8_addr_xtext(value: &str) -> Option<String> {
             decoded.push(char::from_u32(point)?);
             rest = after.get(close + 1..)?;
         } else {
-            if !(is_qchar(character) || !character.is_ascii()) {
+            if !is_qchar(character) && character.is_ascii() {
                 return None;
             }
             decoded.push(character);
