@@ -23,6 +23,7 @@
 //! handshake, then call [`ServerSession::handle_tls_established`]; the client must say EHLO again.
 
 mod config;
+pub mod connection;
 mod event;
 
 use std::collections::VecDeque;
@@ -32,6 +33,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 pub use config::{PeerInfo, ServerConfig};
+pub use connection::ServerConnection;
 pub use event::{
     CloseReason, Decision, HelloKind, MessageAbort, RequestId, ServerEvent, ServerTranscriptLine,
     XclientAttribute,
