@@ -55,6 +55,11 @@ fn body_encoders_corpus() {
 }
 
 #[test]
+fn server_session_corpus() {
+    replay("server_session", fuzzing::run_server_session);
+}
+
+#[test]
 fn session_corpus() {
     replay("session", fuzzing::run_session);
 }
