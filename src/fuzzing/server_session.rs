@@ -227,7 +227,7 @@ impl Runner {
                 return rest;
             }
             // A canned line, `b + 1` times (long pipelines and long content cheaply).
-            1 | 2 | 3 => {
+            1..=3 => {
                 let line = CLIENT_LINES[usize::from(a) % CLIENT_LINES.len()];
                 for _ in 0..=usize::from(b % 8) {
                     self.input(line);
