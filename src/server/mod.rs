@@ -536,7 +536,7 @@ impl ServerSession {
 
     fn error(&mut self, reply: ServerReply) {
         self.send(&reply);
-        self.errors += 1;
+        self.errors = self.errors.saturating_add(1);
         if self.errors > self.config.max_errors {
             self.send(&ServerReply::fixed(
                 500,
