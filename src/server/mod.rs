@@ -146,6 +146,8 @@ pub struct ServerSession {
     start_tls: bool,
     /// Content handed out and not yet confirmed.
     outstanding: usize,
+    /// The application refused the message being received ([`ServerSession::refuse_message`]).
+    message_refusal: Option<ServerReply>,
     last_activity: Timestamp,
 }
 
@@ -183,6 +185,7 @@ impl ServerSession {
             errors: 0,
             start_tls: false,
             outstanding: 0,
+            message_refusal: None,
             last_activity: now,
             config,
         };
@@ -427,6 +430,32 @@ impl ServerSession {
         }
     }
 
+    /// The application refuses the message being received, before its end (go-smtp: `Data` returning early). The
+    /// rest of the message is still read (DATA: to the final dot; BDAT: to the end of the current chunk, or the
+    /// next chunk is refused), then `reply` is sent (LMTP: once per recipient) and the transaction ends. No
+    /// further [`ServerEvent::Content`] arrives for it.
+    ///
+    /// Errors: [`Error::Usage`] when no message is being received (before it starts, use the RCPT or DATA
+    /// decisions; at its end, answer the `MessageEnd` event).
+    pub fn refuse_message(&mut self, reply: ServerReply, now: Timestamp) -> Result<(), Error> {
+        let between_chunks = matches!(self.mode, Mode::Command)
+            && self.pending.is_none()
+            && self.transaction.as_ref().is_some_and(|t| t.bdat_started);
+        match &mut self.mode {
+            Mode::Data { discarding, .. } | Mode::Bdat { discarding, .. } if !*discarding => {
+                *discarding = true
+            }
+            _ if between_chunks => {}
+            _ => return Err(Error::Usage("no message is being received".into())),
+        }
+        self.message_refusal = Some(reply);
+        self.outstanding = 0;
+        self.last_activity = now;
+        self.process();
+        self.release();
+        Ok(())
+    }
+
     // ----- outputs -----
 
     /// Bytes to write to the client, if any.
@@ -566,6 +595,7 @@ impl ServerSession {
     fn reset_transaction(&mut self) {
         self.abort_message(MessageAbort::Reset);
         self.transaction = None;
+        self.message_refusal = None;
         self.outstanding = 0;
         self.events.push_back(ServerEvent::Reset);
     }
@@ -930,6 +960,16 @@ impl ServerSession {
             Err(reply) => return self.error(reply),
         };
         // From here on the chunk's bytes are consumed whatever the answer, so the stream never desynchronises.
+        if let Some(reply) = self.message_refusal.take() {
+            // The application refused the message between chunks: this chunk gets the refusal.
+            self.send_refusal(&reply);
+            self.mode = Mode::Bdat {
+                reader: ChunkReader::new(size),
+                last,
+                discarding: true,
+            };
+            return;
+        }
         let refusal = if let Err(reply) = self.content_ready() {
             Some(reply)
         } else {
@@ -1052,7 +1092,10 @@ impl ServerSession {
         let (last, discarding) = (*last, *discarding);
         self.mode = Mode::Command;
         if discarding {
-            // The refusal was sent with the command.
+            // A refusal at the command was sent with it; one made during the chunk leaves now (go-smtp).
+            if let Some(reply) = self.message_refusal.take() {
+                self.send_refusal(&reply);
+            }
             return true;
         }
         if last {
@@ -1066,8 +1109,11 @@ impl ServerSession {
 
     fn end_of_message(&mut self, discarded: bool, too_big: bool, size: u64) {
         if discarded {
-            self.transaction = None;
             self.outstanding = 0;
+            if let Some(reply) = self.message_refusal.take() {
+                return self.send_refusal(&reply);
+            }
+            self.transaction = None;
             return self.send(&if too_big {
                 ServerReply::fixed(552, e(5, 3, 4), "Max message size exceeded")
             } else {
@@ -1087,6 +1133,19 @@ impl ServerSession {
             });
         } else {
             self.wait(Pending::MessageEnd, |id| ServerEvent::MessageEnd { id, size });
+        }
+    }
+
+    /// Sends a refusal of the whole message (LMTP: once per recipient, naming it) and ends the transaction.
+    fn send_refusal(&mut self, reply: &ServerReply) {
+        let recipients = self.transaction.take().map(|t| t.recipients).unwrap_or_default();
+        if self.config.lmtp {
+            for recipient in recipients {
+                let text = format!("<{recipient}> {}", reply.text());
+                self.send(&ServerReply::new(reply.code(), reply.enhanced_code(), &text));
+            }
+        } else {
+            self.send(reply);
         }
     }
 
