@@ -400,6 +400,7 @@ impl ServerSession {
         }
         self.pending = None;
         self.last_activity = now;
+        self.outstanding = 0;
         let recipients = self.transaction.take().map(|t| t.recipients).unwrap_or_default();
         let mut statuses = per_recipient.into_iter();
         for recipient in &recipients {
