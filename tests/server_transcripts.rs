@@ -1017,3 +1017,25 @@ fn the_application_refuses_a_message_mid_way() {
     h.server("503 5.5.1 Missing MAIL FROM command.");
     assert!(h.messages.is_empty());
 }
+
+#[test]
+fn a_flood_of_pipelined_commands_is_read_as_the_replies_are_taken() {
+    let mut h = H::new(config(), remote(), accept_all(), Split::Whole);
+    h.ehlo();
+    let flood = "NOOP\r\n".repeat(50_000);
+    h.session.handle_input(flood.as_bytes(), h.now);
+    // Only a bounded amount of replies is made before the driver takes them.
+    assert!(!h.session.wants_input());
+    let mut total = 0;
+    let mut biggest = 0;
+    while let Some(bytes) = h.session.poll_transmit() {
+        biggest = biggest.max(bytes.len());
+        total += bytes.len();
+    }
+    assert!(biggest <= 70 * 1024, "{biggest}");
+    assert_eq!(
+        total,
+        50_000 * "250 2.0.0 I have successfully done nothing\r\n".len()
+    );
+    assert!(h.session.wants_input());
+}

@@ -60,6 +60,9 @@ const fn e(class: u8, subject: u16, detail: u16) -> EnhancedCode {
 /// Input held while the session cannot go on (a decision pending, content backpressure), beyond which the driver
 /// is ignoring [`ServerSession::wants_input`].
 const MIN_INPUT_LIMIT: usize = 1024 * 1024;
+/// Replies waiting to be written beyond which the session reads no further command until `poll_transmit` takes
+/// them (a flood of pipelined NOOPs must not turn into megabytes of replies in memory).
+const OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// An open mail transaction.
 #[derive(Debug, Clone)]
@@ -239,11 +242,13 @@ impl ServerSession {
     }
 
     /// Whether the driver should read more from the client: false while a decision is pending, while content
-    /// backpressure holds, while the TLS handshake is due, and after the end.
+    /// backpressure holds, while 64 KiB of replies wait for `poll_transmit`, while the TLS handshake is due, and
+    /// after the end. Input fed anyway is buffered up to a bound (then `421 4.7.0` and close).
     #[must_use]
     pub fn wants_input(&self) -> bool {
         !(self.pending.is_some()
             || self.backpressured()
+            || self.output_full()
             || matches!(self.mode, Mode::Closed | Mode::AwaitingTls))
     }
 
@@ -466,7 +471,13 @@ impl ServerSession {
             return None;
         }
         self.transmitted_any = true;
-        Some(std::mem::take(&mut self.transmit))
+        let out = std::mem::take(&mut self.transmit);
+        // Reading stopped at the output limit: go on now that the replies are taken.
+        if !self.input.is_empty() {
+            self.process();
+            self.release();
+        }
+        Some(out)
     }
 
     /// The next event, if any.
@@ -495,6 +506,10 @@ impl ServerSession {
     }
 
     // ----- internals: output -----
+
+    fn output_full(&self) -> bool {
+        self.held.len() + self.transmit.len() >= OUTPUT_LIMIT
+    }
 
     fn backpressured(&self) -> bool {
         matches!(
@@ -606,7 +621,7 @@ impl ServerSession {
     /// Reads as far as the input, the pending decision and backpressure allow.
     fn process(&mut self) {
         loop {
-            if self.pending.is_some() {
+            if self.pending.is_some() || self.output_full() {
                 return;
             }
             let progressed = match &self.mode {
