@@ -337,6 +337,10 @@ impl Runner {
             result.is_ok(),
             "the pending decision's answer was refused: {result:?}"
         );
+        // What this answer released was written before any event it caused (a Closed among them) is looked at.
+        while let Some(bytes) = self.session.poll_transmit() {
+            self.check_replies(&bytes);
+        }
     }
 
     /// Drains every poll, answering decisions per the policy, and checks the invariants.
