@@ -303,7 +303,7 @@ impl<H: Handler> BlockingServer<H> {
         };
         if driver.session.is_none() {
             // Refused by the handler: 421 in place of the greeting.
-            driver.connection.shutdown(now);
+            driver.connection.refuse_connection(now);
         }
         let result = driver.run();
         let _ = driver.stream.shutdown(Shutdown::Both);
