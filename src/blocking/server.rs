@@ -51,6 +51,8 @@ use crate::tls::{TlsAcceptor, TlsInfo};
 
 /// How often a connection waiting for input looks at the shutdown flag.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+/// How long a write may block when the configuration has no read timeout.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Socket reads are this large.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -292,6 +294,12 @@ impl<H: Handler> BlockingServer<H> {
         };
         let mut config = self.config.clone();
         self.handler.configure(&peer, &mut config);
+        // A client that stops reading must not hold a thread forever: writes time out like reads do.
+        let write_timeout = config
+            .read_timeout
+            .filter(|t| !t.is_zero())
+            .unwrap_or(DEFAULT_WRITE_TIMEOUT);
+        stream.set_write_timeout(Some(write_timeout))?;
         let session = self.handler.connect(&peer);
         let now = Timestamp::now();
         let connection = ServerConnection::new(config, peer, self.tls.clone(), now).map_err(invalid)?;
