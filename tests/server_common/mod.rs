@@ -301,6 +301,12 @@ impl H {
         }
     }
 
+    /// Moves whatever the server sent since the last check into `out`.
+    pub fn server_prefixes_take(&mut self, out: &mut Vec<u8>) {
+        self.drain();
+        out.append(&mut self.sent);
+    }
+
     /// Drops whatever the server sent since the last check.
     pub fn discard(&mut self) {
         self.drain();
@@ -411,4 +417,18 @@ pub fn remote_tls() -> PeerInfo {
 
 pub fn accept_all() -> Backend {
     Backend::default()
+}
+
+/// Cuts `input` at the given points (taken modulo its length, sorted); the pieces concatenate back to `input`.
+pub fn cut<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for point in points {
+        pieces.push(&input[start..point]);
+        start = point;
+    }
+    pieces.push(&input[start..]);
+    pieces
 }
