@@ -2,6 +2,7 @@
 //! (smuggling shapes included) and raw bytes, feeding the stream in any pieces gives the same replies, the same
 //! events and the same delivered messages as feeding it whole (the sans-IO promise), under several configurations.
 
+mod common;
 mod server_common;
 
 use proptest::prelude::*;
@@ -111,7 +112,7 @@ proptest! {
     #[test]
     fn any_split_gives_the_same_session(selector in any::<u8>(), input in stream(), cuts in prop::collection::vec(any::<usize>(), 0..8)) {
         let whole = observe(selector, &[&input]);
-        let pieces = server_common::cut(&input, &cuts);
+        let pieces = common::cut(&input, &cuts);
         prop_assert_eq!(&observe(selector, &pieces), &whole);
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         prop_assert_eq!(&observe(selector, &bytes), &whole);
@@ -136,6 +137,6 @@ fn the_pieces_reach_a_delivery() {
     assert_eq!(messages.len(), 1, "{sent}\n{log:?}");
     assert_eq!(messages[0].text(), "Subject: hi\r\n\r\nbody\r\n\r.\r\r\n");
     assert!(transcript.iter().any(|l| l == "C: DATA"), "{transcript:?}");
-    let pieces = server_common::cut(input.as_bytes(), &[5, 40, 77, 90]);
+    let pieces = common::cut(input.as_bytes(), &[5, 40, 77, 90]);
     assert_eq!(observe(0, &pieces).3, messages);
 }

@@ -144,7 +144,7 @@ impl H {
         }
         self.log.push(name.clone());
         if self.backend.manual {
-            if let Some(id) = event_id(&event) {
+            if let Some(id) = event.request_id() {
                 self.pending.push((id, name));
             }
             return;
@@ -340,19 +340,6 @@ pub fn crlf(lines: &str) -> Vec<u8> {
     bytes
 }
 
-fn event_id(event: &ServerEvent) -> Option<RequestId> {
-    match event {
-        ServerEvent::Hello { id, .. }
-        | ServerEvent::Auth { id, .. }
-        | ServerEvent::Mail { id, .. }
-        | ServerEvent::Rcpt { id, .. }
-        | ServerEvent::MessageEnd { id, .. }
-        | ServerEvent::LmtpMessageEnd { id, .. }
-        | ServerEvent::Xclient { id, .. } => Some(*id),
-        _ => None,
-    }
-}
-
 /// A short name for the event log (`"Mail <a@b>"`, `"Reset"`).
 pub fn event_name(event: &ServerEvent) -> String {
     match event {
@@ -417,18 +404,4 @@ pub fn remote_tls() -> PeerInfo {
 
 pub fn accept_all() -> Backend {
     Backend::default()
-}
-
-/// Cuts `input` at the given points (taken modulo its length, sorted); the pieces concatenate back to `input`.
-pub fn cut<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-    points.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for point in points {
-        pieces.push(&input[start..point]);
-        start = point;
-    }
-    pieces.push(&input[start..]);
-    pieces
 }
