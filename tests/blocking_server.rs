@@ -47,8 +47,17 @@ impl Handler for Inbox {
 }
 
 impl SessionHandler for Session {
-    fn content(&mut self, chunk: &[u8]) {
+    fn message_start(&mut self, _bdat: bool) {
+        self.content.clear();
+    }
+
+    fn content(&mut self, chunk: &[u8]) -> Decision {
         self.content.extend_from_slice(chunk);
+        if self.content.windows(4).any(|w| w == b"SPAM") {
+            // Refused while it is received: the rest is read and dropped, then this reply goes out.
+            return Decision::reply(550, (5, 7, 1), "no spam here");
+        }
+        Decision::Accept
     }
 
     fn message_end(&mut self, _size: u64) -> Decision {
@@ -151,6 +160,38 @@ fn read_line(reader: &mut BufReader<TcpStream>) -> String {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     line
+}
+
+#[test]
+fn the_handler_refuses_a_message_while_it_is_received() {
+    let pki = Pki::new();
+    let inbox = Inbox::default();
+    let mut config = ServerConfig::new("mx.example.test");
+    config.content_window = 1024;
+    let running = start(&tls_server(&pki, inbox.clone(), config), false);
+    let mut client =
+        BlockingClient::connect(("127.0.0.1", running.port), client_options(&pki, false)).unwrap();
+    client.hello(None).unwrap();
+    let envelope = || Envelope {
+        from: "a@example.test".into(),
+        to: vec!["b@example.test".into()],
+        ..Envelope::default()
+    };
+    let mut spam = b"Subject: SPAM\r\n\r\n".to_vec();
+    spam.extend(std::iter::repeat_n(b"0123456789abcdef\r\n".as_slice(), 20_000).flatten());
+    match client.send_mail(envelope(), spam.as_slice()) {
+        Err(smtp_wasm::blocking::ClientError::Smtp(smtp_wasm::Error::Rejected(rejection))) => {
+            assert_eq!(rejection.reply.code(), 550, "{rejection:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The connection is still in step: the next message goes through.
+    client.send_mail(envelope(), MESSAGE).expect("the next message");
+    client.quit().unwrap();
+    let messages = inbox.messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0, MESSAGE);
+    running.stop();
 }
 
 #[test]

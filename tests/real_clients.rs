@@ -139,8 +139,9 @@ impl SessionHandler for Session {
         Decision::Accept
     }
 
-    fn content(&mut self, chunk: &[u8]) {
+    fn content(&mut self, chunk: &[u8]) -> Decision {
         self.current.content.extend_from_slice(chunk);
+        Decision::Accept
     }
 
     fn message_end(&mut self, _size: u64) -> Decision {

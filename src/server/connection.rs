@@ -181,6 +181,8 @@ impl ServerConnection {
         reject(id: RequestId, reply: ServerReply) -> Result<(), Error>;
         /// Answers the end of an LMTP message, per recipient ([`ServerSession::answer_lmtp`]).
         answer_lmtp(id: RequestId, overall: Decision, per_recipient: Vec<Option<Decision>>) -> Result<(), Error>;
+        /// Refuses the message being received, before its end ([`ServerSession::refuse_message`]).
+        refuse_message(reply: ServerReply) -> Result<(), Error>;
     }
 
     /// Confirms consumed message content ([`ServerSession::content_read`]).
