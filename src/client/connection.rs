@@ -106,6 +106,12 @@ impl Connection {
         &self.session
     }
 
+    /// The accepted recipients of the open transaction, as [`ClientSession::recipients`].
+    #[must_use]
+    pub fn recipients(&self) -> &[String] {
+        self.session.recipients()
+    }
+
     /// An extension's parameters, as [`ClientSession::extension`].
     #[must_use]
     pub fn extension(&self, name: &str) -> Option<&str> {
@@ -201,6 +207,8 @@ impl Connection {
         noop() -> Result<CommandId, Error>;
         /// VRFY ([`ClientSession::verify`]).
         verify(address: &str) -> Result<CommandId, Error>;
+        /// A raw command line ([`ClientSession::command`], go-smtp's `Text`).
+        command(line: &str) -> Result<CommandId, Error>;
         /// QUIT ([`ClientSession::quit`]); TLS `close_notify` follows the reply.
         quit() -> Result<CommandId, Error>;
     }

@@ -61,7 +61,8 @@ fn id_to_js(id: CommandId) -> f64 {
 #[wasm_bindgen]
 impl WasmConnection {
     /// A session waiting for the server's greeting. `options`: `{ serverName, implicitTls, localName?, lmtp,
-    /// rootCertificates, dangerouslyAcceptInvalidCertificates, allowInsecureAuth, transcript, timeouts }`.
+    /// rootCertificates, dangerouslyAcceptInvalidCertificates, allowInsecureAuth, loopbackPeer, transcript,
+    /// timeouts }` (`loopbackPeer`: the transport is a direct TCP connection to a loopback address).
     #[wasm_bindgen(constructor)]
     pub fn new(options: &JsValue, now: f64) -> Result<WasmConnection, JsValue> {
         let server_name =
@@ -72,6 +73,7 @@ impl WasmConnection {
         }
         config.lmtp = get_bool(options, "lmtp")?;
         config.allow_insecure_auth = get_bool(options, "allowInsecureAuth")?;
+        config.loopback_peer = get_bool(options, "loopbackPeer")?;
         config.transcript = get_bool(options, "transcript")?;
         if let Some(prefer) = get(options, "preferChunking").as_bool() {
             config.prefer_chunking = prefer;
@@ -408,6 +410,20 @@ impl WasmConnection {
     pub fn verify(&mut self, address: &str, now: f64) -> Result<f64, JsValue> {
         self.inner
             .verify(address, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// The recipients accepted in the open transaction (go-smtp's `GetRcpts`).
+    #[must_use]
+    pub fn recipients(&self) -> Vec<String> {
+        self.inner.recipients().to_vec()
+    }
+
+    /// A raw command line (go-smtp's `Text`): completes with whatever the server replied.
+    pub fn command(&mut self, line: &str, now: f64) -> Result<f64, JsValue> {
+        self.inner
+            .command(line, timestamp(now))
             .map(id_to_js)
             .map_err(js_error)
     }

@@ -212,9 +212,10 @@ pub fn remote() -> SessionConfig {
     config
 }
 
-/// A configuration for `localhost` (cleartext AUTH allowed), transcript on.
+/// A configuration for `localhost` over a loopback connection (cleartext AUTH allowed), transcript on.
 pub fn local() -> SessionConfig {
     let mut config = SessionConfig::new("localhost");
+    config.loopback_peer = true;
     config.transcript = true;
     config
 }
