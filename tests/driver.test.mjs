@@ -415,6 +415,8 @@ describe("SmtpClient", () => {
        S: 235 2.7.0 Authentication successful`,
     );
     const lines = [];
+    // Cleartext AUTH to localhost: the name and the address the transport connected to (as TCP would report it).
+    server.duplex[Symbol.for("smtp-wasm.remoteAddress")] = "127.0.0.1";
     const client = await SmtpClient.connect(server.duplex, {
       serverName: "localhost",
       debug: (line) => lines.push(`${line.direction === "client" ? "C" : "S"}: ${line.text}`),

@@ -4,9 +4,21 @@
  * @module
  */
 
+import {
+  AUTH_KEYS,
+  checkKeys,
+  checkText,
+  checkTexts,
+  CLIENT_OPTION_KEYS,
+  MAIL_OPTION_KEYS,
+  RCPT_OPTION_KEYS,
+  TIMEOUT_KEYS,
+  TRANSACTION_KEYS,
+} from "./checks.js";
 import { type Completion, Driver, HIGH_WATER_MARK } from "./driver.js";
 import { ConnectionClosedError, ProtocolError, SmtpError, SmtpWasmError, toError, UsageError } from "./errors.js";
 import { init } from "./init.js";
+import { connectedToLoopback } from "./peer.js";
 import {
   WasmConnection,
   type RawConnectionOptions,
@@ -80,8 +92,9 @@ export class SmtpClient {
     }
     let conn: WasmConnection;
     try {
+      checkClientOptions(options);
       await init();
-      conn = new WasmConnection(connectionOptions(options), Date.now());
+      conn = new WasmConnection(connectionOptions(options, connectedToLoopback(duplex)), Date.now());
     } catch (raw) {
       await duplex.close().catch(() => {});
       throw toError(raw);
@@ -119,6 +132,7 @@ export class SmtpClient {
    * hello sends it. Fails if a hello was already sent.
    */
   async hello(localName?: string): Promise<void> {
+    checkText("localName", localName);
     await this.#driver.command((now) => this.#conn.hello(localName, now));
   }
 
@@ -130,6 +144,36 @@ export class SmtpClient {
     if (this.#driver.released) return { supported: false, param: "" };
     const param = this.#conn.extension(name);
     return param === undefined || param === null ? { supported: false, param: "" } : { supported: true, param };
+  }
+
+  /**
+   * {@link extension}, after sending the hello first when none was sent yet (Go's `Client.Extension`): resolves with
+   * what the server's EHLO advertised.
+   */
+  async extensionAfterHello(name: string): Promise<{ supported: boolean; param: string }> {
+    if (this.capabilities() === null && !this.#driver.closed) await this.hello();
+    return this.extension(name);
+  }
+
+  /**
+   * The recipients the server accepted in the transaction opened with {@link mail} (go-smtp's `GetRcpts`), in order;
+   * empty when no transaction is open.
+   */
+  recipients(): string[] {
+    if (this.#driver.released) return [];
+    return [...this.#conn.recipients()];
+  }
+
+  /**
+   * Sends one raw command line (go-smtp's `Text`) for what has no method of its own (`EXPN`, `HELP`, `ETRN`,
+   * `XCLIENT`, a vendor command) and resolves with the server's reply, whatever its code (a 421 still ends the
+   * session). The line goes through the core's checks: no CR, LF or other control characters, at most 512 octets
+   * with CRLF. Commands whose state the session tracks (`MAIL`, `RCPT`, `DATA`, `BDAT`, `RSET`, `AUTH`, `STARTTLS`,
+   * `EHLO`, `HELO`, `LHLO`, `QUIT`) are refused with a UsageError: use their methods.
+   */
+  async command(line: string): Promise<Reply> {
+    checkText("command", line);
+    return replyOf(await this.#driver.command((now) => this.#conn.command(line, now)));
   }
 
   /**
@@ -153,6 +197,7 @@ export class SmtpClient {
    * unless `required` is false, in which case nothing happens then.
    */
   async startTls(options: { required?: boolean } = {}): Promise<void> {
+    checkKeys(options, ["required"], "startTls options");
     const required = options.required ?? true;
     await this.#driver.command((now) => this.#conn.startTls(required, now));
     this.#rememberTls();
@@ -166,6 +211,10 @@ export class SmtpClient {
     if (cred === undefined || cred === null || typeof cred.username !== "string") {
       throw new UsageError("auth needs credentials with a username");
     }
+    checkKeys(cred, AUTH_KEYS, "auth");
+    for (const key of ["username", "password", "identity", "accessToken"] as const) {
+      checkText(key, (cred as Record<string, unknown>)[key]);
+    }
     const raw: RawCredentials = { username: cred.username };
     if ("accessToken" in cred && cred.accessToken !== undefined) raw.accessToken = cred.accessToken;
     if ("password" in cred && cred.password !== undefined) raw.password = cred.password;
@@ -175,12 +224,14 @@ export class SmtpClient {
 
   /** MAIL FROM. ESMTP parameters are sent only when advertised; `BODY=8BITMIME` is added when the server offers it. */
   async mail(from: string, opts: MailOptions = {}): Promise<Reply> {
+    checkText("from", from);
     const raw = mailOptions(opts);
     return replyOf(await this.#driver.command((now) => this.#conn.mail(from, raw, now)));
   }
 
   /** RCPT TO. */
   async rcpt(to: string, opts: RcptOptions = {}): Promise<Reply> {
+    checkText("to", to);
     const raw = rcptOptions(opts);
     return replyOf(await this.#driver.command((now) => this.#conn.rcpt(to, raw, now)));
   }
@@ -215,6 +266,9 @@ export class SmtpClient {
       if (tx === undefined || tx === null || typeof tx.from !== "string") {
         throw new UsageError("sendMail needs a transaction with from, to and message");
       }
+      checkKeys(tx, TRANSACTION_KEYS, "the transaction");
+      checkText("from", tx.from);
+      checkTexts("to", tx.to);
       const message = tx.message;
       const rawTo = tx.to;
       const only = typeof rawTo === "string" ? rawTo : Array.isArray(rawTo) && rawTo.length === 1 ? rawTo[0] : undefined;
@@ -313,6 +367,7 @@ export class SmtpClient {
 
   /** VRFY. Most servers answer 252 (cannot verify) or refuse. */
   async verify(addr: string): Promise<Reply> {
+    checkText("address", addr);
     return replyOf(await this.#driver.command((now) => this.#conn.verify(addr, now)));
   }
 
@@ -583,7 +638,16 @@ function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
   );
 }
 
-function connectionOptions(options: ClientOptions): RawConnectionOptions {
+/** Refuses unknown keys and lone surrogates in the options of {@link SmtpClient.connect}. */
+function checkClientOptions(options: ClientOptions): void {
+  checkKeys(options, CLIENT_OPTION_KEYS, "ClientOptions");
+  checkKeys(options.timeouts, TIMEOUT_KEYS, "timeouts");
+  checkText("serverName", options.serverName);
+  checkText("localName", options.localName);
+  checkTexts("rootCertificates", options.rootCertificates);
+}
+
+function connectionOptions(options: ClientOptions, loopbackPeer: boolean): RawConnectionOptions {
   const roots = options.rootCertificates;
   const timeouts = options.timeouts ?? {};
   const raw: RawConnectionOptions = {
@@ -594,11 +658,15 @@ function connectionOptions(options: ClientOptions): RawConnectionOptions {
     onlyRootCertificates: options.onlyRootCertificates ?? false,
     dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates ?? false,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
+    loopbackPeer,
     transcript: options.debug !== undefined,
     timeouts: {},
   };
   if (options.localName !== undefined) raw.localName = options.localName;
-  for (const key of ["greeting", "command", "mail", "rcpt", "dataInit", "dataBlock", "dataEnd", "total"] as const) {
+  if (options.preferChunking !== undefined) raw.preferChunking = options.preferChunking;
+  for (const key of TIMEOUT_KEYS) {
+    // `connect` is the transport's (sendMail opens it); the core has every other deadline.
+    if (key === "connect") continue;
     const value = timeouts[key];
     if (value !== undefined) raw.timeouts[key] = value;
   }
@@ -606,6 +674,9 @@ function connectionOptions(options: ClientOptions): RawConnectionOptions {
 }
 
 function mailOptions(opts: MailOptions): RawMailOptions {
+  checkKeys(opts, MAIL_OPTION_KEYS, "mailOptions");
+  checkText("envelopeId", opts.envelopeId);
+  checkText("auth", opts.auth);
   const raw: RawMailOptions = {};
   if (opts.size !== undefined) raw.size = opts.size;
   if (opts.body !== undefined) raw.body = opts.body;
@@ -618,6 +689,9 @@ function mailOptions(opts: MailOptions): RawMailOptions {
 }
 
 function rcptOptions(opts: RcptOptions): RawRcptOptions {
+  checkKeys(opts, RCPT_OPTION_KEYS, "rcptOptions");
+  checkText("originalRecipient", opts.originalRecipient);
+  checkText("originalRecipientType", opts.originalRecipientType);
   const raw: RawRcptOptions = {};
   if (opts.notify !== undefined) raw.notify = opts.notify === "NEVER" ? "NEVER" : [...opts.notify];
   if (opts.originalRecipient !== undefined) raw.originalRecipient = opts.originalRecipient;

@@ -81,6 +81,10 @@ export interface RawConnectionOptions {
   onlyRootCertificates: boolean;
   dangerouslyAcceptInvalidCertificates: boolean;
   allowInsecureAuth: boolean;
+  /** The transport is a direct TCP connection to a loopback address (cleartext AUTH to localhost). */
+  loopbackPeer: boolean;
+  /** Use BDAT when CHUNKING is advertised (default true). */
+  preferChunking?: boolean;
   /** Emit transcript events (AUTH payloads redacted). */
   transcript: boolean;
   timeouts: {
@@ -167,6 +171,10 @@ export class WasmConnection {
   reset(now: number): number;
   noop(now: number): number;
   verify(address: string, now: number): number;
+  /** A raw command line (go-smtp's `Text`). */
+  command(line: string, now: number): number;
+  /** The accepted recipients of the open transaction. */
+  recipients(): string[];
   quit(now: number): number;
   close(now: number): void;
   extension(name: string): string | undefined;

@@ -51,11 +51,17 @@ export interface Timeouts {
   rcpt?: number;
   /** `DATA` until its 354. */
   dataInit?: number;
-  /** Each block of message content (no progress for this long is a timeout). */
+  /**
+   * Each block of message content: a progress timer (no byte of content for this long is a timeout), unlike the
+   * others, which run from the start of a wait to the whole reply (a server trickling its reply does not extend them).
+   */
   dataBlock?: number;
   /** The final dot (or `BDAT LAST`) until its reply. */
   dataEnd?: number;
-  /** When set, no single operation (all its commands together) may take longer. Default: no limit. */
+  /**
+   * When set, no single operation (all its commands together) may take longer. Default: no limit for
+   * `SmtpClient`; 30 minutes in the top-level `sendMail`.
+   */
   total?: number;
 }
 
@@ -112,9 +118,12 @@ export interface TlsInfo {
   resumed: boolean;
 }
 
-/** Options of {@link SmtpClient.connect}. */
+/** Options of {@link SmtpClient.connect}. Unknown keys are refused (a UsageError names them). */
 export interface ClientOptions {
-  /** The server's name: verified against its certificate, and used for the localhost rule of AUTH. */
+  /**
+   * The server's name: verified against its certificate. Cleartext AUTH is allowed only when it is `localhost`,
+   * `127.0.0.1` or `::1` and the transport is a direct TCP connection to a loopback address (never a WebSocket).
+   */
   serverName: string;
   /** TLS from the first byte (port 465, RFC 8314) instead of plaintext with optional STARTTLS. */
   implicitTls?: boolean;
@@ -122,6 +131,8 @@ export interface ClientOptions {
   localName?: string;
   /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after DATA. */
   lmtp?: boolean;
+  /** Use BDAT (RFC 3030) when the server advertises CHUNKING. Default `true`; `false` forces DATA. */
+  preferChunking?: boolean;
   /** Extra trusted roots (PEM), added to the Mozilla roots. */
   rootCertificates?: string | string[];
   /** Trust only `rootCertificates`, not the Mozilla roots (a private CA). */
@@ -157,7 +168,7 @@ export interface Transaction {
   onProgress?: (bytesSent: number) => void;
 }
 
-/** Options of the top-level {@link sendMail}. */
+/** Options of the top-level {@link sendMail}. Unknown keys are refused (a UsageError names them). */
 export interface SendMailOptions {
   host: string;
   /** Default 587; 465 implies `tls: "implicit"`. */
@@ -170,6 +181,10 @@ export interface SendMailOptions {
   /** The TLS server name, default `host`. */
   serverName?: string;
   localName?: string;
+  /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after the message. */
+  lmtp?: boolean;
+  /** Use BDAT when the server advertises CHUNKING. Default `true`. */
+  preferChunking?: boolean;
   rootCertificates?: string | string[];
   /** Trust only `rootCertificates`, not the Mozilla roots. */
   onlyRootCertificates?: boolean;
