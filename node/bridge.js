@@ -361,7 +361,9 @@ export function createBridge(options) {
       wss.handleUpgrade(req, socket, head, (ws) => relay(ws, decided));
     },
     listen(port = 0, host = "127.0.0.1") {
-      for (const warning of riskyBridgeSettings(options, host)) log(`bridge: WARNING: ${warning}`);
+      // Never silenced, not even with `log: null`.
+      const warn = options.log === null ? (line) => console.error(line) : log;
+      for (const warning of riskyBridgeSettings(options, host)) warn(`bridge: WARNING: ${warning}`);
       httpServer = http.createServer((req, res) => {
         res.writeHead(426, { "Content-Type": "text/plain", Connection: "close" });
         res.end("smtp-wasm bridge: connect with a WebSocket\n");
