@@ -231,6 +231,17 @@ async function send(event) {
     return;
   }
   const mode = ui.tls.value;
+  if (mode === "none" && ui.username.value !== "") {
+    // The password would cross the bridge and the network in clear text: the page never does that.
+    showError({
+      title: "AUTH needs TLS.",
+      detail: "Without TLS the password would travel in clear text. Pick STARTTLS or implicit TLS, or leave the " +
+        "user empty to send without AUTH.",
+    });
+    setState("error", "Not sent.");
+    ui.tls.focus();
+    return;
+  }
   const message = composeMessage({ from: ui.from.value.trim(), to, subject: ui.subject.value, body: ui.body.value });
   const total = new TextEncoder().encode(message).length;
   running = new AbortController();
@@ -368,12 +379,12 @@ async function loadConfig() {
   } else {
     $("ca-hint").textContent = "Paste the CA that signed the server's certificate, unless a public CA did.";
   }
-  // Query parameters override (bridge, tls, user, pass, from, to, name).
+  // Query parameters override (bridge, tls, user, from, to, name). Never the password: a URL ends up in the history,
+  // in logs and in Referer headers.
   if (q.has("bridge")) ui.bridge.value = q.get("bridge");
   if (q.has("tls")) ui.tls.value = q.get("tls");
   if (q.has("name")) ui.serverName.value = q.get("name");
   if (q.has("user")) ui.username.value = q.get("user");
-  if (q.has("pass")) ui.password.value = q.get("pass");
   if (q.has("from")) ui.from.value = q.get("from");
   if (q.has("to")) ui.to.value = q.get("to");
 }
