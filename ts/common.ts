@@ -26,6 +26,7 @@ export {
   type WebSocketLike,
   type ConnectWebSocketOptions,
 } from "./transports.js";
+export { connectSocks5, type Socks5Options } from "./socks5.js";
 export { init, type WasmSource } from "./init.js";
 export type { ConnectTcpOptions } from "./runtime.js";
 export type {
