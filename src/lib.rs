@@ -44,7 +44,7 @@ pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, Tl
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{Credentials, Mechanism};
 pub use time::Timestamp;
-pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
+pub use tls::{ClientCertificate, TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

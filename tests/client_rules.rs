@@ -323,3 +323,122 @@ fn cleartext_auth_depends_on_the_connected_address_not_the_name() {
         t.ok(id);
     });
 }
+
+/// A session that started over TLS (implicit TLS), so AUTH may go to a remote name.
+fn over_tls() -> SessionConfig {
+    let mut config = remote();
+    config.tls_at_start = true;
+    config
+}
+
+#[test]
+fn external_authenticates_with_what_tls_established() {
+    each_split(over_tls, 40, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .auth(Credentials::External { identity: None }, None, now)
+            .unwrap();
+        t.client("EHLO localhost");
+        t.server("250-mx.example.org\n250 AUTH PLAIN EXTERNAL");
+        // RFC 4422 appendix A: an empty authorization identity is sent as "=".
+        t.client("AUTH EXTERNAL =");
+        t.server("235 2.7.0 certificate accepted");
+        t.ok(id);
+    });
+    each_split(over_tls, 2, |t| {
+        t.greeting();
+        let now = t.now;
+        let credentials = Credentials::External {
+            identity: Some("bob".into()),
+        };
+        let id = t
+            .session
+            .auth(credentials, Some(Mechanism::External), now)
+            .unwrap();
+        t.client("EHLO localhost");
+        t.server("250-mx.example.org\n250 AUTH EXTERNAL");
+        t.client("AUTH EXTERNAL Ym9i");
+        t.server("535 5.7.8 not you");
+        assert!(matches!(t.err(id), Error::Rejected(_)));
+    });
+}
+
+#[test]
+fn a_caller_driven_mechanism_answers_each_challenge() {
+    each_split(over_tls, 60, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t
+            .session
+            .auth_custom("x-echo", Some(b"hello".to_vec()), now)
+            .unwrap();
+        t.client("EHLO localhost");
+        t.server("250-mx.example.org\n250 AUTH X-ECHO PLAIN");
+        t.client("AUTH X-ECHO aGVsbG8=");
+        t.server("334 Y2hhbGxlbmdl");
+        // The challenge goes to the caller, base64-decoded; nothing is written until it answers.
+        match t.event() {
+            smtp_wasm::Event::SaslChallenge { id: got, challenge } => {
+                assert_eq!(got, id);
+                assert_eq!(challenge, b"challenge");
+            }
+            other => panic!("{other:?}"),
+        }
+        t.client_silent();
+        let now = t.now;
+        t.session.sasl_respond(id, Some(b"response"), now).unwrap();
+        t.client("cmVzcG9uc2U=");
+        // Answering twice is a usage error.
+        assert!(matches!(
+            t.session.sasl_respond(id, Some(b"again"), now),
+            Err(Error::Usage(_))
+        ));
+        t.server("235 ok");
+        t.ok(id);
+    });
+    // The caller gives up: "*", and the server's reply ends the exchange with the caller's reason.
+    each_split(over_tls, 2, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t.session.auth_custom("X-ECHO", None, now).unwrap();
+        t.client("EHLO localhost");
+        t.server("250-mx.example.org\n250 AUTH X-ECHO");
+        t.client("AUTH X-ECHO");
+        t.server("334 ");
+        assert!(matches!(t.event(), smtp_wasm::Event::SaslChallenge { .. }));
+        let now = t.now;
+        t.session.sasl_respond(id, None, now).unwrap();
+        t.client("*");
+        t.server("501 5.7.0 cancelled");
+        match t.err(id) {
+            Error::Protocol(why) => assert!(why.contains("gave up"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    });
+    // Not offered, a bad name, and cleartext to a remote name: refused before anything is written.
+    each_split(over_tls, 2, |t| {
+        t.greeting();
+        let now = t.now;
+        let id = t.session.auth_custom("SCRAM-SHA-256", None, now).unwrap();
+        t.client("EHLO localhost");
+        t.server("250-mx.example.org\n250 AUTH PLAIN");
+        assert!(matches!(t.err(id), Error::AuthMechanismNotOffered { .. }));
+        let now = t.now;
+        assert!(matches!(
+            t.session.auth_custom("BAD NAME", None, now),
+            Err(Error::InvalidInput(_))
+        ));
+        t.client_silent();
+    });
+    each_split(remote, 2, |t| {
+        t.greeting();
+        let now = t.now;
+        assert_eq!(
+            t.session.auth_custom("X-ECHO", None, now),
+            Err(Error::InsecureAuth)
+        );
+        t.client_silent();
+    });
+}

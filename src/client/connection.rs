@@ -187,6 +187,10 @@ impl Connection {
         start_tls(required: bool) -> Result<CommandId, Error>;
         /// AUTH ([`ClientSession::auth`]).
         auth(credentials: Credentials, mechanism: Option<Mechanism>) -> Result<CommandId, Error>;
+        /// AUTH with a mechanism the caller drives ([`ClientSession::auth_custom`]).
+        auth_custom(mechanism: &str, initial_response: Option<Vec<u8>>) -> Result<CommandId, Error>;
+        /// The caller's answer to a SASL challenge ([`ClientSession::sasl_respond`]).
+        sasl_respond(id: CommandId, response: Option<&[u8]>) -> Result<(), Error>;
         /// MAIL FROM ([`ClientSession::mail`]).
         mail(from: &str, options: &MailOptions) -> Result<CommandId, Error>;
         /// RCPT TO ([`ClientSession::rcpt`]).

@@ -94,14 +94,40 @@ enum TlsStage {
     Ehlo,
 }
 
+/// How an AUTH exchange gets its responses.
+#[derive(Debug)]
+enum AuthWith {
+    /// A mechanism of [`crate::sasl`], computed here from the credentials.
+    Known {
+        credentials: Credentials,
+        mechanism: Option<Mechanism>,
+        exchange: Option<SaslExchange>,
+    },
+    /// Any other mechanism: the caller answers each challenge ([`Event::SaslChallenge`], `sasl_respond`).
+    Caller {
+        name: String,
+        initial: Option<Vec<u8>>,
+        /// A challenge went to the caller and its response has not come yet.
+        waiting: bool,
+    },
+}
+
 #[derive(Debug)]
 struct AuthOp {
-    credentials: Credentials,
-    mechanism: Option<Mechanism>,
-    exchange: Option<SaslExchange>,
+    with: AuthWith,
     /// An initial response too long for the AUTH line, sent after the first `334`.
     deferred_initial: Option<Vec<u8>>,
     cancel_reason: Option<String>,
+}
+
+impl AuthOp {
+    /// The mechanism's name on the wire, once chosen.
+    fn mechanism_name(&self) -> &str {
+        match &self.with {
+            AuthWith::Known { exchange, .. } => exchange.as_ref().map_or("", |e| e.mechanism().name()),
+            AuthWith::Caller { name, .. } => name,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -430,13 +456,89 @@ impl ClientSession {
             SaslExchange::new(mechanism, credentials.clone(), None)?;
         }
         let op = AuthOp {
-            credentials,
-            mechanism,
-            exchange: None,
+            with: AuthWith::Known {
+                credentials,
+                mechanism,
+                exchange: None,
+            },
             deferred_initial: None,
             cancel_reason: None,
         };
         self.enqueue(Op::Auth(Box::new(op)), now)
+    }
+
+    /// AUTH with a mechanism this crate does not implement (SCRAM, a vendor's), driven by the caller (go-sasl's
+    /// `Client`: start, then next for each challenge). `initial_response` goes on the AUTH line when it fits (RFC
+    /// 4954 section 4; an empty one is sent as `=`). Each `334` challenge comes out, base64-decoded, as
+    /// [`Event::SaslChallenge`]; answer it with [`ClientSession::sasl_respond`]. Completes like [`ClientSession::auth`]:
+    /// with the 235 reply, or the refusal. The cleartext rule of `auth` applies.
+    pub fn auth_custom(
+        &mut self,
+        mechanism: &str,
+        initial_response: Option<Vec<u8>>,
+        now: Timestamp,
+    ) -> Result<CommandId, Error> {
+        // RFC 4422 section 3.1: mechanism names are 1 to 20 of A-Z, 0-9, '-' and '_'.
+        let valid = (1..=20).contains(&mechanism.len())
+            && mechanism
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(InputError::new(
+                Field::Mechanism,
+                InputErrorReason::Syntax("a SASL mechanism name is 1 to 20 letters, digits, '-' or '_'"),
+            )
+            .into());
+        }
+        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
+        if !self.auth_allowed() && !tls_coming {
+            return Err(Error::InsecureAuth);
+        }
+        let op = AuthOp {
+            with: AuthWith::Caller {
+                name: mechanism.to_ascii_uppercase(),
+                initial: initial_response,
+                waiting: false,
+            },
+            deferred_initial: None,
+            cancel_reason: None,
+        };
+        self.enqueue(Op::Auth(Box::new(op)), now)
+    }
+
+    /// The caller's answer to the [`Event::SaslChallenge`] of operation `id` (an [`ClientSession::auth_custom`]):
+    /// the response bytes (base64-encoded here), or `None` to abandon the exchange with `*`.
+    pub fn sasl_respond(
+        &mut self,
+        id: CommandId,
+        response: Option<&[u8]>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let waiting = match self.active.as_mut() {
+            Some(Active {
+                id: active_id,
+                op: Op::Auth(auth),
+                ..
+            }) if *active_id == id => match &mut auth.with {
+                AuthWith::Caller { waiting, .. } => std::mem::replace(waiting, false),
+                AuthWith::Known { .. } => false,
+            },
+            _ => false,
+        };
+        if !waiting {
+            return Err(Error::Usage(format!(
+                "operation {} is not waiting for a SASL response",
+                id.0
+            )));
+        }
+        let step = match response {
+            Some(bytes) => SaslStep::Respond(bytes.to_vec()),
+            None => SaslStep::Cancel("the SASL mechanism gave up".into()),
+        };
+        self.send_sasl_step(step, now);
+        self.pump(now);
+        Ok(())
     }
 
     /// `MAIL FROM` with options (go-smtp's `Mail`). Completes with the 250 reply.
@@ -914,39 +1016,55 @@ impl ClientSession {
             .as_ref()
             .map(Capabilities::auth_mechanisms)
             .unwrap_or_default();
-        let is_offered = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
-        let mechanism = match auth.mechanism {
-            Some(m) if is_offered(m) => m,
-            Some(m) => {
-                return Err(Error::AuthMechanismNotOffered {
-                    mechanism: Some(m.name().into()),
-                    offered,
-                });
+        let is_offered = |name: &str| offered.iter().any(|o| o.eq_ignore_ascii_case(name));
+        let (name, initial) = match &mut auth.with {
+            AuthWith::Known {
+                credentials,
+                mechanism,
+                exchange,
+            } => {
+                let chosen = match *mechanism {
+                    Some(m) if is_offered(m.name()) => m,
+                    Some(m) => {
+                        return Err(Error::AuthMechanismNotOffered {
+                            mechanism: Some(m.name().into()),
+                            offered,
+                        });
+                    }
+                    None => match credentials
+                        .preferred_mechanisms(self.tls_active)
+                        .iter()
+                        .copied()
+                        .find(|&m| is_offered(m.name()))
+                    {
+                        Some(m) => m,
+                        None => {
+                            return Err(Error::AuthMechanismNotOffered {
+                                mechanism: None,
+                                offered,
+                            })
+                        }
+                    },
+                };
+                let started =
+                    SaslExchange::new(chosen, credentials.clone(), Some(self.config.server_name.clone()))?;
+                let initial = started.initial_response();
+                *exchange = Some(started);
+                (chosen.name().to_string(), initial)
             }
-            None => match auth
-                .credentials
-                .preferred_mechanisms(self.tls_active)
-                .iter()
-                .copied()
-                .find(|&m| is_offered(m))
-            {
-                Some(m) => m,
-                None => {
+            AuthWith::Caller { name, initial, .. } => {
+                if !is_offered(name) {
                     return Err(Error::AuthMechanismNotOffered {
-                        mechanism: None,
+                        mechanism: Some(name.clone()),
                         offered,
-                    })
+                    });
                 }
-            },
+                (name.clone(), initial.take())
+            }
         };
-        let exchange = SaslExchange::new(
-            mechanism,
-            auth.credentials.clone(),
-            Some(self.config.server_name.clone()),
-        )?;
-        let mut line = format!("AUTH {}", mechanism.name());
+        let mut line = format!("AUTH {name}");
         let mut text = line.clone();
-        if let Some(initial) = exchange.initial_response() {
+        if let Some(initial) = initial {
             let encoded = if initial.is_empty() {
                 "=".to_string()
             } else {
@@ -962,7 +1080,6 @@ impl ClientSession {
                 auth.deferred_initial = Some(initial);
             }
         }
-        auth.exchange = Some(exchange);
         self.write_command(&line, BASE_LINE_LIMIT, &text, now)?;
         self.await_reply(Step::Auth, Phase::Auth);
         Ok(())
@@ -1150,7 +1267,10 @@ impl ClientSession {
                 stage: TlsStage::Command,
             }) => Some(Error::StartTlsNotOffered),
             Some(Op::Auth(auth)) => Some(Error::AuthMechanismNotOffered {
-                mechanism: auth.mechanism.map(|m| m.name().to_string()),
+                mechanism: match &auth.with {
+                    AuthWith::Known { mechanism, .. } => mechanism.map(|m| m.name().to_string()),
+                    AuthWith::Caller { name, .. } => Some(name.clone()),
+                },
                 offered: Vec::new(),
             }),
             _ => None,
@@ -1159,13 +1279,15 @@ impl ClientSession {
 
     fn on_auth_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
         let Some(Active {
-            op: Op::Auth(auth), ..
+            id,
+            op: Op::Auth(auth),
+            ..
         }) = self.active.as_mut()
         else {
             return;
         };
-        let mechanism = auth.exchange.as_ref().map_or("", |e| e.mechanism().name());
-        let command = format!("AUTH {mechanism}");
+        let id = *id;
+        let command = format!("AUTH {}", auth.mechanism_name());
         if step == Step::AuthCancel {
             // We cancelled with "*": the server's reply is final; report why we gave up.
             let why = auth
@@ -1196,14 +1318,31 @@ impl ClientSession {
                 .filter(|b| !b.is_ascii_whitespace())
                 .collect();
             match BASE64.decode(&trimmed) {
-                Ok(challenge) => match auth.exchange.as_mut() {
-                    Some(exchange) => exchange.respond(&challenge),
-                    None => SaslStep::Cancel("no exchange in progress".into()),
+                Ok(challenge) => match &mut auth.with {
+                    AuthWith::Known {
+                        exchange: Some(exchange),
+                        ..
+                    } => exchange.respond(&challenge),
+                    AuthWith::Known { exchange: None, .. } => {
+                        SaslStep::Cancel("no exchange in progress".into())
+                    }
+                    AuthWith::Caller { waiting, .. } => {
+                        // The caller's mechanism answers; nothing is written until it does.
+                        *waiting = true;
+                        self.events.push_back(Event::SaslChallenge { id, challenge });
+                        return;
+                    }
                 },
                 Err(_) => SaslStep::Cancel("the server's challenge is not valid base64".into()),
             }
         };
-        let step_out = match response {
+        self.send_sasl_step(response, now);
+    }
+
+    /// Sends a SASL response line (base64, within RFC 4954's 12288 octets), or `*` with the reason kept for the
+    /// error.
+    fn send_sasl_step(&mut self, step: SaslStep, now: Timestamp) {
+        let step_out = match step {
             SaslStep::Respond(bytes) => {
                 let encoded = BASE64.encode(&bytes);
                 if encoded.len() + 2 > AUTH_RESPONSE_LIMIT {

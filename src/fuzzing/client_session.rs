@@ -737,6 +737,9 @@ impl Runner {
                 }
             }
             Event::TlsEstablished => panic!("the session itself never emits TlsEstablished"),
+            Event::SaslChallenge { id, .. } => {
+                panic!("a SASL challenge for {id:?}, but this fuzzer never starts auth_custom")
+            }
             Event::Closed { error } => {
                 assert!(!self.closed, "Event::Closed twice");
                 self.closed = true;

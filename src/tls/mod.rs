@@ -13,6 +13,7 @@
 //! Certificates are checked against the `now` handed to `connect` and `handle_ciphertext`, never against a system
 //! clock: `wasm32-unknown-unknown` has none.
 
+mod client_cert;
 mod der;
 mod errors;
 mod provider;
@@ -34,6 +35,7 @@ use rustls::{
 
 use crate::error::{Error, Field, InputError, InputErrorReason, TlsError, TlsErrorKind};
 use crate::time::Timestamp;
+pub use client_cert::ClientCertificate;
 
 /// Plaintext accepted by [`TlsLayer::write_plaintext`] before the handshake completes. SMTP sends nothing before
 /// the server's greeting, which itself comes after the handshake, so anything near this is a bug upstream.
@@ -51,6 +53,8 @@ pub struct TlsOptions {
     /// so the server must hold the key of the certificate it presents. For tests only: this gives up the
     /// protection TLS is for.
     pub dangerously_accept_invalid_certificates: bool,
+    /// A certificate to present when the server asks for one (for SASL EXTERNAL). Default: none.
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 /// The TLS client configuration, reusable across connections: it holds the rustls `ClientConfig` (behind an `Arc`)
@@ -84,7 +88,7 @@ impl TlsConnector {
                 provider.signature_verification_algorithms,
             ))
         };
-        let config = client_config(provider, verifier)?;
+        let config = client_config(provider, verifier, options.client_certificate.as_ref())?;
         Ok(TlsConnector {
             config: Arc::new(config),
         })
@@ -174,15 +178,18 @@ fn root_store(options: &TlsOptions) -> Result<RootCertStore, Error> {
 fn client_config(
     provider: Arc<CryptoProvider>,
     verifier: Arc<dyn ServerCertVerifier>,
+    client_certificate: Option<&ClientCertificate>,
 ) -> Result<ClientConfig, Error> {
     // The shared config never reads time itself: every connection replaces this with its own injected clock.
-    let config = ClientConfig::builder_with_details(provider, Arc::new(NoClock))
+    let builder = ClientConfig::builder_with_details(provider, Arc::new(NoClock))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| config_error(format!("cannot configure TLS: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    Ok(config)
+        .with_custom_certificate_verifier(verifier);
+    match client_certificate {
+        None => Ok(builder.with_no_client_auth()),
+        Some(certificate) => Ok(builder.with_client_cert_resolver(certificate.resolver()?)),
+    }
 }
 
 fn parse_server_name(server_name: &str) -> Result<ServerName<'static>, Error> {
