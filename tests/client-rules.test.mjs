@@ -229,3 +229,127 @@ describe("deadlines run to the whole reply", () => {
     assert.ok(took < 1500, `took ${took} ms for a 600 ms deadline (the trickle lasts ${bytes.length * 100} ms)`);
   });
 });
+
+describe("SASL: a mechanism of your own, and EXTERNAL with a TLS client certificate", () => {
+  test("a SaslClient's start and (async) next drive the exchange; a throw cancels with *", async () => {
+    const server = fakeServer(
+      `${GREETING}
+       ${ehlo(["AUTH X-ECHO PLAIN"])}
+       C: AUTH X-ECHO aGVsbG8=
+       S: 334 Y2hhbGxlbmdl
+       C: cmVzcG9uc2U=
+       S: 235 2.7.0 ok
+       C: AUTH X-ECHO
+       S: 334 bW9yZT8=
+       C: *
+       S: 501 5.7.0 cancelled`,
+    );
+    const client = await SmtpClient.connect(server.duplex, { serverName: "mx.example.org", allowInsecureAuth: true });
+    const seen = [];
+    await client.auth({
+      start: () => ({ mechanism: "X-ECHO", initialResponse: "hello" }),
+      next: async (challenge) => {
+        seen.push(new TextDecoder().decode(challenge));
+        await new Promise((r) => setTimeout(r, 10));
+        return new TextEncoder().encode("response");
+      },
+    });
+    assert.deepEqual(seen, ["challenge"]);
+    await assert.rejects(
+      client.auth({
+        start: async () => ({ mechanism: "x-echo" }),
+        next: () => {
+          throw new Error("no idea");
+        },
+      }),
+      (e) => e.kind === "protocol" && /gave up/.test(e.message),
+    );
+    await finished(server);
+    await client.close();
+  });
+
+  test("EXTERNAL sends the authorization identity (or =)", async () => {
+    const server = fakeServer(
+      `${GREETING}
+       ${ehlo(["AUTH EXTERNAL"])}
+       C: AUTH EXTERNAL =
+       S: 235 2.7.0 ok`,
+    );
+    const client = await SmtpClient.connect(server.duplex, { serverName: "mx.example.org", allowInsecureAuth: true });
+    await client.auth({ mechanism: "EXTERNAL" });
+    await finished(server);
+    await client.close();
+  });
+
+  test("clientCertificate is presented to a server that requires one (implicit TLS, node:tls)", async (t) => {
+    const { execFileSync } = await import("node:child_process");
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const tls = await import("node:tls");
+    const { connectTcp } = await import("../dist/node.js");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-wasm-client-cert-"));
+    const run = (...a) => execFileSync("openssl", a, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      run("version");
+    } catch {
+      return t.skip("no openssl");
+    }
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    run("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA",
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
+    for (const [name, ext] of [["server", "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n"],
+      ["client", "extendedKeyUsage=clientAuth\n"]]) {
+      run("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name === "client" ? "alice" : "localhost"}`);
+      fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+      run("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
+    }
+    const read = (f) => fs.readFileSync(path.join(dir, f), "utf8");
+    let peer = null;
+    const server = tls.createServer(
+      { key: read("server.key"), cert: read("server.pem"), ca: read("ca.pem"), requestCert: true, rejectUnauthorized: true },
+      (socket) => {
+        peer = socket.getPeerCertificate().subject?.CN ?? null;
+        socket.write("220 tls.example ESMTP\r\n");
+        let buffered = "";
+        socket.on("data", (d) => {
+          buffered += d.toString("latin1");
+          for (let i; (i = buffered.indexOf("\r\n")) >= 0; ) {
+            const line = buffered.slice(0, i);
+            buffered = buffered.slice(i + 2);
+            if (/^EHLO/.test(line)) socket.write("250-tls.example\r\n250 AUTH EXTERNAL\r\n");
+            else if (line === "AUTH EXTERNAL =") socket.write(`235 2.7.0 hello ${peer}\r\n`);
+            else if (line === "QUIT") socket.end("221 bye\r\n");
+            else socket.write("500 what\r\n");
+          }
+        });
+        socket.on("error", () => {});
+      },
+    );
+    server.on("tlsClientError", () => {});
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const duplex = await connectTcp("127.0.0.1", server.address().port);
+      const client = await SmtpClient.connect(duplex, {
+        serverName: "localhost",
+        implicitTls: true,
+        rootCertificates: read("ca.pem"),
+        onlyRootCertificates: true,
+        clientCertificate: { cert: read("client.pem"), key: read("client.key") },
+      });
+      await client.auth({ mechanism: "EXTERNAL" });
+      assert.equal(peer, "alice");
+      await client.quit();
+      // Without the certificate the server refuses the handshake.
+      const again = await connectTcp("127.0.0.1", server.address().port);
+      await assert.rejects(
+        SmtpClient.connect(again, { serverName: "localhost", implicitTls: true, rootCertificates: read("ca.pem") }),
+        (e) => e.name === "TlsError" || e.name === "ConnectionClosedError",
+      );
+    } finally {
+      server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -37,6 +37,7 @@ import type {
   MessageSource,
   RcptOptions,
   Reply,
+  SaslClient,
   TlsInfo,
   Transaction,
 } from "./types.js";
@@ -205,23 +206,73 @@ export class SmtpClient {
 
   /**
    * AUTH with the given credentials; picks the best mechanism the server offers when `mechanism` is omitted
-   * (never a cleartext one over cleartext to a remote host, unless `allowInsecureAuth`).
+   * (never a cleartext one over cleartext to a remote host, unless `allowInsecureAuth`). `{ mechanism: "EXTERNAL" }`
+   * authenticates with the TLS client certificate (`clientCertificate`). A {@link SaslClient} runs a mechanism of
+   * your own: its `next` answers each challenge.
    */
-  async auth(cred: AuthOptions): Promise<void> {
-    if (cred === undefined || cred === null || typeof cred.username !== "string") {
-      throw new UsageError("auth needs credentials with a username");
+  async auth(cred: AuthOptions | SaslClient): Promise<void> {
+    if (isSaslClient(cred)) return this.#authWith(cred);
+    if (cred === undefined || cred === null || typeof cred !== "object") {
+      throw new UsageError("auth needs credentials (or a SaslClient)");
     }
     checkKeys(cred, AUTH_KEYS, "auth");
     for (const key of ["username", "password", "identity", "accessToken"] as const) {
       checkText(key, (cred as Record<string, unknown>)[key]);
     }
-    const raw: RawCredentials = { username: cred.username };
-    if ("accessToken" in cred && cred.accessToken !== undefined) raw.accessToken = cred.accessToken;
-    if ("password" in cred && cred.password !== undefined) raw.password = cred.password;
-    if ("identity" in cred && cred.identity !== undefined) raw.identity = cred.identity;
+    let raw: RawCredentials;
+    if (cred.mechanism === "EXTERNAL") {
+      raw = { external: true };
+      if (cred.identity !== undefined) raw.identity = cred.identity;
+    } else {
+      if (typeof cred.username !== "string") throw new UsageError("auth needs credentials with a username");
+      raw = { username: cred.username };
+      if ("accessToken" in cred && cred.accessToken !== undefined) raw.accessToken = cred.accessToken;
+      if ("password" in cred && cred.password !== undefined) raw.password = cred.password;
+      if ("identity" in cred && cred.identity !== undefined) raw.identity = cred.identity;
+    }
     await this.#driver.command((now) => this.#conn.auth(raw, cred.mechanism, now));
   }
 
+  /** AUTH with a caller's mechanism: each challenge goes to `next`, its answer back to the core. */
+  async #authWith(mechanism: SaslClient): Promise<void> {
+    const started = await mechanism.start();
+    if (started === null || typeof started !== "object" || typeof started.mechanism !== "string") {
+      throw new UsageError("a SaslClient's start() must return { mechanism, initialResponse? }");
+    }
+    checkText("initialResponse", started.initialResponse);
+    const initial = started.initialResponse === undefined ? undefined : bytesOf(started.initialResponse);
+    const driver = this.#driver;
+    const conn = this.#conn;
+    let id = -1;
+    const completion = driver.command((now) => {
+      id = conn.authCustom(started.mechanism, initial, now);
+      driver.saslHandlers.set(id, (challenge) => {
+        // The mechanism may take its time (and may be async); the core waits without writing anything.
+        void (async () => {
+          let response: Uint8Array | undefined;
+          try {
+            const answer = await mechanism.next(challenge);
+            checkText("response", answer);
+            response = bytesOf(answer);
+          } catch {
+            response = undefined; // "*": the exchange is abandoned, the server's reply ends it
+          }
+          if (driver.closed) return;
+          try {
+            driver.call((at) => conn.saslRespond(id, response, at));
+          } catch {
+            // The session ended meanwhile: the completion reports it.
+          }
+        })();
+      });
+      return id;
+    });
+    try {
+      await completion;
+    } finally {
+      driver.saslHandlers.delete(id);
+    }
+  }
   /** MAIL FROM. ESMTP parameters are sent only when advertised; `BODY=8BITMIME` is added when the server offers it. */
   async mail(from: string, opts: MailOptions = {}): Promise<Reply> {
     checkText("from", from);
@@ -618,6 +669,21 @@ function unexpectedEarlyCompletion(): ProtocolError {
   return new ProtocolError("DATA completed before the server asked for the message", { phase: "data-init" });
 }
 
+function isSaslClient(value: unknown): value is SaslClient {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { start?: unknown }).start === "function" &&
+    typeof (value as { next?: unknown }).next === "function"
+  );
+}
+
+function bytesOf(value: Uint8Array | string): Uint8Array {
+  if (typeof value === "string") return encoder.encode(value);
+  if (value instanceof Uint8Array) return value;
+  throw new UsageError("a SASL response must be a Uint8Array or a string");
+}
+
 function checkMessage(message: unknown): void {
   if (
     typeof message === "string" ||
@@ -664,6 +730,10 @@ function connectionOptions(options: ClientOptions, loopbackPeer: boolean): RawCo
   };
   if (options.localName !== undefined) raw.localName = options.localName;
   if (options.preferChunking !== undefined) raw.preferChunking = options.preferChunking;
+  if (options.clientCertificate !== undefined) {
+    checkKeys(options.clientCertificate, ["cert", "key"], "clientCertificate");
+    raw.clientCertificate = { cert: options.clientCertificate.cert, key: options.clientCertificate.key };
+  }
   for (const key of TIMEOUT_KEYS) {
     // `connect` is the transport's (sendMail opens it); the core has every other deadline.
     if (key === "connect") continue;

@@ -31,6 +31,7 @@ export { init, type WasmSource } from "./init.js";
 export type { ConnectTcpOptions } from "./runtime.js";
 export type {
   AuthOptions,
+  ClientCertificate,
   ClientOptions,
   Duplex,
   EnhancedCode,
@@ -38,6 +39,7 @@ export type {
   MessageSource,
   RcptOptions,
   Reply,
+  SaslClient,
   SendMailOptions,
   Timeouts,
   TlsInfo,

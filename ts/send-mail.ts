@@ -60,6 +60,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
       dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates,
     }),
     ...(options.allowInsecureAuth !== undefined && { allowInsecureAuth: options.allowInsecureAuth }),
+    ...(options.clientCertificate !== undefined && { clientCertificate: options.clientCertificate }),
     timeouts: { total: DEFAULT_TOTAL, ...options.timeouts },
     ...(options.lmtp !== undefined && { lmtp: options.lmtp }),
     ...(options.preferChunking !== undefined && { preferChunking: options.preferChunking }),

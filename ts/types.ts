@@ -74,7 +74,33 @@ export type AuthOptions =
       /** The SASL authorization identity (PLAIN only). */
       identity?: string;
     }
-  | { mechanism?: "XOAUTH2" | "OAUTHBEARER"; username: string; accessToken: string };
+  | { mechanism?: "XOAUTH2" | "OAUTHBEARER"; username: string; accessToken: string }
+  | {
+      /** SASL EXTERNAL (RFC 4422 appendix A): the TLS client certificate (`clientCertificate`) authenticates. */
+      mechanism: "EXTERNAL";
+      /** Act as this authorization identity instead of the one the certificate establishes. */
+      identity?: string;
+    };
+
+/**
+ * A SASL mechanism of your own (SCRAM, a vendor's), shaped like go-sasl's `Client`: `start` names the mechanism and
+ * gives the initial response, if any; `next` answers each server challenge. Both may be async; a throw (or a
+ * rejected promise) abandons the exchange with `*`. Strings are sent as UTF-8.
+ */
+export interface SaslClient {
+  start():
+    | { mechanism: string; initialResponse?: Uint8Array | string }
+    | Promise<{ mechanism: string; initialResponse?: Uint8Array | string }>;
+  next(challenge: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
+}
+
+/** A TLS client certificate for servers that authenticate clients by certificate (then AUTH EXTERNAL). */
+export interface ClientCertificate {
+  /** The certificate chain, leaf first, PEM. */
+  cert: string;
+  /** The leaf's private key, PEM (PKCS#8, PKCS#1 or SEC1). */
+  key: string;
+}
 
 /** ESMTP parameters of `MAIL FROM`. Each is sent only when the server advertises its extension. */
 export interface MailOptions {
@@ -139,6 +165,8 @@ export interface ClientOptions {
   onlyRootCertificates?: boolean;
   /** Accept any certificate. Only for tests: anyone in the path can read and change the mail. */
   dangerouslyAcceptInvalidCertificates?: boolean;
+  /** A certificate to present when the server asks for one (then `auth({ mechanism: "EXTERNAL" })`). */
+  clientCertificate?: ClientCertificate;
   /** Timeouts in milliseconds. */
   timeouts?: Timeouts;
   /** Called with every line of the transcript (AUTH payloads redacted). */
@@ -189,8 +217,11 @@ export interface SendMailOptions {
   /** Trust only `rootCertificates`, not the Mozilla roots. */
   onlyRootCertificates?: boolean;
   dangerouslyAcceptInvalidCertificates?: boolean;
+  /** A TLS client certificate (for `auth: { mechanism: "EXTERNAL" }`). */
+  clientCertificate?: ClientCertificate;
   allowInsecureAuth?: boolean;
-  auth?: AuthOptions;
+  /** Credentials, or a {@link SaslClient} of your own. */
+  auth?: AuthOptions | SaslClient;
   from: string;
   to: string | string[];
   /** An RFC 5322 message. */
