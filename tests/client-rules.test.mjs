@@ -340,6 +340,11 @@ describe("SASL: a mechanism of your own, and EXTERNAL with a TLS client certific
       });
       await client.auth({ mechanism: "EXTERNAL" });
       assert.equal(peer, "alice");
+      // tlsInfo names the server's certificate (read by the core): no X.509 parser needed in JavaScript.
+      const info = client.tlsInfo();
+      assert.equal(info.subject, "CN=localhost");
+      assert.equal(info.issuer, "CN=test CA");
+      assert.ok(info.notAfter > Date.now() && info.notAfter < Date.now() + 3 * 86_400_000, String(info.notAfter));
       await client.quit();
       // Without the certificate the server refuses the handshake.
       const again = await connectTcp("127.0.0.1", server.address().port);

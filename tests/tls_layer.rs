@@ -347,6 +347,10 @@ fn handshake_and_data_for_each_version_and_key_type() {
             assert_eq!(info.server_name, "localhost");
             assert_eq!(info.peer_certificates, vec![leaf.chain[0].to_vec()]);
             assert!(!info.resumed);
+            assert_eq!(info.subject.as_deref(), Some("CN=smtp-wasm test server"));
+            assert_eq!(info.issuer.as_deref(), Some("CN=smtp-wasm test CA"));
+            // 2030-01-01T00:00:00Z, the test certificates' notAfter.
+            assert_eq!(info.not_after, Some(1_893_456_000_000));
             assert_eq!(
                 pair.server.server_name(),
                 Some("localhost"),

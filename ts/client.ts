@@ -109,12 +109,6 @@ export class SmtpClient {
       await driver.close(error);
       throw error;
     }
-    if (greeting.code !== 220) {
-      // The core reports a refusing greeting (554) as the end of the session; this is a second line of defence.
-      const error = rejection(greeting, "greeting");
-      await driver.close(error);
-      throw error;
-    }
     return new SmtpClient(driver, copyReply(greeting));
   }
 
@@ -455,6 +449,9 @@ export class SmtpClient {
       peerCertificates: [...raw.peerCertificates],
       serverName: raw.serverName,
       resumed: raw.resumed,
+      subject: raw.subject ?? null,
+      issuer: raw.issuer ?? null,
+      notAfter: raw.notAfter ?? null,
     };
   }
 
@@ -803,15 +800,6 @@ function recipientsOf(completion: Completion): LmtpResult[] {
     }
     if (result.reply === undefined) throw new ProtocolError("a recipient result without reply or error", {});
     return { recipient: result.recipient, reply: copyReply(result.reply) };
-  });
-}
-
-function rejection(reply: RawReply, command: string): SmtpError {
-  return new SmtpError(`${command} refused: ${reply.code} ${reply.text}`, {
-    code: reply.code,
-    enhancedCode: reply.enhancedCode,
-    lines: reply.lines,
-    command,
   });
 }
 

@@ -71,6 +71,9 @@ export interface RawTlsInfo {
   peerCertificates: Uint8Array[];
   serverName: string;
   resumed: boolean;
+  subject: string | null;
+  issuer: string | null;
+  notAfter: number | null;
 }
 
 export interface RawConnectionOptions {

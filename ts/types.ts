@@ -142,6 +142,12 @@ export interface TlsInfo {
   serverName: string;
   /** Whether the handshake resumed an earlier TLS session. */
   resumed: boolean;
+  /** The server certificate's subject, readable (`"CN=mx.example.org, O=Example"`), or null if it names none. */
+  subject: string | null;
+  /** The server certificate's issuer, in the same form. */
+  issuer: string | null;
+  /** When the server certificate expires (milliseconds since the epoch, like `Date.now()`), or null. */
+  notAfter: number | null;
 }
 
 /** Options of {@link SmtpClient.connect}. Unknown keys are refused (a UsageError names them). */

@@ -1,7 +1,6 @@
 // The demo page: composes a plain RFC 5322 message and sends it with smtp-wasm (the package's browser entrypoint,
 // unchanged) through a WebSocket-to-TCP bridge. TLS happens here, inside the wasm.
 import { SmtpClient, connectWebSocket, init } from "smtp-wasm";
-import { parseCertificate } from "./x509.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("form");
@@ -168,12 +167,15 @@ function showError({ title, detail }) {
 // ------------------------------------------------------------------------------------------------ TLS badge
 function showTls(info) {
   if (!info) return;
-  const leaf = info.peerCertificates?.[0] ? parseCertificate(info.peerCertificates[0]) : null;
+  // The names and the expiry come from the core (tlsInfo), which reads the certificate: the page parses no DER.
   $("tls-version").textContent = info.protocolVersion;
   $("tls-cipher").textContent = info.cipherSuite;
-  $("tls-subject").textContent = leaf ? leaf.subjectCN + (leaf.subjectO ? ` (${leaf.subjectO})` : "") : "(unreadable)";
-  $("tls-issuer").textContent = leaf ? leaf.issuerCN + (leaf.issuerO ? ` (${leaf.issuerO})` : "") : "(unreadable)";
-  $("tls-expiry").textContent = leaf?.notAfter ? leaf.notAfter.toISOString().replace("T", " ").slice(0, 16) + " UTC" : "?";
+  $("tls-subject").textContent = info.subject ?? "(unreadable)";
+  $("tls-issuer").textContent = info.issuer ?? "(unreadable)";
+  $("tls-expiry").textContent =
+    info.notAfter !== null && info.notAfter !== undefined
+      ? new Date(info.notAfter).toISOString().replace("T", " ").slice(0, 16) + " UTC"
+      : "?";
   $("tls-name").textContent = `${info.serverName} · chain of ${info.peerCertificates?.length ?? 0}`;
   ui.badge.hidden = false;
   addLine("note", `TLS up: ${info.protocolVersion} ${info.cipherSuite}; from here on the bridge relays only ciphertext`);

@@ -324,15 +324,24 @@ impl TlsLayer {
                 other => format!("0x{:04x}", u16::from(other)),
             };
             let cipher_suite = provider::iana_name(self.conn.negotiated_cipher_suite()?.suite());
-            let peer_certificates = self
+            let peer_certificates: Vec<Vec<u8>> = self
                 .conn
                 .peer_certificates()
                 .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
                 .unwrap_or_default();
+            // The leaf's names, read once here with the DER reader the error messages use (so no caller needs its
+            // own X.509 parser to show who it is talking to).
+            let names = peer_certificates.first().and_then(|leaf| der::cert_names(leaf));
+            let subject = names.and_then(|n| der::display_name(n.subject));
+            let issuer = names.and_then(|n| der::display_name(n.issuer));
+            let not_after = names.and_then(|n| der::not_after_millis(n.validity));
             Some(TlsInfo {
                 protocol_version,
                 cipher_suite,
                 server_name: self.server_name.clone(),
+                subject,
+                issuer,
+                not_after,
                 peer_certificates,
                 resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
             })
@@ -540,6 +549,12 @@ pub struct TlsInfo {
     pub server_name: String,
     /// The server's certificate chain in DER, leaf first.
     pub peer_certificates: Vec<Vec<u8>>,
+    /// The leaf certificate's subject, readable (`CN=mx.example.org, O=Example`: CN, O, OU and C), if it has one.
+    pub subject: Option<String>,
+    /// The leaf certificate's issuer, in the same form.
+    pub issuer: Option<String>,
+    /// When the leaf certificate expires, in milliseconds since the UNIX epoch.
+    pub not_after: Option<u64>,
     /// Whether the handshake resumed an earlier session (a ticket from a previous connection of the same
     /// [`TlsConnector`]).
     pub resumed: bool,

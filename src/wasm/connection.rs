@@ -504,6 +504,14 @@ impl WasmConnection {
         set(&obj, "protocolVersion", info.protocol_version);
         set(&obj, "cipherSuite", info.cipher_suite);
         set(&obj, "serverName", info.server_name);
+        set(&obj, "subject", info.subject.map_or(JsValue::NULL, JsValue::from));
+        set(&obj, "issuer", info.issuer.map_or(JsValue::NULL, JsValue::from));
+        set(
+            &obj,
+            "notAfter",
+            info.not_after
+                .map_or(JsValue::NULL, |ms| JsValue::from(ms as f64)),
+        );
         set(&obj, "resumed", info.resumed);
         let chain: Array = info
             .peer_certificates
