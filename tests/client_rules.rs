@@ -442,3 +442,21 @@ fn a_caller_driven_mechanism_answers_each_challenge() {
         t.client_silent();
     });
 }
+
+#[test]
+#[should_panic(expected = "left events unread")]
+fn the_harness_fails_a_scenario_that_leaves_events_unread() {
+    let mut t = T::new(remote(), Split::Whole);
+    // The greeting event is never taken.
+    t.server("220 mx.example.org ESMTP");
+}
+
+#[test]
+#[should_panic(expected = "left client bytes unchecked")]
+fn the_harness_fails_a_scenario_that_leaves_bytes_unchecked() {
+    let mut t = T::new(remote(), Split::Whole);
+    t.greeting();
+    let now = t.now;
+    // EHLO goes out, and nobody checks it.
+    let _ = t.session.noop(now).unwrap();
+}
