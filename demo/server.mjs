@@ -237,7 +237,14 @@ async function main() {
   const smtpsPort = await listen(implicit.server, Number(args["smtps-port"]), HOST);
 
   const config = { ca: certs.ca, smtpPort, smtpsPort };
+  let allowedHosts = new Set();
   const httpServer = http.createServer((req, res) => {
+    // DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 sends its own name as Host. Only
+    // the names this server is reached by on this machine are served (its API hands out the demo's credentials).
+    if (!allowedHosts.has(String(req.headers.host ?? "").toLowerCase())) {
+      res.writeHead(421, { "Content-Type": "text/plain", Connection: "close" });
+      return res.end("this demo server answers only to 127.0.0.1, localhost and [::1]\n");
+    }
     const url = new URL(req.url ?? "/", "http://demo.invalid");
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405);
@@ -260,6 +267,7 @@ async function main() {
     return serveFile(res, WWW, url.pathname);
   });
   const httpPort = await listen(httpServer, Number(args["http-port"]), HOST);
+  allowedHosts = new Set([`127.0.0.1:${httpPort}`, `localhost:${httpPort}`, `[::1]:${httpPort}`]);
   const pageOrigins = [`http://127.0.0.1:${httpPort}`, `http://localhost:${httpPort}`];
   const bridge = createBridge({
     allow: [`127.0.0.1:${smtpPort}`, `127.0.0.1:${smtpsPort}`],

@@ -26,6 +26,23 @@ export interface BridgeOptions {
   connectTimeout?: number;
   /** Largest WebSocket message accepted, in bytes (default 1 MiB). */
   maxFrame?: number;
+  /** Close a connection after this many ms whatever it does (default 3600000, one hour; 0 = never). */
+  maxLifetime?: number;
+  /**
+   * Bytes held for a target that is not connected yet (default 256 KiB): at this many the WebSocket stops reading;
+   * past twice as many the connection is closed (1009).
+   */
+  maxPending?: number;
+  /**
+   * Resolve each target's name once, on its first connection, and connect every later one to that address (a DNS
+   * change, a rebinding attack, cannot move an allowed name elsewhere). Default false: resolved per connection.
+   */
+  pinNames?: boolean;
+  /**
+   * Opens the TCP connection to a target (an address when `pinNames` resolved it); default `net.connect`. For a
+   * proxy in front of the targets, or tests.
+   */
+  connect?: (host: string, port: number) => import("node:net").Socket;
   /** Where connection events go (never payloads). Default: stderr; `null` for silence. */
   log?: ((line: string) => void) | null;
 }
@@ -49,7 +66,14 @@ export declare const CLOSE_CODES: {
   IDLE: 4408;
   TEXT_FRAME: 1003;
   TARGET_ERROR: 4500;
+  LIFETIME: 4410;
+  OVERFLOW: 1009;
 };
+
+/** `text` cut to at most `limit` UTF-8 bytes (default 123, a close frame's room), never inside a character. */
+export declare function cutUtf8(text: string, limit?: number): string;
+/** Warnings for risky settings: a non-loopback listen address with `origins: ["*"]` or `allowMissingOrigin`. */
+export declare function riskyBridgeSettings(options: BridgeOptions, listenHost: string): string[];
 
 export declare function parseTarget(text: string): { host: string; port: number; key: string };
 export declare function createBridge(options: BridgeOptions): Bridge;

@@ -6,9 +6,14 @@
 //     without it, the first one);
 //   - it checks the Origin header against an allowlist (browsers always send it; requests without one are refused
 //     unless `allowMissingOrigin`);
-//   - it limits concurrent connections (in total and per client address), the idle time and the frame size;
+//   - it limits concurrent connections (in total and per client address), the idle time, each connection's lifetime,
+//     the frame size, and what it holds for a target that is not connected yet (the WebSocket is paused at the cap,
+//     and frames that arrive after a connection ended are dropped);
+//   - it can pin each target's name to the address it resolved to first (`pinNames`), so a DNS change cannot move
+//     an allowed name to another host mid-flight;
 //   - it never logs payloads (only who connected where, how many bytes, and why a connection ended).
 // It never sees plaintext mail or credentials once smtp-wasm has set up TLS (which happens inside the wasm).
+import dns from "node:dns/promises";
 import http from "node:http";
 import net from "node:net";
 import { WebSocketServer } from "ws";
@@ -19,6 +24,8 @@ const DEFAULTS = {
   idleTimeout: 300_000,
   connectTimeout: 10_000,
   maxFrame: 1 << 20,
+  maxLifetime: 3_600_000,
+  maxPending: 256 * 1024,
 };
 const HIGH_WATER = 1 << 20;
 
@@ -29,7 +36,55 @@ export const CLOSE_CODES = {
   IDLE: 4408,
   TEXT_FRAME: 1003,
   TARGET_ERROR: 4500,
+  LIFETIME: 4410,
+  OVERFLOW: 1009,
 };
+
+/** The longest close reason a WebSocket close frame carries, in UTF-8 bytes (RFC 6455 5.5: 125 minus the code). */
+const MAX_CLOSE_REASON = 123;
+
+/** `text` cut to at most `limit` UTF-8 bytes, never inside a character (ws throws on a longer close reason). */
+export function cutUtf8(text, limit = MAX_CLOSE_REASON) {
+  const s = String(text);
+  if (Buffer.byteLength(s) <= limit) return s;
+  let out = "";
+  let bytes = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > limit) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
+}
+
+/** Whether a listen address is loopback-only (`127.x`, `::1`, `localhost`). */
+function isLoopbackHost(host) {
+  const h = String(host).replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\./.test(h) || /^::ffff:127\./.test(h);
+}
+
+/**
+ * Warnings for settings that let any web page (or any program) on the network use the bridge: a listen address
+ * reachable from other machines together with `origins: ["*"]` or `allowMissingOrigin`.
+ */
+export function riskyBridgeSettings(options, listenHost) {
+  const warnings = [];
+  if (isLoopbackHost(listenHost)) return warnings;
+  if ((options.origins ?? []).includes("*")) {
+    warnings.push(
+      `the bridge listens on ${listenHost} (reachable from other machines) and accepts any Origin ("*"): ` +
+        "any web page can relay through it to the allowed targets",
+    );
+  }
+  if (options.allowMissingOrigin === true) {
+    warnings.push(
+      `the bridge listens on ${listenHost} (reachable from other machines) and accepts requests without an Origin: ` +
+        "any program on the network can relay through it to the allowed targets",
+    );
+  }
+  return warnings;
+}
 
 /** Parses `host:port`, `[v6]:port`; returns the canonical `host:port` string (lower case host) or throws. */
 export function parseTarget(text) {
@@ -67,6 +122,12 @@ export function createBridge(options) {
   const perAddress = options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress;
   const idleTimeout = options.idleTimeout ?? DEFAULTS.idleTimeout;
   const connectTimeout = options.connectTimeout ?? DEFAULTS.connectTimeout;
+  const maxLifetime = options.maxLifetime ?? DEFAULTS.maxLifetime;
+  const maxPending = options.maxPending ?? DEFAULTS.maxPending;
+  const pinNames = options.pinNames === true;
+  const connectTarget = options.connect ?? ((host, port) => net.connect({ host, port }));
+  /** Target key -> the address its name resolved to first (with `pinNames`). */
+  const pinned = new Map();
   const path = options.path ?? null;
   const log = options.log === undefined ? (line) => console.error(line) : options.log ?? (() => {});
 
@@ -154,23 +215,32 @@ export function createBridge(options) {
     let down = 0;
     let done = false;
     let idleTimer;
+    let lifetimeTimer;
     const pending = [];
+    let pendingBytes = 0;
     log(`bridge: #${id} open ${address} origin=${origin} -> ${target.key}`);
 
     const finish = (why, code, reason) => {
       if (done) return;
       done = true;
       clearTimeout(idleTimer);
+      clearTimeout(lifetimeTimer);
       clearTimeout(connectTimer);
+      pending.length = 0;
+      pendingBytes = 0;
       live.delete(conn);
       const n = (perAddr.get(address) ?? 1) - 1;
       if (n <= 0) perAddr.delete(address);
       else perAddr.set(address, n);
       log(`bridge: #${id} closed (${why}); ${up} bytes to ${target.key}, ${down} bytes back`);
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason.slice(0, 120));
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, cutUtf8(reason));
+      // Nothing more is read from the client: what it still sends is not relayed, and a client that does not answer
+      // the close frame is cut off after a second instead of ws's 30 s close timeout.
+      ws.pause?.();
+      setTimeout(() => ws.terminate(), 1000).unref();
       // Let queued bytes reach the server (a QUIT) before the FIN.
-      if (!tcp.destroyed) tcp.end();
-      setTimeout(() => tcp.destroy(), 1000).unref();
+      if (tcp !== null && !tcp.destroyed) tcp.end();
+      setTimeout(() => tcp?.destroy(), 1000).unref();
     };
     const touch = () => {
       clearTimeout(idleTimer);
@@ -182,22 +252,41 @@ export function createBridge(options) {
       }
     };
     touch();
+    if (maxLifetime > 0) {
+      lifetimeTimer = setTimeout(
+        () => finish("lifetime", CLOSE_CODES.LIFETIME, `open for ${Math.round(maxLifetime / 1000)} s, the limit`),
+        maxLifetime,
+      );
+    }
 
-    const tcp = net.connect({ host: target.host, port: target.port });
-    conn.tcp = tcp;
-    tcp.setNoDelay(true);
+    let tcp = null;
     let connected = false;
     const connectTimer = setTimeout(() => {
       if (!connected) {
         finish("connect timeout", CLOSE_CODES.TARGET_UNREACHABLE, `could not reach ${target.key}: timed out`);
       }
     }, connectTimeout);
-    tcp.on("connect", () => {
+    const open = (host) => {
+      if (done) return;
+      tcp = connectTarget(host, target.port);
+      conn.tcp = tcp;
+      tcp.setNoDelay(true);
+      tcp.on("connect", onConnect);
+      tcp.on("data", onData);
+      tcp.on("drain", () => ws.resume?.());
+      tcp.on("end", () => finish("server closed", CLOSE_CODES.TARGET_CLOSED, "the server closed the connection"));
+      tcp.on("error", onError);
+      tcp.on("close", () => finish("tcp closed", CLOSE_CODES.TARGET_CLOSED, "the server closed the connection"));
+    };
+    const onConnect = () => {
       connected = true;
       clearTimeout(connectTimer);
-      for (const chunk of pending.splice(0)) tcp.write(chunk);
-    });
-    tcp.on("data", (chunk) => {
+      let ok = true;
+      for (const chunk of pending.splice(0)) ok = tcp.write(chunk) && ok;
+      pendingBytes = 0;
+      if (ok) ws.resume?.();
+    };
+    const onData = (chunk) => {
       down += chunk.length;
       touch();
       if (ws.readyState !== ws.OPEN) return;
@@ -205,29 +294,53 @@ export function createBridge(options) {
         if (tcp.isPaused() && ws.bufferedAmount < HIGH_WATER) tcp.resume();
       });
       if (ws.bufferedAmount >= HIGH_WATER) tcp.pause();
-    });
-    tcp.on("drain", () => ws.resume?.());
-    tcp.on("end", () => finish("server closed", CLOSE_CODES.TARGET_CLOSED, "the server closed the connection"));
-    tcp.on("error", (error) => {
+    };
+    const onError = (error) => {
       const code = error.code ?? "error";
       if (!connected) {
         finish(`connect ${code}`, CLOSE_CODES.TARGET_UNREACHABLE, `could not reach ${target.key}: ${code}`);
       } else {
         finish(`tcp ${code}`, CLOSE_CODES.TARGET_ERROR, `connection to ${target.key} failed: ${code}`);
       }
-    });
-    tcp.on("close", () => finish("tcp closed", CLOSE_CODES.TARGET_CLOSED, "the server closed the connection"));
+    };
+    if (!pinNames || net.isIP(target.host) !== 0) {
+      open(target.host);
+    } else if (pinned.has(target.key)) {
+      open(pinned.get(target.key));
+    } else {
+      // The first connection resolves the name; every later one goes to the same address.
+      dns.lookup(target.host).then(
+        ({ address }) => {
+          if (!pinned.has(target.key)) {
+            pinned.set(target.key, address);
+            log(`bridge: ${target.key} pinned to ${address}`);
+          }
+          open(pinned.get(target.key));
+        },
+        (error) => onError(error),
+      );
+    }
 
     ws.on("message", (data, isBinary) => {
       if (!isBinary) {
         finish("text frame", CLOSE_CODES.TEXT_FRAME, "only binary frames are relayed");
         return;
       }
+      // A frame that was already read when the connection ended goes nowhere.
+      if (done) return;
       const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       up += chunk.length;
       touch();
       if (!connected) {
+        // Held for the target, within a cap: at the cap the WebSocket stops reading (the client's sends back up);
+        // a client that still floods past twice the cap is cut off.
         pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes > 2 * maxPending) {
+          finish("too much before connect", CLOSE_CODES.OVERFLOW, "too much data before the target connected");
+        } else if (pendingBytes >= maxPending) {
+          ws.pause?.();
+        }
         return;
       }
       if (!tcp.write(chunk)) ws.pause?.();
@@ -248,6 +361,9 @@ export function createBridge(options) {
       wss.handleUpgrade(req, socket, head, (ws) => relay(ws, decided));
     },
     listen(port = 0, host = "127.0.0.1") {
+      // Never silenced, not even with `log: null`.
+      const warn = options.log === null ? (line) => console.error(line) : log;
+      for (const warning of riskyBridgeSettings(options, host)) warn(`bridge: WARNING: ${warning}`);
       httpServer = http.createServer((req, res) => {
         res.writeHead(426, { "Content-Type": "text/plain", Connection: "close" });
         res.end("smtp-wasm bridge: connect with a WebSocket\n");

@@ -30,17 +30,31 @@ smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
       --server-name NAME     the name to verify the certificate against (default: the host)
       --ca FILE              trust the CA certificate(s) in this PEM file (repeatable), besides the Mozilla roots
       --insecure             accept any certificate (tests only: anyone in the path can read the mail)
-  -u, --user NAME            AUTH as NAME; the password comes from --password, --password-file or $SMTP_PASSWORD
+  -u, --user NAME            AUTH as NAME; the password comes from $SMTP_PASSWORD, --password-file, a prompt on the
+                             terminal, or --password (visible to other users in the process list: avoid it)
       --password PASS
       --password-file FILE
       --auth MECH            PLAIN | LOGIN | CRAM-MD5 (default: the best the server offers)
   -f, --from ADDR            envelope sender
   -t, --to ADDR              recipient (repeatable, or comma-separated)
-  -d, --data FILE            the RFC 5322 message; "-" reads stdin. Without it a short test message is composed:
-      --subject TEXT           its Subject
-      --body TEXT              its body
-      --header "NAME: VALUE"   an extra header (repeatable)
+  -d, --data FILE            the RFC 5322 message, streamed; "-" reads stdin. Without it a short test message is
+                             composed:
+      --subject TEXT           its Subject (no CR or LF)
+      --body TEXT              its body (LF or CRLF between lines; no bare CR)
+      --header "NAME: VALUE"   an extra header (repeatable; no CR or LF)
       --ehlo NAME            the name sent in EHLO (default localhost)
+      --lmtp                 speak LMTP (LHLO, one reply per recipient)
+      --no-chunking          never use BDAT, even when the server offers CHUNKING
+      --size N               MAIL SIZE= (RFC 1870)
+      --body-type TYPE       MAIL BODY= 7BIT | 8BITMIME | BINARYMIME
+      --smtputf8             MAIL SMTPUTF8 (RFC 6531), for non-ASCII addresses
+      --requiretls           MAIL REQUIRETLS (RFC 8689)
+      --ret FULL|HDRS        DSN RET= (RFC 3461)
+      --envid ID             DSN ENVID=
+      --mail-auth ADDR       MAIL AUTH= (RFC 4954)
+      --notify LIST          DSN NOTIFY= for every recipient: NEVER, or SUCCESS,FAILURE,DELAY
+      --orcpt ADDR           DSN ORCPT= for every recipient
+      --orcpt-type TYPE      the ORCPT address type (default rfc822)
       --timeout SECONDS      give up after this long per step (default: RFC 5321 timeouts)
   -v, --verbose              print the transcript (AUTH redacted) and the TLS parameters
   -q, --quiet                print nothing on success
@@ -57,7 +71,11 @@ smtp-wasm bridge --allow HOST:PORT [--allow ...] --origin ORIGIN [--origin ...] 
       --max-connections N    in total (default 64)
       --max-per-address N    per client address (default 8)
       --idle-timeout SECONDS close after this long without traffic (default 300)
-      --quiet                do not log connections
+      --max-lifetime SECONDS close after this long whatever happens (default 3600; 0: never)
+      --pin-names            resolve each target's name once and keep connecting to that address
+      --quiet                do not log connections (warnings about risky settings are still printed)
+
+Text from the server (replies, certificate names) is printed with control characters escaped (\\xNN).
 
 exit codes: 0 ok, 1 some recipients refused, 2 usage, 3 connection, 4 TLS, 5 AUTH refused,
             6 refused by the server (5xx), 7 temporary failure (4xx), 8 protocol or other error`;
@@ -107,6 +125,32 @@ function parsePort(text) {
   return n;
 }
 
+/** Opens a file for reading (a usage error if it cannot be), for streaming. */
+function openFileOr(file, what) {
+  try {
+    return fs.openSync(file, "r");
+  } catch (error) {
+    throw new CliError(`cannot read ${what} ${file}: ${error.code ?? error.message}`, EXIT.USAGE);
+  }
+}
+
+/**
+ * `text` with every control character (C0, DEL, C1) and the line/paragraph separators shown as `\xNN` / `\uNNNN`:
+ * server text goes to a terminal, where an escape sequence could rewrite the screen or the title.
+ */
+export function printable(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u${n.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** Refuses CR and LF (and NUL) in a value that goes into one header line. */
+function oneLine(flag, value) {
+  if (/[\r\n\0]/.test(value)) throw usage(`${flag} must not contain CR, LF or NUL (header injection)`);
+  return value;
+}
+
 function readFileOr(file, what) {
   try {
     return fs.readFileSync(file);
@@ -125,8 +169,64 @@ function parse(args, options) {
 
 const TLS_MODES = ["starttls", "implicit", "opportunistic", "none"];
 
-/** Parses `send` arguments into sendMail options (plus CLI flags). Exported for tests. */
-export function parseSendArgs(args, env = process.env) {
+/** The flags of `send` for LMTP, BDAT and every MailOptions / RcptOptions field. */
+const ENVELOPE_FLAGS = {
+  lmtp: { type: "boolean" },
+  "no-chunking": { type: "boolean" },
+  size: { type: "string" },
+  "body-type": { type: "string" },
+  smtputf8: { type: "boolean" },
+  requiretls: { type: "boolean" },
+  ret: { type: "string" },
+  envid: { type: "string" },
+  "mail-auth": { type: "string" },
+  notify: { type: "string" },
+  orcpt: { type: "string" },
+  "orcpt-type": { type: "string" },
+};
+
+/** Applies {@link ENVELOPE_FLAGS} to sendMail options. */
+function applyEnvelopeFlags(v, opts) {
+  if (v.lmtp) opts.lmtp = true;
+  if (v["no-chunking"]) opts.preferChunking = false;
+  const mail = {};
+  if (v.size !== undefined) {
+    if (!/^\d+$/.test(v.size)) throw usage("--size must be a number of octets");
+    mail.size = Number(v.size);
+  }
+  if (v["body-type"] !== undefined) {
+    const body = v["body-type"].toUpperCase();
+    if (!["7BIT", "8BITMIME", "BINARYMIME"].includes(body)) throw usage("--body-type must be 7BIT, 8BITMIME or BINARYMIME");
+    mail.body = body;
+  }
+  if (v.smtputf8) mail.smtpUtf8 = true;
+  if (v.requiretls) mail.requireTls = true;
+  if (v.ret !== undefined) {
+    const ret = v.ret.toUpperCase();
+    if (!["FULL", "HDRS"].includes(ret)) throw usage("--ret must be FULL or HDRS");
+    mail.ret = ret;
+  }
+  if (v.envid !== undefined) mail.envelopeId = v.envid;
+  if (v["mail-auth"] !== undefined) mail.auth = v["mail-auth"];
+  if (Object.keys(mail).length > 0) opts.mailOptions = mail;
+  const rcpt = {};
+  if (v.notify !== undefined) {
+    const list = v.notify.toUpperCase().split(",").map((n) => n.trim()).filter((n) => n !== "");
+    if (list.length === 1 && list[0] === "NEVER") rcpt.notify = "NEVER";
+    else if (list.length > 0 && list.every((n) => ["SUCCESS", "FAILURE", "DELAY"].includes(n))) rcpt.notify = list;
+    else throw usage("--notify must be NEVER or a list of SUCCESS, FAILURE, DELAY");
+  }
+  if (v.orcpt !== undefined) rcpt.originalRecipient = v.orcpt;
+  if (v["orcpt-type"] !== undefined) rcpt.originalRecipientType = v["orcpt-type"];
+  if (Object.keys(rcpt).length > 0) opts.rcptOptions = rcpt;
+}
+
+/**
+ * Parses `send` arguments into sendMail options (plus CLI flags). Exported for tests. With `interactive` (a
+ * terminal on stdin that the message does not need) a missing password is asked for (`promptPassword`) instead of
+ * being an error.
+ */
+export function parseSendArgs(args, env = process.env, { interactive = false } = {}) {
   const { values: v, positionals } = parse(args, {
     server: { type: "string", short: "s" },
     port: { type: "string", short: "p" },
@@ -149,6 +249,7 @@ export function parseSendArgs(args, env = process.env) {
     verbose: { type: "boolean", short: "v" },
     quiet: { type: "boolean", short: "q" },
     json: { type: "boolean" },
+    ...ENVELOPE_FLAGS,
   });
   if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (v.server === undefined) throw usage("--server is required");
@@ -168,13 +269,19 @@ export function parseSendArgs(args, env = process.env) {
   if (v.ca !== undefined) opts.rootCertificates = v.ca.map((f) => readFileOr(f, "CA file").toString("utf8"));
   if (v.insecure) opts.dangerouslyAcceptInvalidCertificates = true;
   if (v.ehlo !== undefined) opts.localName = v.ehlo;
+  let promptPassword = false;
   if (v.user !== undefined) {
     let password = v.password;
     if (password === undefined && v["password-file"] !== undefined) {
       password = readFileOr(v["password-file"], "password file").toString("utf8").replace(/\r?\n$/, "");
     }
     password ??= env.SMTP_PASSWORD;
-    if (password === undefined) throw usage("--user needs --password, --password-file or $SMTP_PASSWORD");
+    if (password === undefined) {
+      if (!interactive || v.data === "-") {
+        throw usage("--user needs $SMTP_PASSWORD, --password-file, a terminal to ask on, or --password");
+      }
+      promptPassword = true;
+    }
     opts.auth = { username: v.user, password };
     if (v.auth !== undefined) {
       const mech = v.auth.toUpperCase();
@@ -193,8 +300,20 @@ export function parseSendArgs(args, env = process.env) {
   if (v.data !== undefined && (v.subject !== undefined || v.body !== undefined || v.header !== undefined)) {
     throw usage("--data cannot be combined with --subject, --body or --header");
   }
+  if (v.subject !== undefined) oneLine("--subject", v.subject);
+  for (const header of v.header ?? []) oneLine("--header", header);
+  if (v.body !== undefined && /\r(?!\n)|\0/.test(v.body)) throw usage("--body must not contain a bare CR or NUL");
+  applyEnvelopeFlags(v, opts);
   const message = { file: v.data, subject: v.subject, body: v.body, headers: v.header ?? [] };
-  return { opts, message, verbose: v.verbose === true, quiet: v.quiet === true, json: v.json === true };
+  return {
+    opts,
+    message,
+    verbose: v.verbose === true,
+    quiet: v.quiet === true,
+    json: v.json === true,
+    promptPassword,
+    passwordOnCommandLine: v.password !== undefined,
+  };
 }
 
 /** A swaks-like test message. */
@@ -217,17 +336,65 @@ export function composeMessage({ from, to, subject, body, headers = [], date = n
   return lines.join("\r\n") + "\r\n";
 }
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks);
+/** Asks for a password on the terminal, without echo. */
+async function askPassword(prompt, err) {
+  const stdin = process.stdin;
+  err.write(prompt);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  stdin.setEncoding("utf8");
+  try {
+    return await new Promise((resolve, reject) => {
+      let typed = "";
+      const onData = (text) => {
+        for (const ch of text) {
+          if (ch === "\r" || ch === "\n" || ch === "\u0004") {
+            stdin.off("data", onData);
+            resolve(typed);
+            return;
+          }
+          if (ch === "\u0003") {
+            stdin.off("data", onData);
+            reject(new CliError("cancelled", EXIT.USAGE));
+            return;
+          }
+          if (ch === "\u007f" || ch === "\b") typed = typed.slice(0, -1);
+          else typed += ch;
+        }
+      };
+      stdin.on("data", onData);
+    });
+  } finally {
+    stdin.setRawMode?.(false);
+    stdin.pause();
+    err.write("\n");
+  }
 }
 
-/** Maps any error from smtp-wasm (or Node) to an exit code and one line. */
+/** Node's error codes of a connection that failed or dropped. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EADDRNOTAVAIL",
+]);
+/** Node's error codes of a file that could not be read. */
+const FILE_CODES = new Set(["ENOENT", "EACCES", "EISDIR", "ENOTDIR", "EPERM", "EMFILE", "ELOOP"]);
+
+/** Maps any error from smtp-wasm (or Node) to an exit code and one line (server text escaped). */
 export function classify(error) {
-  if (error instanceof CliError) return { code: error.exitCode, line: error.message };
+  if (error instanceof CliError) return { code: error.exitCode, line: printable(error.message) };
   const name = error?.constructor?.name ?? "";
-  const msg = String(error?.message ?? error).replace(/\s*\n\s*/g, " ");
+  const msg = printable(String(error?.message ?? error).replace(/\s*\n\s*/g, " "));
   switch (name) {
     case "TlsError":
       return { code: EXIT.TLS, line: `TLS failed: ${msg}` };
@@ -242,14 +409,19 @@ export function classify(error) {
     case "UsageError":
     case "InvalidInputError":
       return { code: EXIT.USAGE, line: msg };
-    default:
-      if (typeof error?.code === "string" && /^E[A-Z]+/.test(error.code)) return { code: EXIT.CONNECT, line: msg };
+    default: {
+      const code = typeof error?.code === "string" ? error.code : "";
+      if (NETWORK_CODES.has(code)) return { code: EXIT.CONNECT, line: msg };
+      if (FILE_CODES.has(code)) return { code: EXIT.USAGE, line: msg };
+      if (/^ERR_(INVALID_ARG|OUT_OF_RANGE|MISSING_ARGS|PARSE_ARGS)/.test(code)) return { code: EXIT.USAGE, line: msg };
+      // Every other Node ERR_* (a stream misused, an internal assertion) is not a connection problem.
       return { code: EXIT.PROTOCOL, line: msg };
+    }
   }
 }
 
 function transcriptPrinter(out) {
-  return (line) => out.write(`${line.direction === "client" ? "-> " : "<- "}${line.text}\n`);
+  return (line) => out.write(`${line.direction === "client" ? "-> " : "<- "}${printable(line.text)}\n`);
 }
 
 export function describeCertificate(der) {
@@ -273,11 +445,18 @@ export function describeCertificate(der) {
 }
 
 async function cmdSend(args, out, err) {
-  const parsed = parseSendArgs(args);
+  const parsed = parseSendArgs(args, process.env, { interactive: process.stdin.isTTY === true });
   const { opts, message } = parsed;
-  if (message.file === "-") opts.message = await readStdin();
-  else if (message.file !== undefined) opts.message = readFileOr(message.file, "message file");
-  else opts.message = composeMessage({ from: opts.from, to: opts.to, ...message });
+  // Told to a person at a terminal; a script's stderr keeps its one line per failure.
+  if (parsed.passwordOnCommandLine && err.isTTY === true) {
+    err.write("smtp-wasm: warning: --password is visible to other users of this machine; prefer $SMTP_PASSWORD\n");
+  }
+  if (parsed.promptPassword) opts.auth.password = await askPassword(`password for ${opts.auth.username}: `, err);
+  // Streamed, never read whole: a message of any size takes a bounded amount of memory.
+  if (message.file === "-") opts.message = process.stdin;
+  else if (message.file !== undefined) {
+    opts.message = fs.createReadStream(null, { fd: openFileOr(message.file, "message file") });
+  } else opts.message = composeMessage({ from: opts.from, to: opts.to, ...message });
   const smtp = await loadSmtpWasm();
   if (parsed.verbose) opts.debug = transcriptPrinter(out);
   const result = await smtp.sendMail(opts);
@@ -296,13 +475,13 @@ async function cmdSend(args, out, err) {
       const c = leaf ? describeCertificate(leaf) : null;
       out.write(
         `=== TLS ${result.tls.protocolVersion} ${result.tls.cipherSuite}` +
-          (c ? `, certificate ${c.subjectCN} issued by ${c.issuerCN}` : "") +
+          (c ? `, certificate ${printable(c.subjectCN)} issued by ${printable(c.issuerCN)}` : "") +
           "\n",
       );
     }
     out.write(`=== accepted: ${result.accepted.join(", ") || "(none)"}\n`);
-    for (const r of result.rejected) out.write(`=== refused: ${r.recipient}: ${r.error.message}\n`);
-    out.write(`=== server reply: ${result.reply.code} ${result.reply.lines.join(" / ")}\n`);
+    for (const r of result.rejected) out.write(`=== refused: ${r.recipient}: ${printable(r.error.message)}\n`);
+    out.write(`=== server reply: ${result.reply.code} ${printable(result.reply.lines.join(" / "))}\n`);
   }
   if (result.rejected.length > 0) {
     err.write(`smtp-wasm: ${result.rejected.length} of ${opts.to.length} recipients refused\n`);
@@ -409,6 +588,9 @@ async function cmdProbe(args, out, err) {
   if (v.json) {
     out.write(JSON.stringify(report, null, 2) + "\n");
   } else {
+    // Everything below shows server text (greeting, capabilities, certificate names): escaped for the terminal.
+    const out0 = out;
+    out = { write: (text) => out0.write(printable(text.replace(/\n$/, "")) + "\n") };
     out.write(`server:       ${report.server} (TLS name ${report.serverName}, mode ${report.tlsMode})\n`);
     out.write(`greeting:     ${report.greeting}\n`);
     out.write(`capabilities: ${report.capabilities.join(", ") || "(none: HELO only)"}\n`);
@@ -450,6 +632,8 @@ async function cmdBridge(args, out, err) {
     "max-connections": { type: "string" },
     "max-per-address": { type: "string" },
     "idle-timeout": { type: "string" },
+    "max-lifetime": { type: "string" },
+    "pin-names": { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
   });
   if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -479,6 +663,8 @@ async function cmdBridge(args, out, err) {
       maxConnections: num("max-connections", 64),
       maxConnectionsPerAddress: num("max-per-address", 8),
       idleTimeout: num("idle-timeout", 300) * 1000,
+      maxLifetime: num("max-lifetime", 3600) * 1000,
+      pinNames: v["pin-names"] === true,
       log: v.quiet ? null : (line) => err.write(`${new Date().toISOString()} ${line}\n`),
     });
   } catch (error) {

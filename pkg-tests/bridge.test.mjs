@@ -139,3 +139,81 @@ test("limits: connections per address and in total, idle time, text frames", asy
     assert.equal(await closed, 1003);
   });
 });
+
+test("frames before the target connects are capped: the WebSocket stops reading at the cap", async () => {
+  // A target that never connects: everything the client sends would be held by the bridge.
+  const never = () => {
+    const socket = new net.Socket();
+    socket.setNoDelay = () => socket;
+    return socket;
+  };
+  const maxPending = 64 * 1024;
+  await withBridge(
+    { allow: [`127.0.0.1:${tcpPort}`], origins: [ORIGIN], maxPending, connect: never, connectTimeout: 1000 },
+    async (url, bridge) => {
+      const ws = new WebSocket(url, ["binary"], { origin: ORIGIN });
+      await new Promise((r) => ws.once("open", r));
+      const closed = new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+      const frame = Buffer.alloc(16 * 1024, 0x41);
+      // 16 MiB offered before the connect timeout; the bridge reads only up to its cap, the rest stays with the client.
+      for (let i = 0; i < 1024 && ws.readyState === WebSocket.OPEN; i++) ws.send(frame);
+      const { code } = await closed;
+      assert.equal(code, 4502);
+      assert.equal(bridge.connections, 0);
+    },
+  );
+  const line = lines.findLast((l) => /closed \(connect timeout\)/.test(l));
+  assert.ok(line !== undefined, lines.slice(-3).join("\n"));
+  const up = Number(/; (\d+) bytes to/.exec(line)[1]);
+  assert.ok(up <= 2 * maxPending, `the bridge took ${up} bytes`);
+});
+
+test("a long non-ASCII target name is cut by bytes in the close reason, not crashing the bridge", async () => {
+  const name = "ü".repeat(100);
+  const refused = () => {
+    const socket = new net.Socket();
+    socket.setNoDelay = () => socket;
+    setImmediate(() => socket.emit("error", Object.assign(new Error("refused"), { code: "ECONNREFUSED" })));
+    return socket;
+  };
+  await withBridge({ allow: [`${name}:25`], origins: [ORIGIN], connect: refused }, async (url) => {
+    const r = await open(url);
+    assert.equal(r.close.code, 4502);
+    assert.ok(Buffer.byteLength(r.close.reason) <= 123, r.close.reason);
+    assert.match(r.close.reason, /^could not reach ü+/);
+  });
+});
+
+test("maxLifetime closes a connection however busy it is (4410)", async () => {
+  await withBridge({ allow: [`127.0.0.1:${tcpPort}`], origins: [ORIGIN], maxLifetime: 300 }, async (url) => {
+    const { ws } = await open(url);
+    const keepBusy = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(Buffer.from("noop\r\n")), 50);
+    const closed = await new Promise((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+    clearInterval(keepBusy);
+    assert.equal(closed.code, 4410);
+  });
+});
+
+test("pinNames resolves a target's name once and connects to that address", async () => {
+  await withBridge({ allow: [`localhost:${tcpPort}`], origins: [ORIGIN], pinNames: true }, async (url) => {
+    for (let i = 0; i < 2; i++) {
+      const { ws, first, close } = await open(url);
+      // localhost may resolve to ::1 first, where the test server does not listen: either way the name is pinned.
+      if (ws !== undefined) {
+        assert.equal(first, "220 hello\r\n");
+        ws.close();
+      } else {
+        assert.equal(close.code, 4502);
+      }
+    }
+  });
+  assert.equal(lines.filter((l) => /localhost:\d+ pinned to /.test(l)).length, 1);
+});
+
+test("risky settings are warned about: a non-loopback listen address with any Origin or none", async () => {
+  const { riskyBridgeSettings } = await import("../node/bridge.js");
+  assert.equal(riskyBridgeSettings({ allow: ["a:25"], origins: ["*"] }, "0.0.0.0").length, 1);
+  assert.equal(riskyBridgeSettings({ allow: ["a:25"], allowMissingOrigin: true, origins: ["*"] }, "::").length, 2);
+  assert.deepEqual(riskyBridgeSettings({ allow: ["a:25"], origins: ["*"] }, "127.0.0.1"), []);
+  assert.deepEqual(riskyBridgeSettings({ allow: ["a:25"], origins: ["https://x.example"] }, "0.0.0.0"), []);
+});

@@ -7,7 +7,9 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { serverEnv, listening } from "./lib/env.mjs";
-import { parseSendArgs, parseHostPort, composeMessage, EXIT } from "../node/cli.js";
+import net from "node:net";
+import os from "node:os";
+import { parseSendArgs, parseHostPort, composeMessage, EXIT, classify, printable } from "../node/cli.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "bin/smtp-wasm.js");
@@ -83,6 +85,139 @@ test("argument parsing: defaults, implicit TLS on 465, recipients, password sour
   assert.ok(m.endsWith("\r\n"));
 });
 
+test("CR/LF refused in --subject and --header, a bare CR in --body; envelope flags; the password prompt", () => {
+  const base = ["-s", "h", "-f", "a@x", "-t", "b@x"];
+  assert.throws(() => parseSendArgs([...base, "--subject", "hi\r\nBcc: victim@x"], {}), /--subject must not contain/);
+  assert.throws(() => parseSendArgs([...base, "--header", "X-A: 1\nBcc: v@x"], {}), /--header must not contain/);
+  assert.throws(() => parseSendArgs([...base, "--body", "a\rb"], {}), /bare CR/);
+  assert.ok(parseSendArgs([...base, "--body", "line 1\nline 2\r\nline 3"], {}));
+  const e = parseSendArgs([...base, "--lmtp", "--no-chunking", "--size", "1234", "--body-type", "8bitmime",
+    "--smtputf8", "--requiretls", "--ret", "hdrs", "--envid", "env-1", "--mail-auth", "<>", "--notify",
+    "success,delay", "--orcpt", "b@x", "--orcpt-type", "rfc822"], {});
+  assert.equal(e.opts.lmtp, true);
+  assert.equal(e.opts.preferChunking, false);
+  assert.deepEqual(e.opts.mailOptions, { size: 1234, body: "8BITMIME", smtpUtf8: true, requireTls: true, ret: "HDRS",
+    envelopeId: "env-1", auth: "<>" });
+  assert.deepEqual(e.opts.rcptOptions, { notify: ["SUCCESS", "DELAY"], originalRecipient: "b@x",
+    originalRecipientType: "rfc822" });
+  assert.deepEqual(parseSendArgs([...base, "--notify", "never"], {}).opts.rcptOptions, { notify: "NEVER" });
+  assert.throws(() => parseSendArgs([...base, "--notify", "sometimes"], {}), /--notify/);
+  assert.throws(() => parseSendArgs([...base, "--body-type", "9BIT"], {}), /--body-type/);
+  // No password anywhere: asked for on a terminal, an error otherwise (and when stdin carries the message).
+  const asked = parseSendArgs([...base, "-u", "u"], {}, { interactive: true });
+  assert.equal(asked.promptPassword, true);
+  assert.throws(() => parseSendArgs([...base, "-u", "u"], {}, { interactive: false }), /a terminal to ask on/);
+  assert.throws(() => parseSendArgs([...base, "-u", "u", "-d", "-"], {}, { interactive: true }), /password/);
+  assert.equal(parseSendArgs([...base, "-u", "u"], { SMTP_PASSWORD: "pw" }).promptPassword, false);
+  assert.equal(parseSendArgs([...base, "-u", "u", "--password", "pw"], {}).passwordOnCommandLine, true);
+});
+
+test("exit codes: network errors 3, file errors 2, other Node ERR_* codes are not connection errors", () => {
+  const withCode = (code) => Object.assign(new Error(`failed: ${code}`), { code });
+  assert.equal(classify(withCode("ECONNRESET")).code, EXIT.CONNECT);
+  assert.equal(classify(withCode("ENOTFOUND")).code, EXIT.CONNECT);
+  assert.equal(classify(withCode("ENOENT")).code, EXIT.USAGE);
+  assert.equal(classify(withCode("ERR_INVALID_ARG_TYPE")).code, EXIT.USAGE);
+  assert.equal(classify(withCode("ERR_STREAM_PREMATURE_CLOSE")).code, EXIT.PROTOCOL);
+  assert.equal(classify(withCode("ERR_INTERNAL_ASSERTION")).code, EXIT.PROTOCOL);
+});
+
+test("server text is printed with terminal escapes escaped", async () => {
+  assert.equal(printable("ok\x1b[2J\x07\u009b\u2028."), "ok\\x1b[2J\\x07\\x9b\\u2028.");
+  // A server whose greeting and refusal carry escape sequences (title change, clear screen).
+  const server = net.createServer((s) => {
+    s.on("error", () => {});
+    s.write("220 evil\x1b]0;pwned\x07 ESMTP\r\n");
+    let buffered = "";
+    s.on("data", (d) => {
+      buffered += d.toString("latin1");
+      for (let i; (i = buffered.indexOf("\r\n")) >= 0; ) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 2);
+        if (/^EHLO/i.test(line)) s.write("250 evil\x1b[31m\r\n");
+        else if (/^MAIL/i.test(line)) s.write("554 5.7.1 no\x1b[2J thanks\r\n");
+        else if (/^QUIT/i.test(line)) s.end("221 bye\r\n");
+        else s.write("250 ok\r\n");
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [BIN, "send", "-s", `127.0.0.1:${port}`, "--tls", "none", "-f", "a@x.test",
+    "-t", "b@x.test", "--verbose", "--timeout", "10"]);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const code = await new Promise((r) => child.on("close", r));
+  server.close();
+  assert.equal(code, EXIT.REFUSED, err);
+  assert.ok(!out.includes("\x1b") && !err.includes("\x1b"), "no raw ESC reaches the terminal");
+  assert.match(out, /<- 220 evil\\x1b\]0;pwned\\x07 ESMTP/);
+  assert.match(err, /no\\x1b\[2J thanks/);
+});
+
+test("-d FILE is streamed: content goes out while the file is still being written (a FIFO)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-wasm-cli-"));
+  const fifo = path.join(dir, "message.fifo");
+  if (spawnSync("mkfifo", [fifo]).status !== 0) return t.skip("no mkfifo");
+  // A sink that counts the message bytes it receives.
+  let received = 0;
+  const server = net.createServer((s) => {
+    s.on("error", () => {});
+    s.write("220 sink ESMTP\r\n");
+    let inData = false;
+    let buffered = "";
+    let tail = "";
+    s.on("data", (d) => {
+      if (inData) {
+        received += d.length;
+        // The end of the message may be split across reads: look at the last bytes of everything so far.
+        tail = (tail + d.toString("latin1")).slice(-5);
+        if (tail === "\r\n.\r\n") {
+          inData = false;
+          s.write("250 2.0.0 queued\r\n");
+        }
+        return;
+      }
+      buffered += d.toString("latin1");
+      for (let i; (i = buffered.indexOf("\r\n")) >= 0; ) {
+        const cmd = buffered.slice(0, i);
+        buffered = buffered.slice(i + 2);
+        if (/^EHLO/i.test(cmd)) s.write("250 sink\r\n");
+        else if (/^DATA/i.test(cmd)) {
+          s.write("354 go\r\n");
+          inData = true;
+        } else if (/^QUIT/i.test(cmd)) s.end("221 bye\r\n");
+        else s.write("250 ok\r\n");
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [BIN, "send", "-s", `127.0.0.1:${port}`, "--tls", "none", "-f", "a@x.test",
+    "-t", "b@x.test", "-d", fifo, "--timeout", "20", "--json"]);
+  let err = "";
+  let out = "";
+  child.stderr.on("data", (d) => (err += d));
+  child.stdout.on("data", (d) => (out += d));
+  const writer = fs.createWriteStream(fifo);
+  const line = `${"x".repeat(76)}\r\n`;
+  writer.write(`Subject: streamed\r\n\r\n${line.repeat(2000)}`);
+  // Read whole, nothing could go out before the writer closes; streamed, the first part arrives now.
+  const early = await waitFor(() => received > 0, 10_000);
+  writer.end(line.repeat(2000));
+  const code = await new Promise((r) => child.on("close", r));
+  server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.ok(early, "content reached the server while the file was still open");
+  assert.equal(code, 0, err);
+  assert.equal(JSON.parse(out).reply.code, 250);
+  assert.ok(received > 4000 * line.length, `received ${received}`);
+});
+
 test("usage errors: exit 2 and one line on stderr", () => {
   for (const args of [["send"], ["send", "--bogus"], ["probe"], ["frobnicate"], ["bridge", "--allow", "x:1"]]) {
     const r = cli(args);
@@ -142,8 +277,8 @@ for (const [name, srv, mailDir, ext] of [
   test(`send to ${name}: TLS failure without the test CA is exit 4, one line`, async (t) => {
     const skip = await skipUnless(srv.port);
     if (skip) return t.skip(skip);
-    const r = cli(["send", "-s", `127.0.0.1:${srv.port}`, "--server-name", "localhost", "-u", USER, "--password",
-      PASS, "-f", "alice@example.test", "-t", "bob@example.test"]);
+    const r = cli(["send", "-s", `127.0.0.1:${srv.port}`, "--server-name", "localhost", "-u", USER,
+      "-f", "alice@example.test", "-t", "bob@example.test"], { extraEnv: { SMTP_PASSWORD: PASS } });
     assert.equal(r.code, EXIT.TLS, r.err);
     assert.equal(r.err.trim().split("\n").length, 1, r.err);
     assert.match(r.err, /^smtp-wasm: TLS failed: /);

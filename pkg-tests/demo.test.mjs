@@ -209,6 +209,34 @@ test("failure paths show readable errors: bridge down, SMTP server down, TLS, AU
   for (const f of shots) assert.ok(fs.existsSync(f));
 });
 
+test("the page refuses AUTH without TLS and never takes the password from the URL", async () => {
+  const p = await openPage("?tls=none&pass=from-the-url");
+  assert.notEqual(await p.inputValue("#password"), "from-the-url");
+  assert.equal(await sendAndWait(p), "error");
+  assert.match(await p.textContent("#error"), /AUTH needs TLS/);
+  // Nothing went out: no transcript line at all.
+  assert.equal(await p.$$eval("#transcript li.client", (l) => l.length), 0);
+  await p.close();
+});
+
+test("the demo server answers only to its own names (DNS rebinding)", async () => {
+  const { default: http } = await import("node:http");
+  const page = new URL(urls.page);
+  const get = (host) =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: page.hostname, port: page.port, path: "/api/config", headers: { Host: host } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode));
+        });
+      req.on("error", reject);
+    });
+  assert.equal(await get(`attacker.example:${page.port}`), 421);
+  assert.equal(await get("127.0.0.1"), 421, "the port is part of the name");
+  assert.equal(await get(`localhost:${page.port}`), 200);
+  assert.equal(await get(`127.0.0.1:${page.port}`), 200);
+});
+
 test("the page works through websockify too (STARTTLS + AUTH to smtp-server)", async (t) => {
   const wsPort = env.SMTP_WASM_WS_PORT;
   if (!wsPort || !env.SMTP_WASM_CA || !(await listening(wsPort))) {

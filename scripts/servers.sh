@@ -7,7 +7,7 @@
 #   scripts/servers.sh status            one line per server
 #   scripts/servers.sh env               (re)write $SMTP_WASM_STATE/env.sh and print it
 #
-# names: postfix smtp-server aiosmtpd smtp-sink websockify
+# names: postfix smtp-server aiosmtpd smtp-sink websockify microsocks
 #
 #   postfix      Postfix 3.7 private instance + Dovecot SASL (PLAIN LOGIN CRAM-MD5), no chroot, no systemd.
 #                2525 STARTTLS offered (not required), plaintext mail from loopback without AUTH, AUTH only after TLS;
@@ -22,6 +22,8 @@
 #   aiosmtpd     2528 STARTTLS required, AUTH PLAIN/LOGIN required, Maildir
 #   smtp-sink    2600 Postfix's smtp-sink, plaintext, discards everything (throughput)
 #   websockify   ws://127.0.0.1:8025 -> 2526 (smtp-server), ws://127.0.0.1:8026 -> 2525 (postfix)
+#   microsocks   SOCKS5 proxies (RFC 1928): 2610 without authentication, 2611 with username/password (RFC 1929,
+#                $SMTP_WASM_USER / $SMTP_WASM_PASS); both on loopback only
 #
 # After `up`: . "$SMTP_WASM_STATE/env.sh"   (ports, CA, credentials, maildirs, logs; see docs/TESTING.md)
 # SMTP_WASM_STATE defaults to ${TMPDIR:-/tmp}/smtp-wasm-state (postfix needs every folder above it enterable).
@@ -375,12 +377,38 @@ websockify_procs() { local p; for p in "${WS_PROCS[@]}"; do echo "${p%%:*}"; don
 # shellcheck disable=SC2046
 websockify_down() { stop $(websockify_procs); }
 
+SOCKS_PROCS=("microsocks:$SMTP_WASM_SOCKS_PORT" "microsocks-auth:$SMTP_WASM_SOCKS_AUTH_PORT")
+microsocks_up() {
+  have microsocks || { log "microsocks: not installed (scripts/setup.sh servers)"; return 1; }
+  local p name port rc=0 started=0
+  for p in "${SOCKS_PROCS[@]}"; do
+    name=${p%%:*}; port=${p##*:}
+    if pid_alive "$name" && port_open "$port"; then continue; fi
+    stop "$name"
+    ports_free "$name" "$port" || { rc=1; continue; }
+    if [ "$name" = microsocks-auth ]; then
+      start "$name" microsocks -i "$SMTP_WASM_HOST" -p "$port" -u "$SMTP_WASM_USER" -P "$SMTP_WASM_PASS"
+    else
+      start "$name" microsocks -i "$SMTP_WASM_HOST" -p "$port"
+    fi
+    started=1
+    wait_ready "$name" "$LOGS/$name.log" "$port:listen" || rc=1
+  done
+  [ "$rc" = 0 ] && [ "$started" = 0 ] && log "microsocks: already up"
+  [ "$rc" = 0 ] && [ "$started" = 1 ] && log "microsocks: up, SOCKS5 on $SMTP_WASM_SOCKS_PORT (no auth), $SMTP_WASM_SOCKS_AUTH_PORT (user/password)"
+  return $rc
+}
+microsocks_procs() { local p; for p in "${SOCKS_PROCS[@]}"; do echo "${p%%:*}"; done; }
+# shellcheck disable=SC2046
+microsocks_down() { stop $(microsocks_procs); }
+
 # ------------------------------------------------------------------------------------------------ env.sh
 server_up() {
   case $1 in
     postfix) postfix_running && dovecot_running ;;
     smtp-server) pid_alive smtp-server && pid_alive smtp-server-lmtp && pid_alive smtp-server-tls ;;
     websockify) pid_alive websockify && pid_alive websockify-postfix ;;
+    microsocks) pid_alive microsocks && pid_alive microsocks-auth ;;
     *) pid_alive "$1" ;;
   esac
 }
@@ -420,6 +448,8 @@ write_env() {
       "SMTP_WASM_WS_PORT=$SMTP_WASM_WS_PORT" \
       "SMTP_WASM_WS_TARGET_PORT=$SMTP_WASM_SMTP_SERVER_PORT" \
       "SMTP_WASM_WS_POSTFIX_PORT=$SMTP_WASM_WS_POSTFIX_PORT" \
+      "SMTP_WASM_SOCKS_PORT=$SMTP_WASM_SOCKS_PORT" \
+      "SMTP_WASM_SOCKS_AUTH_PORT=$SMTP_WASM_SOCKS_AUTH_PORT" \
       "SMTP_WASM_LOGS=$LOGS" \
       "SMTP_WASM_TEST_NODE_MODULES=$TEST_SERVERS_DIR/node_modules" \
       "SMTP_WASM_TOOLS_NODE_MODULES=$nm" \
@@ -478,6 +508,7 @@ case $cmd in
         postfix) postfix_down ;;
         smtp-server) read -r -a more <<< "$(smtp_server_procs | tr '\n' ' ')"; procs+=("${more[@]}") ;;
         websockify) read -r -a more <<< "$(websockify_procs | tr '\n' ' ')"; procs+=("${more[@]}") ;;
+        microsocks) read -r -a more <<< "$(microsocks_procs | tr '\n' ' ')"; procs+=("${more[@]}") ;;
         *) procs+=("$n") ;;
       esac
     done

@@ -4,8 +4,9 @@
 #   scripts/setup.sh [component...]        default: all
 #
 #   rust      rustup target wasm32-unknown-unknown, rustfmt + clippy components, apt clang (ring's C code for wasm)
-#   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify openssl
-#             python3-venv curl; npm smtp-server + nodemailer into test-servers/node_modules (committed lock file);
+#   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify microsocks
+#             openssl python3-venv curl; npm smtp-server + nodemailer into test-servers/node_modules (committed lock
+#             file);
 #             PyPI aiosmtpd into a venv in $SMTP_WASM_CACHE/venv
 #   wasm      cargo install wasm-bindgen-cli 0.2.130 (no --locked: its lock names a yanked crate) and wasm-pack
 #             (--locked); npm binaryen (wasm-opt) in tools/node_modules. Never Debian's binaryen.
@@ -54,7 +55,7 @@ setup_rust() {
 
 # ------------------------------------------------------------------------------------------------ servers
 SERVER_PKGS=(postfix dovecot-core libsasl2-modules swaks libnet-ssleay-perl libio-socket-inet6-perl libdigest-hmac-perl
-  websockify openssl python3 python3-venv bsdutils procps curl)
+  websockify microsocks openssl python3 python3-venv bsdutils procps curl)
 setup_servers() {
   local did=()
   if [ -n "$(missing_pkgs "${SERVER_PKGS[@]}")" ]; then
@@ -68,7 +69,7 @@ setup_servers() {
   npm_ci "$TEST_SERVERS_DIR"
   [ "$before" = "$(cat "$TEST_SERVERS_DIR/node_modules/.smtp-wasm-lock-sha256")" ] || did+=(npm)
   setup_venv && did+=(aiosmtpd-venv)
-  echo "servers: postfix $(postconf -d -h mail_version 2>/dev/null), dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), swaks, websockify, smtp-server $(node -p "require('$TEST_SERVERS_DIR/node_modules/smtp-server/package.json').version"), aiosmtpd $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)')${did:+ (installed: ${did[*]})}"
+  echo "servers: postfix $(postconf -d -h mail_version 2>/dev/null), dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), swaks, websockify, microsocks, smtp-server $(node -p "require('$TEST_SERVERS_DIR/node_modules/smtp-server/package.json').version"), aiosmtpd $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)')${did:+ (installed: ${did[*]})}"
 }
 # returns 0 when it installed something, 1 when all was there
 setup_venv() {

@@ -12,7 +12,7 @@
 #   npm     npm ci && npm run build && npm test        (when package.json exists at the repo root); then
 #           wasm-tests/tls and wasm-tests/bindings under Node (cargo test --target wasm32-unknown-unknown with
 #           wasm-bindgen-test-runner)
-#   pkg     pkg-tests/run.sh (when it exists); the demo, bridge and CLI tests: pkg-tests/{bridge,cli,demo}.test.mjs
+#   pkg     pkg-tests/run.sh (when it exists); the demo, bridge, CLI and SOCKS5 tests: pkg-tests/{bridge,cli,demo,socks5}.test.mjs
 #           (scripts/demo.sh --once, the page in headless Chromium, npx smtp-wasm send|probe against the servers)
 #   bench   npm run bench -- --quick                   (when bench/ exists)
 #
@@ -197,7 +197,7 @@ if has_tier pkg; then
     # The demo's own server (smtp-server) for the page tests, which start demo/server.mjs directly.
     step "demo deps (npm ci in demo/)" npm ci --prefix demo --no-audit --no-fund
     step "demo, bridge, CLI (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
-      pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs
+      pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs pkg-tests/socks5.test.mjs
   fi
 fi
 if has_tier bench; then

@@ -217,6 +217,8 @@ pub enum Phase {
     Vrfy,
     /// QUIT.
     Quit,
+    /// A raw command given to `ClientSession::command` (go-smtp's `Text`).
+    Command,
     /// Between commands.
     Idle,
 }
@@ -241,6 +243,7 @@ impl Phase {
             Phase::Noop => "noop",
             Phase::Vrfy => "vrfy",
             Phase::Quit => "quit",
+            Phase::Command => "command",
             Phase::Idle => "idle",
         }
     }

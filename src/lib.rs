@@ -59,7 +59,7 @@ pub use server::{
     ServerSession, ServerTranscriptLine, XclientAttribute,
 };
 pub use time::Timestamp;
-pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
+pub use tls::{ClientCertificate, TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

@@ -102,6 +102,7 @@ impl Ca {
             root_certificates_pem: vec![self.pem.clone()],
             only_given_roots: true,
             dangerously_accept_invalid_certificates: false,
+            client_certificate: None,
         };
         options
     }

@@ -415,6 +415,8 @@ describe("SmtpClient", () => {
        S: 235 2.7.0 Authentication successful`,
     );
     const lines = [];
+    // Cleartext AUTH to localhost: the name and the address the transport connected to (as TCP would report it).
+    server.duplex[Symbol.for("smtp-wasm.remoteAddress")] = "127.0.0.1";
     const client = await SmtpClient.connect(server.duplex, {
       serverName: "localhost",
       debug: (line) => lines.push(`${line.direction === "client" ? "C" : "S"}: ${line.text}`),
@@ -637,19 +639,37 @@ describe("sendMail (top level)", () => {
     );
   });
 
-  test("port 465 implies implicit TLS", async () => {
+  test("port 465 implies implicit TLS: the first bytes on the wire are a TLS ClientHello", async () => {
     const ports = [];
-    await sendMail({
-      host: "mx.example.org",
-      port: 465,
-      connect: async (_host, port) => {
-        ports.push(port);
-        throw new Error("stop here");
-      },
-      from: "a@example.org",
-      to: "b@example.org",
-      message: "x",
-    }).catch(() => {});
+    let first;
+    await assert.rejects(
+      sendMail({
+        host: "mx.example.org",
+        port: 465,
+        connect: async (_host, port) => {
+          ports.push(port);
+          // A server that reads the client's first write, then hangs up.
+          let close;
+          const readable = new ReadableStream({ start: (c) => (close = () => c.close()) });
+          const writable = new WritableStream({
+            write(chunk) {
+              first ??= new Uint8Array(chunk);
+              close();
+            },
+          });
+          return { readable, writable, close: async () => {} };
+        },
+        from: "a@example.org",
+        to: "b@example.org",
+        message: "x",
+        timeouts: { greeting: 2000 },
+      }),
+    );
     assert.deepEqual(ports, [465]);
+    assert.ok(first !== undefined, "the client wrote first (no SMTP greeting was waited for in cleartext)");
+    // A TLS record (handshake, 0x16) carrying a ClientHello (handshake type 1), not a cleartext SMTP command.
+    assert.equal(first[0], 0x16, `first byte ${first[0]}`);
+    assert.equal(first[1], 0x03);
+    assert.equal(first[5], 0x01, "handshake type ClientHello");
   });
 });

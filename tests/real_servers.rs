@@ -364,6 +364,25 @@ mod client {
         }
     }
 
+    #[test]
+    fn one_call_send_mail_secures_authenticates_and_delivers() {
+        let id = unique("one-call");
+        let body = message(&id);
+        let (credentials, _) = password(Mechanism::Plain);
+        let port = env("SMTP_WASM_POSTFIX_PORT");
+        let report = smtp_wasm::blocking::send_mail(
+            format!("{}:{port}", host()),
+            options("localhost", true),
+            Some(credentials),
+            envelope(&["bob@example.test"]),
+            body.as_slice(),
+        )
+        .unwrap();
+        assert_eq!(report.accepted, vec!["bob@example.test".to_string()]);
+        let headers = assert_delivered_to_postfix(&id, &body);
+        assert!(headers.contains("using TLS"), "{headers}");
+    }
+
     fn tls_kind(error: ClientError) -> TlsErrorKind {
         match error {
             ClientError::Smtp(Error::Tls(tls)) => tls.kind,

@@ -146,6 +146,7 @@ fn connector_trusting(ca: &Ca) -> TlsConnector {
         root_certificates_pem: vec![ca.pem.clone()],
         only_given_roots: true,
         dangerously_accept_invalid_certificates: false,
+        client_certificate: None,
     })
     .expect("connector")
 }
@@ -346,6 +347,10 @@ fn handshake_and_data_for_each_version_and_key_type() {
             assert_eq!(info.server_name, "localhost");
             assert_eq!(info.peer_certificates, vec![leaf.chain[0].to_vec()]);
             assert!(!info.resumed);
+            assert_eq!(info.subject.as_deref(), Some("CN=smtp-wasm test server"));
+            assert_eq!(info.issuer.as_deref(), Some("CN=smtp-wasm test CA"));
+            // 2030-01-01T00:00:00Z, the test certificates' notAfter.
+            assert_eq!(info.not_after, Some(1_893_456_000_000));
             assert_eq!(
                 pair.server.server_name(),
                 Some("localhost"),
@@ -473,6 +478,7 @@ fn self_signed() {
         root_certificates_pem: vec![leaf_pem],
         only_given_roots: true,
         dangerously_accept_invalid_certificates: false,
+        client_certificate: None,
     })
     .expect("connector");
     Pair::new(&pinned, "localhost", server).handshake();
@@ -846,6 +852,7 @@ fn only_given_roots_versus_default_roots() {
             root_certificates_pem: vec![format!("{}{}", Ca::new("Another CA").pem, ca.pem)],
             only_given_roots,
             dangerously_accept_invalid_certificates: false,
+            client_certificate: None,
         })
         .expect("connector");
         Pair::new(&connector, "localhost", Arc::clone(&server)).handshake();
@@ -974,4 +981,73 @@ proptest! {
         let _ = client.info();
         prop_assert!(plain.is_empty());
     }
+}
+
+#[test]
+fn a_client_certificate_is_presented_when_the_server_asks() {
+    let ca = Ca::new("smtp-wasm test CA");
+    let server_leaf = ca.leaf(Alg::P256);
+    // The client's certificate, issued by the same CA (which the server trusts for clients).
+    let client_key = key_pair(Alg::P256);
+    let mut params = leaf_params(&["client.example"]);
+    validity(&mut params);
+    params.distinguished_name.push(DnType::CommonName, "alice");
+    let client_cert = params
+        .signed_by(&client_key, &Issuer::from_params(&ca.params, &ca.key))
+        .expect("client certificate");
+    let mut client_roots = RootCertStore::empty();
+    let ca_der: CertificateDer<'static> =
+        rustls::pki_types::pem::PemObject::from_pem_slice(ca.pem.as_bytes()).expect("CA DER");
+    client_roots.add(ca_der).expect("root");
+    let client_verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(client_roots), provider())
+        .build()
+        .expect("verifier");
+    for version in [TLS13, TLS12] {
+        let server = Arc::new(
+            ServerConfig::builder_with_provider(provider())
+                .with_protocol_versions(&[version])
+                .expect("versions")
+                .with_client_cert_verifier(Arc::clone(&client_verifier))
+                .with_single_cert(server_leaf.chain.clone(), server_leaf.key.clone_key())
+                .expect("server certificate"),
+        );
+        let connector = TlsConnector::new(&TlsOptions {
+            root_certificates_pem: vec![ca.pem.clone()],
+            only_given_roots: true,
+            client_certificate: Some(smtp_wasm::ClientCertificate {
+                cert_pem: client_cert.pem(),
+                key_pem: client_key.serialize_pem(),
+            }),
+            ..TlsOptions::default()
+        })
+        .expect("connector");
+        let mut pair = Pair::new(&connector, "localhost", server);
+        pair.run()
+            .expect("the handshake succeeds with the client certificate");
+        let presented = pair
+            .server
+            .peer_certificates()
+            .expect("the server got a client certificate");
+        assert_eq!(presented[0].as_ref(), client_cert.der().as_ref());
+    }
+    // A key that is not PEM is a configuration error that never shows the key.
+    let error = TlsConnector::new(&TlsOptions {
+        client_certificate: Some(smtp_wasm::ClientCertificate {
+            cert_pem: client_cert.pem(),
+            key_pem: "not a key: hunter2".into(),
+        }),
+        ..TlsOptions::default()
+    })
+    .expect_err("bad key");
+    let shown = error.to_string();
+    assert!(shown.contains("clientCertificate.key"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(TlsConnector::new(&TlsOptions {
+        client_certificate: Some(smtp_wasm::ClientCertificate {
+            cert_pem: "nothing".into(),
+            key_pem: client_key.serialize_pem(),
+        }),
+        ..TlsOptions::default()
+    })
+    .is_err());
 }

@@ -840,6 +840,7 @@ fn timeouts_follow_rfc_5321_and_are_configurable() {
         t.client("EHLO localhost");
         t.advance(1000);
         assert_eq!(t.err(id), Error::Timeout { phase: Phase::Hello });
+        assert!(matches!(t.closed(), Some(Error::Timeout { .. })));
     });
     each_split(remote, 2, |t| {
         t.greeting();
@@ -860,6 +861,7 @@ fn timeouts_follow_rfc_5321_and_are_configurable() {
                 phase: Phase::DataBlock
             }
         );
+        assert!(matches!(t.closed(), Some(Error::Timeout { .. })));
     });
 }
 
@@ -877,6 +879,7 @@ fn closed_connections_say_where_and_quit_without_221_is_fine() {
         t.server("250 ok\n250 ok\n354 go");
         t.body_ready(id);
         t.session.send_body(id, b"half a message", now).unwrap();
+        t.client_raw(b"half a message");
         t.session.handle_eof(now);
         let error = t.err(id);
         assert_eq!(
@@ -887,6 +890,7 @@ fn closed_connections_say_where_and_quit_without_221_is_fine() {
             }
         );
         assert!(error.to_string().contains("not sent"));
+        assert!(matches!(t.closed(), Some(Error::Closed { .. })));
     });
     each_split(remote, SPLITS, |t| {
         t.greeting();
@@ -902,6 +906,7 @@ fn closed_connections_say_where_and_quit_without_221_is_fine() {
                 mid_reply: true
             }
         );
+        assert!(matches!(t.closed(), Some(Error::Closed { .. })));
     });
     each_split(remote, 2, |t| {
         t.greeting();

@@ -4,9 +4,21 @@
  * @module
  */
 
+import {
+  AUTH_KEYS,
+  checkKeys,
+  checkText,
+  checkTexts,
+  CLIENT_OPTION_KEYS,
+  MAIL_OPTION_KEYS,
+  RCPT_OPTION_KEYS,
+  TIMEOUT_KEYS,
+  TRANSACTION_KEYS,
+} from "./checks.js";
 import { type Completion, Driver, HIGH_WATER_MARK } from "./driver.js";
 import { ConnectionClosedError, ProtocolError, SmtpError, SmtpWasmError, toError, UsageError } from "./errors.js";
 import { init } from "./init.js";
+import { connectedToLoopback } from "./peer.js";
 import {
   WasmConnection,
   type RawConnectionOptions,
@@ -25,6 +37,7 @@ import type {
   MessageSource,
   RcptOptions,
   Reply,
+  SaslClient,
   TlsInfo,
   Transaction,
 } from "./types.js";
@@ -80,8 +93,9 @@ export class SmtpClient {
     }
     let conn: WasmConnection;
     try {
+      checkClientOptions(options);
       await init();
-      conn = new WasmConnection(connectionOptions(options), Date.now());
+      conn = new WasmConnection(connectionOptions(options, connectedToLoopback(duplex)), Date.now());
     } catch (raw) {
       await duplex.close().catch(() => {});
       throw toError(raw);
@@ -92,12 +106,6 @@ export class SmtpClient {
     try {
       greeting = await driver.greeting();
     } catch (error) {
-      await driver.close(error);
-      throw error;
-    }
-    if (greeting.code !== 220) {
-      // The core reports a refusing greeting (554) as the end of the session; this is a second line of defence.
-      const error = rejection(greeting, "greeting");
       await driver.close(error);
       throw error;
     }
@@ -119,6 +127,7 @@ export class SmtpClient {
    * hello sends it. Fails if a hello was already sent.
    */
   async hello(localName?: string): Promise<void> {
+    checkText("localName", localName);
     await this.#driver.command((now) => this.#conn.hello(localName, now));
   }
 
@@ -130,6 +139,36 @@ export class SmtpClient {
     if (this.#driver.released) return { supported: false, param: "" };
     const param = this.#conn.extension(name);
     return param === undefined || param === null ? { supported: false, param: "" } : { supported: true, param };
+  }
+
+  /**
+   * {@link extension}, after sending the hello first when none was sent yet (Go's `Client.Extension`): resolves with
+   * what the server's EHLO advertised.
+   */
+  async extensionAfterHello(name: string): Promise<{ supported: boolean; param: string }> {
+    if (this.capabilities() === null && !this.#driver.closed) await this.hello();
+    return this.extension(name);
+  }
+
+  /**
+   * The recipients the server accepted in the transaction opened with {@link mail} (go-smtp's `GetRcpts`), in order;
+   * empty when no transaction is open.
+   */
+  recipients(): string[] {
+    if (this.#driver.released) return [];
+    return [...this.#conn.recipients()];
+  }
+
+  /**
+   * Sends one raw command line (go-smtp's `Text`) for what has no method of its own (`EXPN`, `HELP`, `ETRN`,
+   * `XCLIENT`, a vendor command) and resolves with the server's reply, whatever its code (a 421 still ends the
+   * session). The line goes through the core's checks: no CR, LF or other control characters, at most 512 octets
+   * with CRLF. Commands whose state the session tracks (`MAIL`, `RCPT`, `DATA`, `BDAT`, `RSET`, `AUTH`, `STARTTLS`,
+   * `EHLO`, `HELO`, `LHLO`, `QUIT`) are refused with a UsageError: use their methods.
+   */
+  async command(line: string): Promise<Reply> {
+    checkText("command", line);
+    return replyOf(await this.#driver.command((now) => this.#conn.command(line, now)));
   }
 
   /**
@@ -153,6 +192,7 @@ export class SmtpClient {
    * unless `required` is false, in which case nothing happens then.
    */
   async startTls(options: { required?: boolean } = {}): Promise<void> {
+    checkKeys(options, ["required"], "startTls options");
     const required = options.required ?? true;
     await this.#driver.command((now) => this.#conn.startTls(required, now));
     this.#rememberTls();
@@ -160,27 +200,83 @@ export class SmtpClient {
 
   /**
    * AUTH with the given credentials; picks the best mechanism the server offers when `mechanism` is omitted
-   * (never a cleartext one over cleartext to a remote host, unless `allowInsecureAuth`).
+   * (never a cleartext one over cleartext to a remote host, unless `allowInsecureAuth`). `{ mechanism: "EXTERNAL" }`
+   * authenticates with the TLS client certificate (`clientCertificate`). A {@link SaslClient} runs a mechanism of
+   * your own: its `next` answers each challenge.
    */
-  async auth(cred: AuthOptions): Promise<void> {
-    if (cred === undefined || cred === null || typeof cred.username !== "string") {
-      throw new UsageError("auth needs credentials with a username");
+  async auth(cred: AuthOptions | SaslClient): Promise<void> {
+    if (isSaslClient(cred)) return this.#authWith(cred);
+    if (cred === undefined || cred === null || typeof cred !== "object") {
+      throw new UsageError("auth needs credentials (or a SaslClient)");
     }
-    const raw: RawCredentials = { username: cred.username };
-    if ("accessToken" in cred && cred.accessToken !== undefined) raw.accessToken = cred.accessToken;
-    if ("password" in cred && cred.password !== undefined) raw.password = cred.password;
-    if ("identity" in cred && cred.identity !== undefined) raw.identity = cred.identity;
+    checkKeys(cred, AUTH_KEYS, "auth");
+    for (const key of ["username", "password", "identity", "accessToken"] as const) {
+      checkText(key, (cred as Record<string, unknown>)[key]);
+    }
+    let raw: RawCredentials;
+    if (cred.mechanism === "EXTERNAL") {
+      raw = { external: true };
+      if (cred.identity !== undefined) raw.identity = cred.identity;
+    } else {
+      if (typeof cred.username !== "string") throw new UsageError("auth needs credentials with a username");
+      raw = { username: cred.username };
+      if ("accessToken" in cred && cred.accessToken !== undefined) raw.accessToken = cred.accessToken;
+      if ("password" in cred && cred.password !== undefined) raw.password = cred.password;
+      if ("identity" in cred && cred.identity !== undefined) raw.identity = cred.identity;
+    }
     await this.#driver.command((now) => this.#conn.auth(raw, cred.mechanism, now));
   }
 
+  /** AUTH with a caller's mechanism: each challenge goes to `next`, its answer back to the core. */
+  async #authWith(mechanism: SaslClient): Promise<void> {
+    const started = await mechanism.start();
+    if (started === null || typeof started !== "object" || typeof started.mechanism !== "string") {
+      throw new UsageError("a SaslClient's start() must return { mechanism, initialResponse? }");
+    }
+    checkText("initialResponse", started.initialResponse);
+    const initial = started.initialResponse === undefined ? undefined : bytesOf(started.initialResponse);
+    const driver = this.#driver;
+    const conn = this.#conn;
+    let id = -1;
+    const completion = driver.command((now) => {
+      id = conn.authCustom(started.mechanism, initial, now);
+      driver.saslHandlers.set(id, (challenge) => {
+        // The mechanism may take its time (and may be async); the core waits without writing anything.
+        void (async () => {
+          let response: Uint8Array | undefined;
+          try {
+            const answer = await mechanism.next(challenge);
+            checkText("response", answer);
+            response = bytesOf(answer);
+          } catch {
+            response = undefined; // "*": the exchange is abandoned, the server's reply ends it
+          }
+          if (driver.closed) return;
+          try {
+            driver.call((at) => conn.saslRespond(id, response, at));
+          } catch {
+            // The session ended meanwhile: the completion reports it.
+          }
+        })();
+      });
+      return id;
+    });
+    try {
+      await completion;
+    } finally {
+      driver.saslHandlers.delete(id);
+    }
+  }
   /** MAIL FROM. ESMTP parameters are sent only when advertised; `BODY=8BITMIME` is added when the server offers it. */
   async mail(from: string, opts: MailOptions = {}): Promise<Reply> {
+    checkText("from", from);
     const raw = mailOptions(opts);
     return replyOf(await this.#driver.command((now) => this.#conn.mail(from, raw, now)));
   }
 
   /** RCPT TO. */
   async rcpt(to: string, opts: RcptOptions = {}): Promise<Reply> {
+    checkText("to", to);
     const raw = rcptOptions(opts);
     return replyOf(await this.#driver.command((now) => this.#conn.rcpt(to, raw, now)));
   }
@@ -215,6 +311,9 @@ export class SmtpClient {
       if (tx === undefined || tx === null || typeof tx.from !== "string") {
         throw new UsageError("sendMail needs a transaction with from, to and message");
       }
+      checkKeys(tx, TRANSACTION_KEYS, "the transaction");
+      checkText("from", tx.from);
+      checkTexts("to", tx.to);
       const message = tx.message;
       const rawTo = tx.to;
       const only = typeof rawTo === "string" ? rawTo : Array.isArray(rawTo) && rawTo.length === 1 ? rawTo[0] : undefined;
@@ -313,6 +412,7 @@ export class SmtpClient {
 
   /** VRFY. Most servers answer 252 (cannot verify) or refuse. */
   async verify(addr: string): Promise<Reply> {
+    checkText("address", addr);
     return replyOf(await this.#driver.command((now) => this.#conn.verify(addr, now)));
   }
 
@@ -349,6 +449,9 @@ export class SmtpClient {
       peerCertificates: [...raw.peerCertificates],
       serverName: raw.serverName,
       resumed: raw.resumed,
+      subject: raw.subject ?? null,
+      issuer: raw.issuer ?? null,
+      notAfter: raw.notAfter ?? null,
     };
   }
 
@@ -563,6 +666,21 @@ function unexpectedEarlyCompletion(): ProtocolError {
   return new ProtocolError("DATA completed before the server asked for the message", { phase: "data-init" });
 }
 
+function isSaslClient(value: unknown): value is SaslClient {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { start?: unknown }).start === "function" &&
+    typeof (value as { next?: unknown }).next === "function"
+  );
+}
+
+function bytesOf(value: Uint8Array | string): Uint8Array {
+  if (typeof value === "string") return encoder.encode(value);
+  if (value instanceof Uint8Array) return value;
+  throw new UsageError("a SASL response must be a Uint8Array or a string");
+}
+
 function checkMessage(message: unknown): void {
   if (
     typeof message === "string" ||
@@ -583,7 +701,16 @@ function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
   );
 }
 
-function connectionOptions(options: ClientOptions): RawConnectionOptions {
+/** Refuses unknown keys and lone surrogates in the options of {@link SmtpClient.connect}. */
+function checkClientOptions(options: ClientOptions): void {
+  checkKeys(options, CLIENT_OPTION_KEYS, "ClientOptions");
+  checkKeys(options.timeouts, TIMEOUT_KEYS, "timeouts");
+  checkText("serverName", options.serverName);
+  checkText("localName", options.localName);
+  checkTexts("rootCertificates", options.rootCertificates);
+}
+
+function connectionOptions(options: ClientOptions, loopbackPeer: boolean): RawConnectionOptions {
   const roots = options.rootCertificates;
   const timeouts = options.timeouts ?? {};
   const raw: RawConnectionOptions = {
@@ -594,11 +721,19 @@ function connectionOptions(options: ClientOptions): RawConnectionOptions {
     onlyRootCertificates: options.onlyRootCertificates ?? false,
     dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates ?? false,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
+    loopbackPeer,
     transcript: options.debug !== undefined,
     timeouts: {},
   };
   if (options.localName !== undefined) raw.localName = options.localName;
-  for (const key of ["greeting", "command", "mail", "rcpt", "dataInit", "dataBlock", "dataEnd", "total"] as const) {
+  if (options.preferChunking !== undefined) raw.preferChunking = options.preferChunking;
+  if (options.clientCertificate !== undefined) {
+    checkKeys(options.clientCertificate, ["cert", "key"], "clientCertificate");
+    raw.clientCertificate = { cert: options.clientCertificate.cert, key: options.clientCertificate.key };
+  }
+  for (const key of TIMEOUT_KEYS) {
+    // `connect` is the transport's (sendMail opens it); the core has every other deadline.
+    if (key === "connect") continue;
     const value = timeouts[key];
     if (value !== undefined) raw.timeouts[key] = value;
   }
@@ -606,6 +741,9 @@ function connectionOptions(options: ClientOptions): RawConnectionOptions {
 }
 
 function mailOptions(opts: MailOptions): RawMailOptions {
+  checkKeys(opts, MAIL_OPTION_KEYS, "mailOptions");
+  checkText("envelopeId", opts.envelopeId);
+  checkText("auth", opts.auth);
   const raw: RawMailOptions = {};
   if (opts.size !== undefined) raw.size = opts.size;
   if (opts.body !== undefined) raw.body = opts.body;
@@ -618,6 +756,9 @@ function mailOptions(opts: MailOptions): RawMailOptions {
 }
 
 function rcptOptions(opts: RcptOptions): RawRcptOptions {
+  checkKeys(opts, RCPT_OPTION_KEYS, "rcptOptions");
+  checkText("originalRecipient", opts.originalRecipient);
+  checkText("originalRecipientType", opts.originalRecipientType);
   const raw: RawRcptOptions = {};
   if (opts.notify !== undefined) raw.notify = opts.notify === "NEVER" ? "NEVER" : [...opts.notify];
   if (opts.originalRecipient !== undefined) raw.originalRecipient = opts.originalRecipient;
@@ -659,15 +800,6 @@ function recipientsOf(completion: Completion): LmtpResult[] {
     }
     if (result.reply === undefined) throw new ProtocolError("a recipient result without reply or error", {});
     return { recipient: result.recipient, reply: copyReply(result.reply) };
-  });
-}
-
-function rejection(reply: RawReply, command: string): SmtpError {
-  return new SmtpError(`${command} refused: ${reply.code} ${reply.text}`, {
-    code: reply.code,
-    enhancedCode: reply.enhancedCode,
-    lines: reply.lines,
-    command,
   });
 }
 

@@ -26,10 +26,12 @@ export {
   type WebSocketLike,
   type ConnectWebSocketOptions,
 } from "./transports.js";
+export { connectSocks5, type Socks5Options } from "./socks5.js";
 export { init, type WasmSource } from "./init.js";
 export type { ConnectTcpOptions } from "./runtime.js";
 export type {
   AuthOptions,
+  ClientCertificate,
   ClientOptions,
   Duplex,
   EnhancedCode,
@@ -37,6 +39,7 @@ export type {
   MessageSource,
   RcptOptions,
   Reply,
+  SaslClient,
   SendMailOptions,
   Timeouts,
   TlsInfo,

@@ -89,6 +89,8 @@ export class Driver {
   private readonly onAbort: () => void;
 
   private readonly pending = new Map<number, Waiter<Completion>>();
+  /** Who answers the SASL challenges of a caller-driven AUTH, by command id (set by `SmtpClient.auth`). */
+  readonly saslHandlers = new Map<number, (challenge: Uint8Array) => void>();
   private readonly bodyWaiters = new Map<number, Waiter<BodyWait>>();
   private greetingWaiter: Waiter<RawReply> | undefined;
   private greetingReply: RawReply | undefined;
@@ -485,6 +487,11 @@ export class Driver {
         break;
       case "tls-established":
         break;
+      case "sasl-challenge": {
+        const handler = this.saslHandlers.get(event.id);
+        if (handler !== undefined) handler(event.challenge);
+        break;
+      }
       case "closed": {
         const error =
           event.error === undefined || event.error === null

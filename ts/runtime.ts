@@ -6,9 +6,12 @@
 import { UsageError } from "./errors.js";
 import type { Duplex } from "./types.js";
 
+/** How long `connectTcp` waits for the connection by default (milliseconds). */
+export const DEFAULT_CONNECT_TIMEOUT = 60_000;
+
 /** Options of the runtime's own `connectTcp`. */
 export interface ConnectTcpOptions {
-  /** Gives up after this many milliseconds. */
+  /** Gives up after this many milliseconds. Default 60 s. */
   timeout?: number;
   signal?: AbortSignal;
 }

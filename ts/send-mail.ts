@@ -3,12 +3,15 @@
  * @module
  */
 
+import { checkKeys, checkText, SEND_MAIL_KEYS, TIMEOUT_KEYS } from "./checks.js";
 import { SmtpClient, type SendResult } from "./client.js";
 import { TimeoutError, UsageError } from "./errors.js";
-import { runtimeConnect } from "./runtime.js";
+import { DEFAULT_CONNECT_TIMEOUT, runtimeConnect } from "./runtime.js";
 import type { Duplex, SendMailOptions } from "./types.js";
 
-const DEFAULT_CONNECT_TIMEOUT = 60_000;
+/** No single operation of a top-level sendMail may take longer by default (a server that answers each command just
+ * before its deadline could otherwise hold the call for hours). */
+const DEFAULT_TOTAL = 30 * 60_000;
 
 /**
  * Sends one message. TLS is required by default: STARTTLS on port 587 (the default), implicit TLS on 465. With
@@ -19,6 +22,9 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
   if (options === undefined || options === null || typeof options.host !== "string") {
     throw new UsageError("sendMail needs options with host, from, to and message");
   }
+  checkKeys(options, SEND_MAIL_KEYS, "sendMail options");
+  checkKeys(options.timeouts, TIMEOUT_KEYS, "timeouts");
+  checkText("host", options.host);
   const port = options.port ?? (options.tls === "implicit" ? 465 : 587);
   const tls = options.tls ?? (port === 465 ? "implicit" : "starttls");
   if (!["starttls", "implicit", "opportunistic", "none"].includes(tls)) {
@@ -54,7 +60,10 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
       dangerouslyAcceptInvalidCertificates: options.dangerouslyAcceptInvalidCertificates,
     }),
     ...(options.allowInsecureAuth !== undefined && { allowInsecureAuth: options.allowInsecureAuth }),
-    ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
+    ...(options.clientCertificate !== undefined && { clientCertificate: options.clientCertificate }),
+    timeouts: { total: DEFAULT_TOTAL, ...options.timeouts },
+    ...(options.lmtp !== undefined && { lmtp: options.lmtp }),
+    ...(options.preferChunking !== undefined && { preferChunking: options.preferChunking }),
     ...(options.debug !== undefined && { debug: options.debug }),
     ...(signal !== undefined && { signal }),
   });

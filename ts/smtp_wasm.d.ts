@@ -53,6 +53,7 @@ export type RawEvent =
   | { type: "body-ready"; id: number }
   | { type: "transcript"; direction: "client" | "server"; text: string }
   | { type: "tls-established" }
+  | { type: "sasl-challenge"; id: number; challenge: Uint8Array }
   | { type: "closed"; error?: RawError | null };
 
 export interface RawCapabilities {
@@ -70,6 +71,9 @@ export interface RawTlsInfo {
   peerCertificates: Uint8Array[];
   serverName: string;
   resumed: boolean;
+  subject: string | null;
+  issuer: string | null;
+  notAfter: number | null;
 }
 
 export interface RawConnectionOptions {
@@ -81,6 +85,12 @@ export interface RawConnectionOptions {
   onlyRootCertificates: boolean;
   dangerouslyAcceptInvalidCertificates: boolean;
   allowInsecureAuth: boolean;
+  /** The transport is a direct TCP connection to a loopback address (cleartext AUTH to localhost). */
+  loopbackPeer: boolean;
+  /** Use BDAT when CHUNKING is advertised (default true). */
+  preferChunking?: boolean;
+  /** A TLS client certificate: PEM chain and PEM key. */
+  clientCertificate?: { cert: string; key: string };
   /** Emit transcript events (AUTH payloads redacted). */
   transcript: boolean;
   timeouts: {
@@ -96,7 +106,9 @@ export interface RawConnectionOptions {
 }
 
 export interface RawCredentials {
-  username: string;
+  /** SASL EXTERNAL: the TLS client certificate authenticates (`identity`: the authorization identity). */
+  external?: boolean;
+  username?: string;
   password?: string;
   identity?: string;
   accessToken?: string;
@@ -153,6 +165,10 @@ export class WasmConnection {
   hello(localName: string | undefined, now: number): number;
   startTls(required: boolean, now: number): number;
   auth(credentials: RawCredentials, mechanism: string | undefined, now: number): number;
+  /** AUTH with a mechanism the caller drives. */
+  authCustom(mechanism: string, initialResponse: Uint8Array | undefined, now: number): number;
+  /** The answer to a `sasl-challenge` (undefined: cancel with `*`). */
+  saslRespond(id: number, response: Uint8Array | undefined, now: number): void;
   mail(from: string, options: RawMailOptions, now: number): number;
   rcpt(to: string, options: RawRcptOptions, now: number): number;
   data(now: number): number;
@@ -167,6 +183,10 @@ export class WasmConnection {
   reset(now: number): number;
   noop(now: number): number;
   verify(address: string, now: number): number;
+  /** A raw command line (go-smtp's `Text`). */
+  command(line: string, now: number): number;
+  /** The accepted recipients of the open transaction. */
+  recipients(): string[];
   quit(now: number): number;
   close(now: number): void;
   extension(name: string): string | undefined;

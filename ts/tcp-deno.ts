@@ -3,8 +3,9 @@
  * @module
  */
 
+import { checkKeys } from "./checks.js";
 import { ConnectionClosedError, TimeoutError, UsageError } from "./errors.js";
-import type { ConnectTcpOptions } from "./runtime.js";
+import { DEFAULT_CONNECT_TIMEOUT, type ConnectTcpOptions } from "./runtime.js";
 import { fromSocket } from "./transports.js";
 import type { Duplex } from "./types.js";
 
@@ -23,18 +24,16 @@ interface DenoNamespace {
 export async function connectTcp(host: string, port: number, options: ConnectTcpOptions = {}): Promise<Duplex> {
   const deno = (globalThis as unknown as { Deno?: DenoNamespace }).Deno;
   if (deno === undefined) throw new UsageError("Deno.connect is not available in this runtime");
+  checkKeys(options, ["timeout", "signal"], "connectTcp options");
   options.signal?.throwIfAborted();
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   let timedOut = false;
-  const timer =
-    options.timeout === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, options.timeout);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
   try {
     const conn = await deno.connect({ hostname: host, port, transport: "tcp", signal: controller.signal });
     conn.setNoDelay?.(true);
@@ -48,7 +47,7 @@ export async function connectTcp(host: string, port: number, options: ConnectTcp
       cause: error,
     });
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
   }
 }

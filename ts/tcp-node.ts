@@ -7,13 +7,16 @@
 import { connect as netConnect, type Socket } from "node:net";
 
 import { DIRECT_READ, DIRECT_WRITE, type DirectReadSink, REUSES_WRITTEN_CHUNKS } from "./driver.js";
+import { checkKeys } from "./checks.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
-import type { ConnectTcpOptions } from "./runtime.js";
+import { REMOTE_ADDRESS } from "./peer.js";
+import { DEFAULT_CONNECT_TIMEOUT, type ConnectTcpOptions } from "./runtime.js";
 import type { Duplex } from "./types.js";
 
 /** Opens a TCP connection with `node:net` (Node, Bun). */
 export function connectTcp(host: string, port: number, options: ConnectTcpOptions = {}): Promise<Duplex> {
   return new Promise((resolve, reject) => {
+    checkKeys(options, ["timeout", "signal"], "connectTcp options");
     options.signal?.throwIfAborted();
     const socket = netConnect({ host, port });
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -46,13 +49,11 @@ export function connectTcp(host: string, port: number, options: ConnectTcpOption
     socket.once("error", onError);
     socket.once("connect", onConnect);
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.timeout !== undefined) {
-      timer = setTimeout(() => {
-        cleanup();
-        socket.destroy();
-        reject(new TimeoutError(`connecting to ${host}:${port} timed out`, { phase: "connect" }));
-      }, options.timeout);
-    }
+    timer = setTimeout(() => {
+      cleanup();
+      socket.destroy();
+      reject(new TimeoutError(`connecting to ${host}:${port} timed out`, { phase: "connect" }));
+    }, options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
   });
 }
 
@@ -178,5 +179,6 @@ export function socketDuplex(socket: Socket): Duplex {
     [REUSES_WRITTEN_CHUNKS]: true,
     [DIRECT_WRITE]: write,
     [DIRECT_READ]: readDirectly,
+    [REMOTE_ADDRESS]: socket.remoteAddress,
   } as Duplex;
 }

@@ -6,29 +6,29 @@
 
 import { connect } from "cloudflare:sockets";
 
+import { checkKeys } from "./checks.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
-import type { ConnectTcpOptions } from "./runtime.js";
+import { DEFAULT_CONNECT_TIMEOUT, type ConnectTcpOptions } from "./runtime.js";
 import { fromSocket } from "./transports.js";
 import type { Duplex } from "./types.js";
 
 /** Opens a TCP connection with `cloudflare:sockets`. */
 export async function connectTcp(host: string, port: number, options: ConnectTcpOptions = {}): Promise<Duplex> {
+  checkKeys(options, ["timeout", "signal"], "connectTcp options");
   options.signal?.throwIfAborted();
   const socket = connect({ hostname: host, port }, { secureTransport: "off", allowHalfOpen: false });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     if (socket.opened !== undefined) {
       const waits: Array<Promise<unknown>> = [socket.opened];
-      if (options.timeout !== undefined) {
-        waits.push(
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new TimeoutError(`connecting to ${host}:${port} timed out`, { phase: "connect" })),
-              options.timeout,
-            );
-          }),
-        );
-      }
+      waits.push(
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new TimeoutError(`connecting to ${host}:${port} timed out`, { phase: "connect" })),
+            options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
+          );
+        }),
+      );
       await Promise.race(waits);
     }
   } catch (error) {

@@ -5,7 +5,9 @@
  * @module
  */
 
+import { checkKeys } from "./checks.js";
 import { ConnectionClosedError, TimeoutError, UsageError } from "./errors.js";
+import { REMOTE_ADDRESS } from "./peer.js";
 import type { Duplex } from "./types.js";
 
 /** Anything with a byte stream each way; `close()` is called when the session ends, if present. */
@@ -26,7 +28,10 @@ export function fromSocket(socket: SocketLike): Duplex {
     throw new UsageError("fromSocket needs an object with readable and writable streams");
   }
   let closed = false;
-  return {
+  // A Deno.Conn knows the address it connected to (a Workers socket does not: it never counts as loopback).
+  const remote = (socket as { remoteAddr?: { hostname?: unknown } }).remoteAddr?.hostname;
+  const duplex: Duplex & { [REMOTE_ADDRESS]?: unknown } = {
+    [REMOTE_ADDRESS]: remote,
     readable: socket.readable,
     writable: socket.writable,
     async close(): Promise<void> {
@@ -45,6 +50,7 @@ export function fromSocket(socket: SocketLike): Duplex {
       if (!socket.readable.locked) await socket.readable.cancel().catch(() => {});
     },
   };
+  return duplex;
 }
 
 /** The WebSocket constructor shape {@link connectWebSocket} needs (the global one, or `ws` in Node 20). */
@@ -91,6 +97,7 @@ export async function connectWebSocket(
       "this runtime has no global WebSocket: pass one as options.WebSocket (in Node 20, the ws package)",
     );
   }
+  checkKeys(options, ["WebSocket", "timeout", "signal"], "connectWebSocket options");
   options.signal?.throwIfAborted();
   const ws = new Ctor(url, protocols);
   ws.binaryType = "arraybuffer";

@@ -51,11 +51,17 @@ export interface Timeouts {
   rcpt?: number;
   /** `DATA` until its 354. */
   dataInit?: number;
-  /** Each block of message content (no progress for this long is a timeout). */
+  /**
+   * Each block of message content: a progress timer (no byte of content for this long is a timeout), unlike the
+   * others, which run from the start of a wait to the whole reply (a server trickling its reply does not extend them).
+   */
   dataBlock?: number;
   /** The final dot (or `BDAT LAST`) until its reply. */
   dataEnd?: number;
-  /** When set, no single operation (all its commands together) may take longer. Default: no limit. */
+  /**
+   * When set, no single operation (all its commands together) may take longer. Default: no limit for
+   * `SmtpClient`; 30 minutes in the top-level `sendMail`.
+   */
   total?: number;
 }
 
@@ -68,7 +74,33 @@ export type AuthOptions =
       /** The SASL authorization identity (PLAIN only). */
       identity?: string;
     }
-  | { mechanism?: "XOAUTH2" | "OAUTHBEARER"; username: string; accessToken: string };
+  | { mechanism?: "XOAUTH2" | "OAUTHBEARER"; username: string; accessToken: string }
+  | {
+      /** SASL EXTERNAL (RFC 4422 appendix A): the TLS client certificate (`clientCertificate`) authenticates. */
+      mechanism: "EXTERNAL";
+      /** Act as this authorization identity instead of the one the certificate establishes. */
+      identity?: string;
+    };
+
+/**
+ * A SASL mechanism of your own (SCRAM, a vendor's), shaped like go-sasl's `Client`: `start` names the mechanism and
+ * gives the initial response, if any; `next` answers each server challenge. Both may be async; a throw (or a
+ * rejected promise) abandons the exchange with `*`. Strings are sent as UTF-8.
+ */
+export interface SaslClient {
+  start():
+    | { mechanism: string; initialResponse?: Uint8Array | string }
+    | Promise<{ mechanism: string; initialResponse?: Uint8Array | string }>;
+  next(challenge: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
+}
+
+/** A TLS client certificate for servers that authenticate clients by certificate (then AUTH EXTERNAL). */
+export interface ClientCertificate {
+  /** The certificate chain, leaf first, PEM. */
+  cert: string;
+  /** The leaf's private key, PEM (PKCS#8, PKCS#1 or SEC1). */
+  key: string;
+}
 
 /** ESMTP parameters of `MAIL FROM`. Each is sent only when the server advertises its extension. */
 export interface MailOptions {
@@ -110,11 +142,20 @@ export interface TlsInfo {
   serverName: string;
   /** Whether the handshake resumed an earlier TLS session. */
   resumed: boolean;
+  /** The server certificate's subject, readable (`"CN=mx.example.org, O=Example"`), or null if it names none. */
+  subject: string | null;
+  /** The server certificate's issuer, in the same form. */
+  issuer: string | null;
+  /** When the server certificate expires (milliseconds since the epoch, like `Date.now()`), or null. */
+  notAfter: number | null;
 }
 
-/** Options of {@link SmtpClient.connect}. */
+/** Options of {@link SmtpClient.connect}. Unknown keys are refused (a UsageError names them). */
 export interface ClientOptions {
-  /** The server's name: verified against its certificate, and used for the localhost rule of AUTH. */
+  /**
+   * The server's name: verified against its certificate. Cleartext AUTH is allowed only when it is `localhost`,
+   * `127.0.0.1` or `::1` and the transport is a direct TCP connection to a loopback address (never a WebSocket).
+   */
   serverName: string;
   /** TLS from the first byte (port 465, RFC 8314) instead of plaintext with optional STARTTLS. */
   implicitTls?: boolean;
@@ -122,12 +163,16 @@ export interface ClientOptions {
   localName?: string;
   /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after DATA. */
   lmtp?: boolean;
+  /** Use BDAT (RFC 3030) when the server advertises CHUNKING. Default `true`; `false` forces DATA. */
+  preferChunking?: boolean;
   /** Extra trusted roots (PEM), added to the Mozilla roots. */
   rootCertificates?: string | string[];
   /** Trust only `rootCertificates`, not the Mozilla roots (a private CA). */
   onlyRootCertificates?: boolean;
   /** Accept any certificate. Only for tests: anyone in the path can read and change the mail. */
   dangerouslyAcceptInvalidCertificates?: boolean;
+  /** A certificate to present when the server asks for one (then `auth({ mechanism: "EXTERNAL" })`). */
+  clientCertificate?: ClientCertificate;
   /** Timeouts in milliseconds. */
   timeouts?: Timeouts;
   /** Called with every line of the transcript (AUTH payloads redacted). */
@@ -157,7 +202,7 @@ export interface Transaction {
   onProgress?: (bytesSent: number) => void;
 }
 
-/** Options of the top-level {@link sendMail}. */
+/** Options of the top-level {@link sendMail}. Unknown keys are refused (a UsageError names them). */
 export interface SendMailOptions {
   host: string;
   /** Default 587; 465 implies `tls: "implicit"`. */
@@ -170,12 +215,19 @@ export interface SendMailOptions {
   /** The TLS server name, default `host`. */
   serverName?: string;
   localName?: string;
+  /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after the message. */
+  lmtp?: boolean;
+  /** Use BDAT when the server advertises CHUNKING. Default `true`. */
+  preferChunking?: boolean;
   rootCertificates?: string | string[];
   /** Trust only `rootCertificates`, not the Mozilla roots. */
   onlyRootCertificates?: boolean;
   dangerouslyAcceptInvalidCertificates?: boolean;
+  /** A TLS client certificate (for `auth: { mechanism: "EXTERNAL" }`). */
+  clientCertificate?: ClientCertificate;
   allowInsecureAuth?: boolean;
-  auth?: AuthOptions;
+  /** Credentials, or a {@link SaslClient} of your own. */
+  auth?: AuthOptions | SaslClient;
   from: string;
   to: string | string[];
   /** An RFC 5322 message. */

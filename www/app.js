@@ -1,7 +1,6 @@
 // The demo page: composes a plain RFC 5322 message and sends it with smtp-wasm (the package's browser entrypoint,
 // unchanged) through a WebSocket-to-TCP bridge. TLS happens here, inside the wasm.
 import { SmtpClient, connectWebSocket, init } from "smtp-wasm";
-import { parseCertificate } from "./x509.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("form");
@@ -168,12 +167,15 @@ function showError({ title, detail }) {
 // ------------------------------------------------------------------------------------------------ TLS badge
 function showTls(info) {
   if (!info) return;
-  const leaf = info.peerCertificates?.[0] ? parseCertificate(info.peerCertificates[0]) : null;
+  // The names and the expiry come from the core (tlsInfo), which reads the certificate: the page parses no DER.
   $("tls-version").textContent = info.protocolVersion;
   $("tls-cipher").textContent = info.cipherSuite;
-  $("tls-subject").textContent = leaf ? leaf.subjectCN + (leaf.subjectO ? ` (${leaf.subjectO})` : "") : "(unreadable)";
-  $("tls-issuer").textContent = leaf ? leaf.issuerCN + (leaf.issuerO ? ` (${leaf.issuerO})` : "") : "(unreadable)";
-  $("tls-expiry").textContent = leaf?.notAfter ? leaf.notAfter.toISOString().replace("T", " ").slice(0, 16) + " UTC" : "?";
+  $("tls-subject").textContent = info.subject ?? "(unreadable)";
+  $("tls-issuer").textContent = info.issuer ?? "(unreadable)";
+  $("tls-expiry").textContent =
+    info.notAfter !== null && info.notAfter !== undefined
+      ? new Date(info.notAfter).toISOString().replace("T", " ").slice(0, 16) + " UTC"
+      : "?";
   $("tls-name").textContent = `${info.serverName} · chain of ${info.peerCertificates?.length ?? 0}`;
   ui.badge.hidden = false;
   addLine("note", `TLS up: ${info.protocolVersion} ${info.cipherSuite}; from here on the bridge relays only ciphertext`);
@@ -231,6 +233,17 @@ async function send(event) {
     return;
   }
   const mode = ui.tls.value;
+  if (mode === "none" && ui.username.value !== "") {
+    // The password would cross the bridge and the network in clear text: the page never does that.
+    showError({
+      title: "AUTH needs TLS.",
+      detail: "Without TLS the password would travel in clear text. Pick STARTTLS or implicit TLS, or leave the " +
+        "user empty to send without AUTH.",
+    });
+    setState("error", "Not sent.");
+    ui.tls.focus();
+    return;
+  }
   const message = composeMessage({ from: ui.from.value.trim(), to, subject: ui.subject.value, body: ui.body.value });
   const total = new TextEncoder().encode(message).length;
   running = new AbortController();
@@ -368,12 +381,12 @@ async function loadConfig() {
   } else {
     $("ca-hint").textContent = "Paste the CA that signed the server's certificate, unless a public CA did.";
   }
-  // Query parameters override (bridge, tls, user, pass, from, to, name).
+  // Query parameters override (bridge, tls, user, from, to, name). Never the password: a URL ends up in the history,
+  // in logs and in Referer headers.
   if (q.has("bridge")) ui.bridge.value = q.get("bridge");
   if (q.has("tls")) ui.tls.value = q.get("tls");
   if (q.has("name")) ui.serverName.value = q.get("name");
   if (q.has("user")) ui.username.value = q.get("user");
-  if (q.has("pass")) ui.password.value = q.get("pass");
   if (q.has("from")) ui.from.value = q.get("from");
   if (q.has("to")) ui.to.value = q.get("to");
 }

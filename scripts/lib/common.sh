@@ -24,8 +24,10 @@
 : "${SMTP_WASM_RELAY_DOMAIN:=rust-server.test}"   # recipients @ this domain: postfix relays them to that port
 : "${SMTP_WASM_WS_PORT:=8025}"                    # websockify -> smtp-server STARTTLS port
 : "${SMTP_WASM_WS_POSTFIX_PORT:=8026}"            # websockify -> postfix STARTTLS port
+: "${SMTP_WASM_SOCKS_PORT:=2610}"                 # microsocks SOCKS5, no authentication
+: "${SMTP_WASM_SOCKS_AUTH_PORT:=2611}"            # microsocks SOCKS5, username/password (RFC 1929)
 
-ALL_SERVERS="postfix smtp-server aiosmtpd smtp-sink websockify"
+ALL_SERVERS="postfix smtp-server aiosmtpd smtp-sink websockify microsocks"
 
 TEST_SERVERS_DIR=$ROOT/test-servers
 TOOLS_DIR=$ROOT/tools

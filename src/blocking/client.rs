@@ -54,6 +54,30 @@ impl From<io::Error> for ClientError {
     }
 }
 
+/// Sends one message in one call (Go's `smtp.SendMail`): connects to `address`, secures the session (implicit TLS
+/// when `options.implicit_tls`, else STARTTLS, which must succeed), authenticates with `credentials` when given,
+/// runs the transaction (pipelined when the server allows) streaming `message`, and says QUIT. Resolves with the
+/// transaction's report once the server accepted the message; a failing QUIT after that changes nothing.
+pub fn send_mail(
+    address: impl ToSocketAddrs,
+    options: ConnectionOptions,
+    credentials: Option<Credentials>,
+    envelope: Envelope,
+    message: impl Read,
+) -> Result<TransactionReport, ClientError> {
+    let implicit = options.implicit_tls;
+    let mut client = BlockingClient::connect(address, options)?;
+    if !implicit {
+        client.start_tls(true)?;
+    }
+    if let Some(credentials) = credentials {
+        client.auth(credentials, None)?;
+    }
+    let report = client.send_mail(envelope, message)?;
+    let _ = client.quit();
+    Ok(report)
+}
+
 /// Where transcript lines go.
 type TranscriptSink = Box<dyn FnMut(&crate::client::TranscriptLine)>;
 
@@ -81,10 +105,14 @@ impl fmt::Debug for BlockingClient {
 
 impl BlockingClient {
     /// Connects and waits for the greeting (after the TLS handshake, for implicit TLS).
-    pub fn connect(address: impl ToSocketAddrs, options: ConnectionOptions) -> Result<Self, ClientError> {
+    ///
+    /// Cleartext AUTH is allowed only when the address actually connected to is a loopback address (the socket's
+    /// peer decides, not the server name).
+    pub fn connect(address: impl ToSocketAddrs, mut options: ConnectionOptions) -> Result<Self, ClientError> {
         let stream = TcpStream::connect(address)?;
         // Pipelined flights are written whole; Nagle would only delay the next round trip.
         stream.set_nodelay(true)?;
+        options.session.loopback_peer = stream.peer_addr()?.ip().is_loopback();
         let connection = Connection::new(options, Timestamp::now())?;
         let mut client = BlockingClient {
             connection,
@@ -190,6 +218,18 @@ impl BlockingClient {
     pub fn verify(&mut self, address: &str) -> Result<Completion, ClientError> {
         let id = self.connection.verify(address, Timestamp::now())?;
         self.run(id)
+    }
+
+    /// A raw command line (go-smtp's `Text`): completes with the server's reply, whatever its code.
+    pub fn command(&mut self, line: &str) -> Result<Completion, ClientError> {
+        let id = self.connection.command(line, Timestamp::now())?;
+        self.run(id)
+    }
+
+    /// The recipients accepted in the transaction opened with `mail` (go-smtp's `GetRcpts`).
+    #[must_use]
+    pub fn recipients(&self) -> &[String] {
+        self.connection.recipients()
     }
 
     /// QUIT, then the socket is shut down.

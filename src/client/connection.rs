@@ -106,6 +106,12 @@ impl Connection {
         &self.session
     }
 
+    /// The accepted recipients of the open transaction, as [`ClientSession::recipients`].
+    #[must_use]
+    pub fn recipients(&self) -> &[String] {
+        self.session.recipients()
+    }
+
     /// An extension's parameters, as [`ClientSession::extension`].
     #[must_use]
     pub fn extension(&self, name: &str) -> Option<&str> {
@@ -181,6 +187,10 @@ impl Connection {
         start_tls(required: bool) -> Result<CommandId, Error>;
         /// AUTH ([`ClientSession::auth`]).
         auth(credentials: Credentials, mechanism: Option<Mechanism>) -> Result<CommandId, Error>;
+        /// AUTH with a mechanism the caller drives ([`ClientSession::auth_custom`]).
+        auth_custom(mechanism: &str, initial_response: Option<Vec<u8>>) -> Result<CommandId, Error>;
+        /// The caller's answer to a SASL challenge ([`ClientSession::sasl_respond`]).
+        sasl_respond(id: CommandId, response: Option<&[u8]>) -> Result<(), Error>;
         /// MAIL FROM ([`ClientSession::mail`]).
         mail(from: &str, options: &MailOptions) -> Result<CommandId, Error>;
         /// RCPT TO ([`ClientSession::rcpt`]).
@@ -201,6 +211,8 @@ impl Connection {
         noop() -> Result<CommandId, Error>;
         /// VRFY ([`ClientSession::verify`]).
         verify(address: &str) -> Result<CommandId, Error>;
+        /// A raw command line ([`ClientSession::command`], go-smtp's `Text`).
+        command(line: &str) -> Result<CommandId, Error>;
         /// QUIT ([`ClientSession::quit`]); TLS `close_notify` follows the reply.
         quit() -> Result<CommandId, Error>;
     }

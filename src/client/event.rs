@@ -94,6 +94,14 @@ pub enum Event {
         /// The operation's handle.
         id: CommandId,
     },
+    /// The server's challenge (base64-decoded) in an AUTH exchange of [`crate::client::ClientSession::auth_custom`]:
+    /// answer with `sasl_respond(id, ...)`.
+    SaslChallenge {
+        /// The operation's handle.
+        id: CommandId,
+        /// The challenge bytes.
+        challenge: Vec<u8>,
+    },
     /// A transcript line (only when enabled in the configuration).
     Transcript(TranscriptLine),
     /// TLS is up (after STARTTLS's handshake, or the implicit-TLS handshake). Emitted by [`crate::Connection`].

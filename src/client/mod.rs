@@ -66,6 +66,8 @@ pub(crate) enum Step {
     Noop,
     Vrfy,
     Quit,
+    /// A raw command (`ClientSession::command`): any reply completes it.
+    Raw,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,14 +94,40 @@ enum TlsStage {
     Ehlo,
 }
 
+/// How an AUTH exchange gets its responses.
+#[derive(Debug)]
+enum AuthWith {
+    /// A mechanism of [`crate::sasl`], computed here from the credentials.
+    Known {
+        credentials: Credentials,
+        mechanism: Option<Mechanism>,
+        exchange: Option<SaslExchange>,
+    },
+    /// Any other mechanism: the caller answers each challenge ([`Event::SaslChallenge`], `sasl_respond`).
+    Caller {
+        name: String,
+        initial: Option<Vec<u8>>,
+        /// A challenge went to the caller and its response has not come yet.
+        waiting: bool,
+    },
+}
+
 #[derive(Debug)]
 struct AuthOp {
-    credentials: Credentials,
-    mechanism: Option<Mechanism>,
-    exchange: Option<SaslExchange>,
+    with: AuthWith,
     /// An initial response too long for the AUTH line, sent after the first `334`.
     deferred_initial: Option<Vec<u8>>,
     cancel_reason: Option<String>,
+}
+
+impl AuthOp {
+    /// The mechanism's name on the wire, once chosen.
+    fn mechanism_name(&self) -> &str {
+        match &self.with {
+            AuthWith::Known { exchange, .. } => exchange.as_ref().map_or("", |e| e.mechanism().name()),
+            AuthWith::Caller { name, .. } => name,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -115,6 +143,7 @@ enum Op {
     Noop,
     Vrfy(String),
     Quit,
+    Raw(String),
 }
 
 #[derive(Debug)]
@@ -152,13 +181,16 @@ pub struct ClientSession {
     /// transaction already runs (pipelining across transactions).
     draining: VecDeque<Active>,
     awaiting: VecDeque<Await>,
-    /// When the last byte went out or came in: the base of the current reply deadline.
+    /// When the current wait started: the last command written, or the last whole reply received. Bytes of a reply
+    /// that is not complete yet do not move it, so a server that trickles its reply cannot stretch the deadline.
     last_activity: Timestamp,
     next_id: u64,
     open_transaction: Option<OpenTransaction>,
     /// What the MAIL being answered agreed for the body (moved into `open_transaction` on its 250).
     pending_agreement: Option<BodyAgreement>,
     start_tls_requested: bool,
+    /// The server refused EHLO and HELO was not tried (TLS or AUTH needed EHLO): QUIT goes out without a hello.
+    hello_refused: bool,
 }
 
 impl ClientSession {
@@ -196,6 +228,7 @@ impl ClientSession {
             open_transaction: None,
             pending_agreement: None,
             start_tls_requested: false,
+            hello_refused: false,
         })
     }
 
@@ -225,6 +258,15 @@ impl ClientSession {
     #[must_use]
     pub fn extension(&self, name: &str) -> Option<&str> {
         self.capabilities.as_ref().and_then(|caps| caps.param(name))
+    }
+
+    /// The recipients the server accepted in the transaction opened with [`ClientSession::mail`] (go-smtp's
+    /// `GetRcpts`), in order; empty when no transaction is open (after DATA's reply, RSET, or before MAIL).
+    #[must_use]
+    pub fn recipients(&self) -> &[String] {
+        self.open_transaction
+            .as_ref()
+            .map_or(&[][..], |open| open.recipients.as_slice())
     }
 
     /// Whether the session runs over TLS (implicit, or after STARTTLS).
@@ -273,7 +315,7 @@ impl ClientSession {
             self.fail_session(Error::StartTlsInjection);
             return;
         }
-        self.last_activity = now;
+        // No `last_activity` update here: the deadline runs from the start of the wait to the whole reply.
         self.parser.push(bytes);
         self.pump(now);
     }
@@ -393,8 +435,9 @@ impl ClientSession {
     }
 
     /// AUTH (RFC 4954) with the named mechanism, or the best one the server offers for these credentials.
-    /// Refused with [`Error::InsecureAuth`] (nothing written) without TLS, unless the server is localhost or
-    /// `allow_insecure_auth` is set.
+    /// Refused with [`Error::InsecureAuth`] (nothing written) without TLS, unless the server is named localhost and
+    /// the connection really goes to a loopback address ([`SessionConfig::loopback_peer`]), or `allow_insecure_auth`
+    /// is set.
     pub fn auth(
         &mut self,
         credentials: Credentials,
@@ -413,13 +456,89 @@ impl ClientSession {
             SaslExchange::new(mechanism, credentials.clone(), None)?;
         }
         let op = AuthOp {
-            credentials,
-            mechanism,
-            exchange: None,
+            with: AuthWith::Known {
+                credentials,
+                mechanism,
+                exchange: None,
+            },
             deferred_initial: None,
             cancel_reason: None,
         };
         self.enqueue(Op::Auth(Box::new(op)), now)
+    }
+
+    /// AUTH with a mechanism this crate does not implement (SCRAM, a vendor's), driven by the caller (go-sasl's
+    /// `Client`: start, then next for each challenge). `initial_response` goes on the AUTH line when it fits (RFC
+    /// 4954 section 4; an empty one is sent as `=`). Each `334` challenge comes out, base64-decoded, as
+    /// [`Event::SaslChallenge`]; answer it with [`ClientSession::sasl_respond`]. Completes like [`ClientSession::auth`]:
+    /// with the 235 reply, or the refusal. The cleartext rule of `auth` applies.
+    pub fn auth_custom(
+        &mut self,
+        mechanism: &str,
+        initial_response: Option<Vec<u8>>,
+        now: Timestamp,
+    ) -> Result<CommandId, Error> {
+        // RFC 4422 section 3.1: mechanism names are 1 to 20 of A-Z, 0-9, '-' and '_'.
+        let valid = (1..=20).contains(&mechanism.len())
+            && mechanism
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(InputError::new(
+                Field::Mechanism,
+                InputErrorReason::Syntax("a SASL mechanism name is 1 to 20 letters, digits, '-' or '_'"),
+            )
+            .into());
+        }
+        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
+        if !self.auth_allowed() && !tls_coming {
+            return Err(Error::InsecureAuth);
+        }
+        let op = AuthOp {
+            with: AuthWith::Caller {
+                name: mechanism.to_ascii_uppercase(),
+                initial: initial_response,
+                waiting: false,
+            },
+            deferred_initial: None,
+            cancel_reason: None,
+        };
+        self.enqueue(Op::Auth(Box::new(op)), now)
+    }
+
+    /// The caller's answer to the [`Event::SaslChallenge`] of operation `id` (an [`ClientSession::auth_custom`]):
+    /// the response bytes (base64-encoded here), or `None` to abandon the exchange with `*`.
+    pub fn sasl_respond(
+        &mut self,
+        id: CommandId,
+        response: Option<&[u8]>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let waiting = match self.active.as_mut() {
+            Some(Active {
+                id: active_id,
+                op: Op::Auth(auth),
+                ..
+            }) if *active_id == id => match &mut auth.with {
+                AuthWith::Caller { waiting, .. } => std::mem::replace(waiting, false),
+                AuthWith::Known { .. } => false,
+            },
+            _ => false,
+        };
+        if !waiting {
+            return Err(Error::Usage(format!(
+                "operation {} is not waiting for a SASL response",
+                id.0
+            )));
+        }
+        let step = match response {
+            Some(bytes) => SaslStep::Respond(bytes.to_vec()),
+            None => SaslStep::Cancel("the SASL mechanism gave up".into()),
+        };
+        self.send_sasl_step(step, now);
+        self.pump(now);
+        Ok(())
     }
 
     /// `MAIL FROM` with options (go-smtp's `Mail`). Completes with the 250 reply.
@@ -531,7 +650,32 @@ impl ClientSession {
         if address.is_empty() {
             return Err(InputError::new(Field::VrfyArgument, InputErrorReason::Empty).into());
         }
+        check_fits(Field::VrfyArgument, "VRFY ", address)?;
         self.enqueue(Op::Vrfy(address.to_string()), now)
+    }
+
+    /// A raw command line (go-smtp's `Text`), for commands the session has no method for (`EXPN`, `HELP`, `ETRN`,
+    /// `XCLIENT`, a vendor extension). The line goes through the same checks as every other command: no control
+    /// characters, at most 512 octets with CRLF. Commands that change what the session tracks (`EHLO`, `HELO`,
+    /// `LHLO`, `STARTTLS`, `AUTH`, `MAIL`, `RCPT`, `DATA`, `BDAT`, `RSET`, `QUIT`) are refused with
+    /// [`Error::Usage`]: use their methods. Completes with whatever the server replied ([`Completion::Reply`], also
+    /// for a 4xx/5xx, which the caller judges), except that a `421` ends the session as always.
+    pub fn command(&mut self, line: &str, now: Timestamp) -> Result<CommandId, Error> {
+        check_argument(Field::CommandLine, line)?;
+        let verb = line.split(' ').next().unwrap_or_default();
+        if verb.is_empty() {
+            return Err(InputError::new(Field::CommandLine, InputErrorReason::Empty).into());
+        }
+        check_fits(Field::CommandLine, "", line)?;
+        const TRACKED: [&str; 11] = [
+            "EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "QUIT",
+        ];
+        if let Some(tracked) = TRACKED.iter().find(|t| t.eq_ignore_ascii_case(verb)) {
+            return Err(Error::Usage(format!(
+                "{tracked} changes the session's state: use its own method, not a raw command"
+            )));
+        }
+        self.enqueue(Op::Raw(line.to_string()), now)
     }
 
     /// QUIT. Completes with the 221 reply (or [`Completion::Done`] if the server just closes), then the session is
@@ -627,6 +771,8 @@ impl ClientSession {
             };
             match self.awaiting.pop_front() {
                 Some(expected) => {
+                    // A whole reply arrived: the wait for the next one starts now.
+                    self.last_activity = now;
                     if reply.code() == 421 && !matches!(expected.step, Step::Greeting | Step::Quit) {
                         // Service closing: ends the session whenever it comes (RFC 5321 3.8).
                         let command = self.command_name(expected.step);
@@ -677,7 +823,8 @@ impl ClientSession {
     }
 
     fn activate(&mut self, id: CommandId, op: Op, now: Timestamp) {
-        let needs_hello = self.capabilities.is_none();
+        // After an EHLO refusal that ended in an error, QUIT goes out alone (a hello just to say goodbye is noise).
+        let needs_hello = self.capabilities.is_none() && !(self.hello_refused && matches!(op, Op::Quit));
         self.active = Some(Active { id, op, started: now });
         if needs_hello {
             self.send_hello(now);
@@ -696,8 +843,11 @@ impl ClientSession {
         }
         let verb = if self.config.lmtp { "LHLO" } else { "EHLO" };
         let line = format!("{verb} {}", self.hello_name);
-        self.write_line(line.as_bytes(), &line, now);
-        self.await_reply(Step::Ehlo, Phase::Hello);
+        match self.write_command(&line, BASE_LINE_LIMIT, &line, now) {
+            Ok(()) => self.await_reply(Step::Ehlo, Phase::Hello),
+            // The name was checked when it was given; this only guards the rule itself.
+            Err(error) => self.complete(Err(error)),
+        }
     }
 
     /// Starts the active operation's own commands (the hello, if needed, is done).
@@ -741,18 +891,18 @@ impl ClientSession {
             Op::Rset => Ok(self.simple("RSET", Step::Rset, Phase::Rset, now)),
             Op::Noop => Ok(self.simple("NOOP", Step::Noop, Phase::Noop, now)),
             Op::Vrfy(address) => {
-                let mut line = CommandLine::new("VRFY");
-                let text = line
-                    .arg(Field::VrfyArgument, address)
-                    .map(|l| l.as_str().to_string());
-                match text {
-                    Ok(text) => {
-                        self.write_line(text.as_bytes(), &text, now);
-                        self.await_reply(Step::Vrfy, Phase::Vrfy);
-                        Ok(None)
-                    }
-                    Err(error) => Err(error.into()),
-                }
+                let line = format!("VRFY {address}");
+                self.write_command(&line, BASE_LINE_LIMIT, &line, now).map(|()| {
+                    self.await_reply(Step::Vrfy, Phase::Vrfy);
+                    None
+                })
+            }
+            Op::Raw(line) => {
+                let line = line.clone();
+                self.write_command(&line, BASE_LINE_LIMIT, &line, now).map(|()| {
+                    self.await_reply(Step::Raw, Phase::Command);
+                    None
+                })
             }
             Op::Quit => Ok(self.simple("QUIT", Step::Quit, Phase::Quit, now)),
             Op::PendingTransaction(_) => {
@@ -822,8 +972,10 @@ impl ClientSession {
     }
 
     fn simple(&mut self, verb: &str, step: Step, phase: Phase, now: Timestamp) -> Option<Completion> {
-        self.write_line(verb.as_bytes(), verb, now);
-        self.await_reply(step, phase);
+        // A fixed verb always fits; the line still goes through the one writer of command lines.
+        if self.write_command(verb, BASE_LINE_LIMIT, verb, now).is_ok() {
+            self.await_reply(step, phase);
+        }
         None
     }
 
@@ -842,13 +994,17 @@ impl ClientSession {
             // Opportunistic and not offered: stay in plaintext. (AUTH will still refuse to send credentials.)
             return Ok(Some(Completion::Done));
         }
-        self.write_line(b"STARTTLS", "STARTTLS", now);
+        self.write_command("STARTTLS", BASE_LINE_LIMIT, "STARTTLS", now)?;
         self.await_reply(Step::StartTls, Phase::StartTls);
         Ok(None)
     }
 
     fn auth_allowed(&self) -> bool {
-        self.tls_active || self.config.allow_insecure_auth || is_localhost(&self.config.server_name)
+        // Both the name and the address: the name alone is the caller's word (a `serverName: "localhost"` aimed at a
+        // remote host), and a loopback address under a remote name may be a tunnel to that remote host.
+        self.tls_active
+            || self.config.allow_insecure_auth
+            || (self.config.loopback_peer && is_localhost(&self.config.server_name))
     }
 
     fn begin_auth(&mut self, auth: &mut AuthOp, now: Timestamp) -> Result<(), Error> {
@@ -860,39 +1016,55 @@ impl ClientSession {
             .as_ref()
             .map(Capabilities::auth_mechanisms)
             .unwrap_or_default();
-        let is_offered = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
-        let mechanism = match auth.mechanism {
-            Some(m) if is_offered(m) => m,
-            Some(m) => {
-                return Err(Error::AuthMechanismNotOffered {
-                    mechanism: Some(m.name().into()),
-                    offered,
-                });
+        let is_offered = |name: &str| offered.iter().any(|o| o.eq_ignore_ascii_case(name));
+        let (name, initial) = match &mut auth.with {
+            AuthWith::Known {
+                credentials,
+                mechanism,
+                exchange,
+            } => {
+                let chosen = match *mechanism {
+                    Some(m) if is_offered(m.name()) => m,
+                    Some(m) => {
+                        return Err(Error::AuthMechanismNotOffered {
+                            mechanism: Some(m.name().into()),
+                            offered,
+                        });
+                    }
+                    None => match credentials
+                        .preferred_mechanisms(self.tls_active)
+                        .iter()
+                        .copied()
+                        .find(|&m| is_offered(m.name()))
+                    {
+                        Some(m) => m,
+                        None => {
+                            return Err(Error::AuthMechanismNotOffered {
+                                mechanism: None,
+                                offered,
+                            })
+                        }
+                    },
+                };
+                let started =
+                    SaslExchange::new(chosen, credentials.clone(), Some(self.config.server_name.clone()))?;
+                let initial = started.initial_response();
+                *exchange = Some(started);
+                (chosen.name().to_string(), initial)
             }
-            None => match auth
-                .credentials
-                .preferred_mechanisms(self.tls_active)
-                .iter()
-                .copied()
-                .find(|&m| is_offered(m))
-            {
-                Some(m) => m,
-                None => {
+            AuthWith::Caller { name, initial, .. } => {
+                if !is_offered(name) {
                     return Err(Error::AuthMechanismNotOffered {
-                        mechanism: None,
+                        mechanism: Some(name.clone()),
                         offered,
-                    })
+                    });
                 }
-            },
+                (name.clone(), initial.take())
+            }
         };
-        let exchange = SaslExchange::new(
-            mechanism,
-            auth.credentials.clone(),
-            Some(self.config.server_name.clone()),
-        )?;
-        let mut line = format!("AUTH {}", mechanism.name());
+        let mut line = format!("AUTH {name}");
         let mut text = line.clone();
-        if let Some(initial) = exchange.initial_response() {
+        if let Some(initial) = initial {
             let encoded = if initial.is_empty() {
                 "=".to_string()
             } else {
@@ -908,8 +1080,7 @@ impl ClientSession {
                 auth.deferred_initial = Some(initial);
             }
         }
-        auth.exchange = Some(exchange);
-        self.write_line(line.as_bytes(), &text, now);
+        self.write_command(&line, BASE_LINE_LIMIT, &text, now)?;
         self.await_reply(Step::Auth, Phase::Auth);
         Ok(())
     }
@@ -1023,6 +1194,7 @@ impl ClientSession {
                     self.complete(Err(Error::Rejected(Rejection { command, reply })));
                 }
             }
+            Step::Raw => self.complete(Ok(Completion::Reply(reply))),
             Step::Quit => {
                 let result = if reply.code() == 221 {
                     Ok(Completion::Reply(reply))
@@ -1066,25 +1238,56 @@ impl ClientSession {
         }
         let fallback = step == Step::Ehlo && !self.config.lmtp && matches!(reply.code(), 500 | 502);
         if fallback {
+            if let Some(error) = self.needs_ehlo() {
+                // STARTTLS and AUTH exist only in ESMTP: HELO cannot lead to either, so nothing more is sent.
+                self.hello_refused = true;
+                self.complete(Err(error.clone()));
+                if error == Error::StartTlsNotOffered {
+                    self.fail_queued_after_required_tls(&error);
+                }
+                return;
+            }
             // Only "command not recognised/implemented" means an old server; anything else is a real refusal.
             let line = format!("HELO {}", self.hello_name);
-            self.write_line(line.as_bytes(), &line, now);
-            self.await_reply(Step::Helo, Phase::Hello);
+            match self.write_command(&line, BASE_LINE_LIMIT, &line, now) {
+                Ok(()) => self.await_reply(Step::Helo, Phase::Hello),
+                Err(error) => self.complete(Err(error)),
+            }
             return;
         }
         let command = self.command_name(step);
         self.complete(Err(Error::Rejected(Rejection { command, reply })));
     }
 
+    /// Why the active operation cannot go on over HELO, when it needs ESMTP: a required STARTTLS, or AUTH.
+    fn needs_ehlo(&self) -> Option<Error> {
+        match self.active.as_ref().map(|a| &a.op) {
+            Some(Op::StartTls {
+                required: true,
+                stage: TlsStage::Command,
+            }) => Some(Error::StartTlsNotOffered),
+            Some(Op::Auth(auth)) => Some(Error::AuthMechanismNotOffered {
+                mechanism: match &auth.with {
+                    AuthWith::Known { mechanism, .. } => mechanism.map(|m| m.name().to_string()),
+                    AuthWith::Caller { name, .. } => Some(name.clone()),
+                },
+                offered: Vec::new(),
+            }),
+            _ => None,
+        }
+    }
+
     fn on_auth_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
         let Some(Active {
-            op: Op::Auth(auth), ..
+            id,
+            op: Op::Auth(auth),
+            ..
         }) = self.active.as_mut()
         else {
             return;
         };
-        let mechanism = auth.exchange.as_ref().map_or("", |e| e.mechanism().name());
-        let command = format!("AUTH {mechanism}");
+        let id = *id;
+        let command = format!("AUTH {}", auth.mechanism_name());
         if step == Step::AuthCancel {
             // We cancelled with "*": the server's reply is final; report why we gave up.
             let why = auth
@@ -1115,14 +1318,31 @@ impl ClientSession {
                 .filter(|b| !b.is_ascii_whitespace())
                 .collect();
             match BASE64.decode(&trimmed) {
-                Ok(challenge) => match auth.exchange.as_mut() {
-                    Some(exchange) => exchange.respond(&challenge),
-                    None => SaslStep::Cancel("no exchange in progress".into()),
+                Ok(challenge) => match &mut auth.with {
+                    AuthWith::Known {
+                        exchange: Some(exchange),
+                        ..
+                    } => exchange.respond(&challenge),
+                    AuthWith::Known { exchange: None, .. } => {
+                        SaslStep::Cancel("no exchange in progress".into())
+                    }
+                    AuthWith::Caller { waiting, .. } => {
+                        // The caller's mechanism answers; nothing is written until it does.
+                        *waiting = true;
+                        self.events.push_back(Event::SaslChallenge { id, challenge });
+                        return;
+                    }
                 },
                 Err(_) => SaslStep::Cancel("the server's challenge is not valid base64".into()),
             }
         };
-        let step_out = match response {
+        self.send_sasl_step(response, now);
+    }
+
+    /// Sends a SASL response line (base64, within RFC 4954's 12288 octets), or `*` with the reason kept for the
+    /// error.
+    fn send_sasl_step(&mut self, step: SaslStep, now: Timestamp) {
+        let step_out = match step {
             SaslStep::Respond(bytes) => {
                 let encoded = BASE64.encode(&bytes);
                 if encoded.len() + 2 > AUTH_RESPONSE_LIMIT {
@@ -1135,8 +1355,11 @@ impl ClientSession {
         };
         match step_out {
             SaslStep::Respond(line) => {
-                self.write_line(&line, "<redacted>", now);
-                self.await_reply(Step::Auth, Phase::Auth);
+                let line = String::from_utf8_lossy(&line).into_owned();
+                match self.write_command(&line, AUTH_RESPONSE_LIMIT, "<redacted>", now) {
+                    Ok(()) => self.await_reply(Step::Auth, Phase::Auth),
+                    Err(error) => self.complete(Err(error)),
+                }
             }
             SaslStep::Cancel(why) => {
                 if let Some(Active {
@@ -1145,8 +1368,9 @@ impl ClientSession {
                 {
                     auth.cancel_reason = Some(why);
                 }
-                self.write_line(b"*", "*", now);
-                self.await_reply(Step::AuthCancel, Phase::Auth);
+                if self.write_command("*", BASE_LINE_LIMIT, "*", now).is_ok() {
+                    self.await_reply(Step::AuthCancel, Phase::Auth);
+                }
             }
         }
     }
@@ -1351,11 +1575,19 @@ impl ClientSession {
         self.awaiting.push_back(Await { step, phase, owner });
     }
 
-    fn write_line(&mut self, line: &[u8], transcript: &str, now: Timestamp) {
+    /// Writes one command line (CRLF added) through the codec's one line rule: no control characters, at most
+    /// `limit` octets with CRLF; on error nothing is written.
+    fn write_command(
+        &mut self,
+        line: &str,
+        limit: usize,
+        transcript: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        CommandLine::new(line).finish(limit, &mut self.out)?;
         self.trace_client(transcript);
-        self.out.extend_from_slice(line);
-        self.out.extend_from_slice(b"\r\n");
         self.last_activity = now;
+        Ok(())
     }
 
     /// Writes a line that already ends with CRLF.
@@ -1401,6 +1633,7 @@ impl ClientSession {
             Step::Noop => "NOOP",
             Step::Vrfy => "VRFY",
             Step::Quit => "QUIT",
+            Step::Raw => "command",
         }
         .to_string()
     }
@@ -1485,6 +1718,7 @@ fn check_local_name(name: &str) -> Result<(), Error> {
         return Err(InputError::new(Field::LocalName, InputErrorReason::Empty).into());
     }
     check_argument(Field::LocalName, name)?;
+    check_fits(Field::LocalName, "EHLO ", name)?;
     if name.contains(' ') {
         return Err(InputError::new(
             Field::LocalName,
@@ -1498,7 +1732,25 @@ fn check_local_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Go's net/smtp rule: cleartext AUTH is acceptable only to the local machine.
+/// Refuses `value` when `prefix` + `value` + CRLF would be longer than the base command line limit (RFC 5321
+/// 4.5.3.1.4: 512 octets); the error gives the room left for `value`.
+fn check_fits(field: Field, prefix: &str, value: &str) -> Result<(), Error> {
+    let room = BASE_LINE_LIMIT.saturating_sub(prefix.len() + 2);
+    if value.len() > room {
+        return Err(InputError::new(
+            field,
+            InputErrorReason::TooLong {
+                limit: room,
+                actual: value.len(),
+            },
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Go's net/smtp rule: cleartext AUTH is acceptable only to the local machine (and here only when the connection
+/// really goes to a loopback address too).
 fn is_localhost(server_name: &str) -> bool {
     let name = server_name.trim_start_matches('[').trim_end_matches(']');
     name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1"

@@ -46,9 +46,14 @@ impl Default for Timeouts {
 /// Configuration of one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
-    /// The server's name as the caller knows it. Decides whether cleartext AUTH is allowed (only to `localhost`,
-    /// `127.0.0.1` or `::1`, as Go's net/smtp does) and, in a [`crate::Connection`], the TLS name.
+    /// The server's name as the caller knows it: in a [`crate::Connection`], the TLS name (SNI and verification).
     pub server_name: String,
+    /// Whether the transport is a direct connection to a loopback address (`127.0.0.0/8`, `::1`), as the driver
+    /// learned from the socket it actually connected. AUTH may go out without TLS only when this is set **and**
+    /// `server_name` is `localhost`, `127.0.0.1` or `::1` (Go's net/smtp localhost rule, checked against the real
+    /// address too, so a name the caller passed cannot open it). Never set it for a WebSocket bridge or any other
+    /// relay: the hop after it is not loopback. Default `false`.
+    pub loopback_peer: bool,
     /// The name sent in EHLO/HELO/LHLO when none is given. Default `localhost`, as in Go.
     pub local_name: String,
     /// Speak LMTP (RFC 2033): LHLO, no HELO fallback, one reply per recipient after the message.
@@ -76,6 +81,7 @@ impl SessionConfig {
     pub fn new(server_name: impl Into<String>) -> Self {
         SessionConfig {
             server_name: server_name.into(),
+            loopback_peer: false,
             local_name: "localhost".to_string(),
             lmtp: false,
             allow_insecure_auth: false,

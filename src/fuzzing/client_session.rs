@@ -112,7 +112,7 @@ const NAMES: &[&str] = &[
 /// The session configuration chosen by the first two bytes.
 ///
 /// `a`: bit 0 LMTP, 1 transcript, 2 TLS at start, 3 prefer CHUNKING, 4 small BDAT chunks (`b & 15` + 1 bytes),
-/// 5 server `localhost` (else a remote name), 6 allow insecure AUTH, 7 small reply limits.
+/// 5 server `localhost` over a loopback connection (else a remote name), 6 allow insecure AUTH, 7 small reply limits.
 /// `b`: bits 0-3 chunk size, bit 4 a whole-command timeout, bit 5 a custom local name.
 pub fn config_for(a: u8, b: u8) -> SessionConfig {
     let server = if a & 0x20 != 0 {
@@ -121,6 +121,7 @@ pub fn config_for(a: u8, b: u8) -> SessionConfig {
         "mx.example.org"
     };
     let mut config = SessionConfig::new(server);
+    config.loopback_peer = a & 0x20 != 0;
     config.lmtp = a & 0x01 != 0;
     config.transcript = a & 0x02 != 0;
     config.tls_at_start = a & 0x04 != 0;
@@ -736,6 +737,9 @@ impl Runner {
                 }
             }
             Event::TlsEstablished => panic!("the session itself never emits TlsEstablished"),
+            Event::SaslChallenge { id, .. } => {
+                panic!("a SASL challenge for {id:?}, but this fuzzer never starts auth_custom")
+            }
             Event::Closed { error } => {
                 assert!(!self.closed, "Event::Closed twice");
                 self.closed = true;

@@ -1,4 +1,6 @@
-//! SASL mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and OAUTHBEARER (RFC 7628).
+//! SASL mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER (RFC 7628) and EXTERNAL
+//! (RFC 4422 appendix A: the identity established by the TLS client certificate). Any other mechanism is driven by
+//! the caller, one challenge at a time (`ClientSession::auth_custom`).
 //!
 //! This module only computes responses; the session decides when they may be sent (never in cleartext to a remote
 //! host) and how they travel (initial response on the AUTH line or after a `334`).
@@ -25,6 +27,8 @@ pub enum Mechanism {
     XOAuth2,
     /// RFC 7628 OAUTHBEARER.
     OAuthBearer,
+    /// RFC 4422 appendix A: the credentials are outside SASL (a TLS client certificate).
+    External,
 }
 
 impl Mechanism {
@@ -37,6 +41,7 @@ impl Mechanism {
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::XOAuth2 => "XOAUTH2",
             Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::External => "EXTERNAL",
         }
     }
 
@@ -49,6 +54,7 @@ impl Mechanism {
             Mechanism::CramMd5,
             Mechanism::XOAuth2,
             Mechanism::OAuthBearer,
+            Mechanism::External,
         ]
         .into_iter()
         .find(|m| m.name().eq_ignore_ascii_case(name))
@@ -80,6 +86,11 @@ pub enum Credentials {
         /// The access token.
         access_token: String,
     },
+    /// EXTERNAL: the TLS client certificate authenticates; optionally ask to act as another identity.
+    External {
+        /// The authorization identity; `None` for the one the certificate establishes.
+        identity: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -99,6 +110,9 @@ impl std::fmt::Debug for Credentials {
                 .field("username", username)
                 .field("access_token", &"<redacted>")
                 .finish(),
+            Credentials::External { identity } => {
+                f.debug_struct("External").field("identity", identity).finish()
+            }
         }
     }
 }
@@ -129,6 +143,11 @@ impl Credentials {
                 non_empty(Field::AccessToken, access_token)?;
                 check_argument(Field::AccessToken, access_token)?;
             }
+            Credentials::External { identity } => {
+                if let Some(identity) = identity {
+                    check_argument(Field::Identity, identity)?;
+                }
+            }
         }
         Ok(())
     }
@@ -150,6 +169,7 @@ impl Credentials {
                 &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
             }
             (Credentials::OAuth { .. }, _) => &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
+            (Credentials::External { .. }, _) => &[Mechanism::External],
         }
     }
 }
@@ -188,7 +208,8 @@ impl SaslExchange {
             Credentials::Password { ref identity, .. } => {
                 mechanism.uses_password() && (identity.is_none() || mechanism == Mechanism::Plain)
             }
-            Credentials::OAuth { .. } => !mechanism.uses_password(),
+            Credentials::OAuth { .. } => matches!(mechanism, Mechanism::XOAuth2 | Mechanism::OAuthBearer),
+            Credentials::External { .. } => mechanism == Mechanism::External,
         };
         if !suits {
             return Err(Error::InvalidInput(InputError::new(
@@ -253,6 +274,10 @@ impl SaslExchange {
                 message.push_str(&format!("\x01auth=Bearer {access_token}\x01\x01"));
                 Some(message.into_bytes())
             }
+            // The authorization identity, empty for "the one the certificate says" (sent as "=").
+            (Credentials::External { identity }, Mechanism::External) => {
+                Some(identity.as_deref().unwrap_or("").as_bytes().to_vec())
+            }
             _ => None,
         }
     }
@@ -316,6 +341,13 @@ impl SaslExchange {
             // its final failure reply.
             (_, Mechanism::XOAuth2) => SaslStep::Respond(Vec::new()),
             (_, Mechanism::OAuthBearer) => SaslStep::Respond(vec![0x01]),
+            (_, Mechanism::External) => {
+                if self.challenges_seen > 1 {
+                    SaslStep::Cancel("EXTERNAL: unexpected second challenge".into())
+                } else {
+                    SaslStep::Respond(self.initial_response().unwrap_or_default())
+                }
+            }
             (_, Mechanism::Plain) => {
                 if self.challenges_seen > 1 {
                     SaslStep::Cancel("PLAIN: unexpected second challenge".into())
@@ -386,6 +418,30 @@ mod tests {
             bearer.initial_response().unwrap(),
             b"n,a=a=3Db=2Cc@x,\x01host=mx.example\x01auth=Bearer tok\x01\x01"
         );
+    }
+
+    #[test]
+    fn external_sends_the_authorization_identity_or_nothing() {
+        let me = SaslExchange::new(
+            Mechanism::External,
+            Credentials::External { identity: None },
+            None,
+        )
+        .unwrap();
+        assert_eq!(me.initial_response().unwrap(), b"");
+        let other = Credentials::External {
+            identity: Some("bob".into()),
+        };
+        assert_eq!(
+            SaslExchange::new(Mechanism::External, other.clone(), None)
+                .unwrap()
+                .initial_response()
+                .unwrap(),
+            b"bob"
+        );
+        assert_eq!(other.preferred_mechanisms(true), &[Mechanism::External]);
+        assert!(SaslExchange::new(Mechanism::Plain, other, None).is_err());
+        assert_eq!(Mechanism::from_name("external"), Some(Mechanism::External));
     }
 
     #[test]

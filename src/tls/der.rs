@@ -43,6 +43,8 @@ pub(crate) struct CertNames<'a> {
     pub issuer: &'a [u8],
     /// The subject `Name`'s contents.
     pub subject: &'a [u8],
+    /// The `Validity`'s contents (notBefore, notAfter).
+    pub validity: &'a [u8],
 }
 
 impl CertNames<'_> {
@@ -69,11 +71,56 @@ pub(crate) fn cert_names(der: &[u8]) -> Option<CertNames<'_>> {
     let (TAG_SEQUENCE, issuer, rest) = next(rest)? else {
         return None;
     };
-    let (_, _, rest) = next(rest)?; // validity
+    let (TAG_SEQUENCE, validity, rest) = next(rest)? else {
+        return None;
+    };
     let (TAG_SEQUENCE, subject, _) = next(rest)? else {
         return None;
     };
-    Some(CertNames { issuer, subject })
+    Some(CertNames {
+        issuer,
+        subject,
+        validity,
+    })
+}
+
+/// The end of a certificate's validity (`notAfter`, RFC 5280 4.1.2.5) in milliseconds since the UNIX epoch.
+pub(crate) fn not_after_millis(validity: &[u8]) -> Option<u64> {
+    let (_, _, rest) = next(validity)?; // notBefore
+    let (tag, time, _) = next(rest)?;
+    let digits = |from: usize, count: usize| -> Option<u64> {
+        let field = time.get(from..from + count)?;
+        field.iter().try_fold(0u64, |acc, &b| {
+            b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+        })
+    };
+    // UTCTime YYMMDDHHMMSSZ (years 1950-2049), GeneralizedTime YYYYMMDDHHMMSSZ.
+    let (year, at) = match (tag, time.len()) {
+        (0x17, 13) => {
+            let yy = digits(0, 2)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        (0x18, 15) => (digits(0, 4)?, 4),
+        _ => return None,
+    };
+    let (month, day) = (digits(at, 2)?, digits(at + 2, 2)?);
+    let (hour, minute, second) = (digits(at + 4, 2)?, digits(at + 6, 2)?, digits(at + 8, 2)?);
+    if time.last() != Some(&b'Z') || !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1970 {
+        return None;
+    }
+    // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil, for the proleptic Gregorian calendar).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    seconds.checked_mul(1000)
 }
 
 /// A readable form of a `Name`'s contents: `CN=..., O=...` (the usual attributes only), or `None` if it holds none

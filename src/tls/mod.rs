@@ -13,6 +13,7 @@
 //! Certificates are checked against the `now` handed to `connect` and `handle_ciphertext`, never against a system
 //! clock: `wasm32-unknown-unknown` has none.
 
+mod client_cert;
 mod der;
 mod errors;
 mod provider;
@@ -39,6 +40,7 @@ use rustls::{
 
 use crate::error::{Error, Field, InputError, InputErrorReason, TlsError, TlsErrorKind};
 use crate::time::Timestamp;
+pub use client_cert::ClientCertificate;
 
 /// Plaintext accepted by [`TlsLayer::write_plaintext`] before the handshake completes. SMTP sends nothing before
 /// the server's greeting, which itself comes after the handshake, so anything near this is a bug upstream.
@@ -56,6 +58,8 @@ pub struct TlsOptions {
     /// so the server must hold the key of the certificate it presents. For tests only: this gives up the
     /// protection TLS is for.
     pub dangerously_accept_invalid_certificates: bool,
+    /// A certificate to present when the server asks for one (for SASL EXTERNAL). Default: none.
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 /// The TLS client configuration, reusable across connections: it holds the rustls `ClientConfig` (behind an `Arc`)
@@ -89,7 +93,7 @@ impl TlsConnector {
                 provider.signature_verification_algorithms,
             ))
         };
-        let config = client_config(provider, verifier)?;
+        let config = client_config(provider, verifier, options.client_certificate.as_ref())?;
         Ok(TlsConnector {
             config: Arc::new(config),
         })
@@ -179,15 +183,18 @@ fn root_store(options: &TlsOptions) -> Result<RootCertStore, Error> {
 fn client_config(
     provider: Arc<CryptoProvider>,
     verifier: Arc<dyn ServerCertVerifier>,
+    client_certificate: Option<&ClientCertificate>,
 ) -> Result<ClientConfig, Error> {
     // The shared config never reads time itself: every connection replaces this with its own injected clock.
-    let config = ClientConfig::builder_with_details(provider, Arc::new(NoClock))
+    let builder = ClientConfig::builder_with_details(provider, Arc::new(NoClock))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| config_error(format!("cannot configure TLS: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    Ok(config)
+        .with_custom_certificate_verifier(verifier);
+    match client_certificate {
+        None => Ok(builder.with_no_client_auth()),
+        Some(certificate) => Ok(builder.with_client_cert_resolver(certificate.resolver()?)),
+    }
 }
 
 fn parse_server_name(server_name: &str) -> Result<ServerName<'static>, Error> {
@@ -322,15 +329,24 @@ impl TlsLayer {
                 other => format!("0x{:04x}", u16::from(other)),
             };
             let cipher_suite = provider::iana_name(self.conn.negotiated_cipher_suite()?.suite());
-            let peer_certificates = self
+            let peer_certificates: Vec<Vec<u8>> = self
                 .conn
                 .peer_certificates()
                 .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
                 .unwrap_or_default();
+            // The leaf's names, read once here with the DER reader the error messages use (so no caller needs its
+            // own X.509 parser to show who it is talking to).
+            let names = peer_certificates.first().and_then(|leaf| der::cert_names(leaf));
+            let subject = names.and_then(|n| der::display_name(n.subject));
+            let issuer = names.and_then(|n| der::display_name(n.issuer));
+            let not_after = names.and_then(|n| der::not_after_millis(n.validity));
             Some(TlsInfo {
                 protocol_version,
                 cipher_suite,
                 server_name: self.server_name.clone(),
+                subject,
+                issuer,
+                not_after,
                 peer_certificates,
                 resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
             })
@@ -540,6 +556,12 @@ pub struct TlsInfo {
     /// The server's certificate chain in DER, leaf first (on the server side: empty, no client certificate is
     /// asked for).
     pub peer_certificates: Vec<Vec<u8>>,
+    /// The leaf certificate's subject, readable (`CN=mx.example.org, O=Example`: CN, O, OU and C), if it has one.
+    pub subject: Option<String>,
+    /// The leaf certificate's issuer, in the same form.
+    pub issuer: Option<String>,
+    /// When the leaf certificate expires, in milliseconds since the UNIX epoch.
+    pub not_after: Option<u64>,
     /// Whether the handshake resumed an earlier session (a ticket from a previous connection of the same
     /// [`TlsConnector`]).
     pub resumed: bool,

@@ -15,7 +15,7 @@ use crate::client::{
 };
 use crate::error::{Error, Field, InputError, InputErrorReason};
 use crate::sasl::{Credentials, Mechanism};
-use crate::tls::TlsOptions;
+use crate::tls::{ClientCertificate, TlsOptions};
 
 /// One SMTP (or LMTP) session: the TLS layer and the session state machine, driven from JavaScript.
 #[wasm_bindgen]
@@ -61,7 +61,8 @@ fn id_to_js(id: CommandId) -> f64 {
 #[wasm_bindgen]
 impl WasmConnection {
     /// A session waiting for the server's greeting. `options`: `{ serverName, implicitTls, localName?, lmtp,
-    /// rootCertificates, dangerouslyAcceptInvalidCertificates, allowInsecureAuth, transcript, timeouts }`.
+    /// rootCertificates, dangerouslyAcceptInvalidCertificates, allowInsecureAuth, loopbackPeer, transcript,
+    /// timeouts }` (`loopbackPeer`: the transport is a direct TCP connection to a loopback address).
     #[wasm_bindgen(constructor)]
     pub fn new(options: &JsValue, now: f64) -> Result<WasmConnection, JsValue> {
         let server_name =
@@ -72,6 +73,7 @@ impl WasmConnection {
         }
         config.lmtp = get_bool(options, "lmtp")?;
         config.allow_insecure_auth = get_bool(options, "allowInsecureAuth")?;
+        config.loopback_peer = get_bool(options, "loopbackPeer")?;
         config.transcript = get_bool(options, "transcript")?;
         if let Some(prefer) = get(options, "preferChunking").as_bool() {
             config.prefer_chunking = prefer;
@@ -101,6 +103,7 @@ impl WasmConnection {
                 options,
                 "dangerouslyAcceptInvalidCertificates",
             )?,
+            client_certificate: client_certificate_from_js(options)?,
         };
         let options = ConnectionOptions {
             session: config,
@@ -293,13 +296,35 @@ impl WasmConnection {
             Some(name) => Some(Mechanism::from_name(&name).ok_or_else(|| {
                 syntax(
                     Field::Mechanism,
-                    "must be PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER",
+                    "must be PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER or EXTERNAL",
                 )
             })?),
         };
         self.inner
             .auth(credentials, mechanism, timestamp(now))
             .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// AUTH with a mechanism the caller drives (`sasl-challenge` events, answered with `saslRespond`).
+    #[wasm_bindgen(js_name = authCustom)]
+    pub fn auth_custom(
+        &mut self,
+        mechanism: &str,
+        initial_response: Option<Vec<u8>>,
+        now: f64,
+    ) -> Result<f64, JsValue> {
+        self.inner
+            .auth_custom(mechanism, initial_response, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
+    /// The answer to a `sasl-challenge` of command `id`: the response bytes, or `undefined` to cancel with `*`.
+    #[wasm_bindgen(js_name = saslRespond)]
+    pub fn sasl_respond(&mut self, id: f64, response: Option<Vec<u8>>, now: f64) -> Result<(), JsValue> {
+        self.inner
+            .sasl_respond(id_of(id), response.as_deref(), timestamp(now))
             .map_err(js_error)
     }
 
@@ -412,6 +437,20 @@ impl WasmConnection {
             .map_err(js_error)
     }
 
+    /// The recipients accepted in the open transaction (go-smtp's `GetRcpts`).
+    #[must_use]
+    pub fn recipients(&self) -> Vec<String> {
+        self.inner.recipients().to_vec()
+    }
+
+    /// A raw command line (go-smtp's `Text`): completes with whatever the server replied.
+    pub fn command(&mut self, line: &str, now: f64) -> Result<f64, JsValue> {
+        self.inner
+            .command(line, timestamp(now))
+            .map(id_to_js)
+            .map_err(js_error)
+    }
+
     /// QUIT.
     pub fn quit(&mut self, now: f64) -> Result<f64, JsValue> {
         self.inner.quit(timestamp(now)).map(id_to_js).map_err(js_error)
@@ -465,6 +504,14 @@ impl WasmConnection {
         set(&obj, "protocolVersion", info.protocol_version);
         set(&obj, "cipherSuite", info.cipher_suite);
         set(&obj, "serverName", info.server_name);
+        set(&obj, "subject", info.subject.map_or(JsValue::NULL, JsValue::from));
+        set(&obj, "issuer", info.issuer.map_or(JsValue::NULL, JsValue::from));
+        set(
+            &obj,
+            "notAfter",
+            info.not_after
+                .map_or(JsValue::NULL, |ms| JsValue::from(ms as f64)),
+        );
         set(&obj, "resumed", info.resumed);
         let chain: Array = info
             .peer_certificates
@@ -483,7 +530,25 @@ impl WasmConnection {
     }
 }
 
+/// `clientCertificate: { cert, key }` (PEM strings), or none.
+fn client_certificate_from_js(options: &JsValue) -> Result<Option<ClientCertificate>, JsValue> {
+    let value = get(options, "clientCertificate");
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let cert_pem =
+        get_string(&value, "cert")?.ok_or_else(|| option_error("clientCertificate.cert", "is required"))?;
+    let key_pem =
+        get_string(&value, "key")?.ok_or_else(|| option_error("clientCertificate.key", "is required"))?;
+    Ok(Some(ClientCertificate { cert_pem, key_pem }))
+}
+
 fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
+    if get_bool(value, "external")? {
+        return Ok(Credentials::External {
+            identity: get_string(value, "identity")?,
+        });
+    }
     let username = get_string(value, "username")?.unwrap_or_default();
     if let Some(access_token) = get_string(value, "accessToken")? {
         return Ok(Credentials::OAuth {
@@ -601,6 +666,11 @@ fn event_to_js(event: Event) -> JsValue {
             set(&obj, "text", line.text);
         }
         Event::TlsEstablished => set(&obj, "type", text("tls-established")),
+        Event::SaslChallenge { id, challenge } => {
+            set(&obj, "type", text("sasl-challenge"));
+            set(&obj, "id", id_to_js(id));
+            set(&obj, "challenge", js_sys::Uint8Array::from(challenge.as_slice()));
+        }
         Event::Closed { error } => {
             set(&obj, "type", text("closed"));
             set(&obj, "error", error.as_ref().map_or(JsValue::NULL, error_to_js));

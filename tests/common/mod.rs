@@ -195,6 +195,29 @@ impl T {
     }
 }
 
+/// A scenario must account for everything: an event nobody took or bytes nobody checked fail the test (a transcript
+/// that stops looking early proves less than it seems to).
+impl Drop for T {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        self.drain();
+        assert!(
+            self.events.is_empty(),
+            "the scenario left events unread: {:?} (split {:?})",
+            self.events,
+            self.split
+        );
+        assert!(
+            self.sent.is_empty(),
+            "the scenario left client bytes unchecked: {:?} (split {:?})",
+            String::from_utf8_lossy(&self.sent),
+            self.split
+        );
+    }
+}
+
 /// Runs `scenario` whole, byte by byte, and split in two at every position up to `max_split`.
 pub fn each_split(config: impl Fn() -> SessionConfig, max_split: usize, scenario: impl Fn(&mut T)) {
     let mut splits = vec![Split::Whole, Split::ByteByByte];
@@ -212,9 +235,10 @@ pub fn remote() -> SessionConfig {
     config
 }
 
-/// A configuration for `localhost` (cleartext AUTH allowed), transcript on.
+/// A configuration for `localhost` over a loopback connection (cleartext AUTH allowed), transcript on.
 pub fn local() -> SessionConfig {
     let mut config = SessionConfig::new("localhost");
+    config.loopback_peer = true;
     config.transcript = true;
     config
 }

@@ -1,0 +1,143 @@
+/**
+ * Checks of what callers pass in, before anything reaches the core: options objects hold only the keys the API knows
+ * (a misspelled key would otherwise do nothing, silently), and strings are well-formed UTF-16 (a lone surrogate
+ * would become U+FFFD on its way into the wasm, so the server would get other text than the caller gave).
+ * The key lists are the one place each options object's keys are named.
+ * @module
+ */
+
+import { InvalidInputError, UsageError } from "./errors.js";
+
+/** The keys of {@link Timeouts}. */
+export const TIMEOUT_KEYS = [
+  "connect",
+  "greeting",
+  "command",
+  "mail",
+  "rcpt",
+  "dataInit",
+  "dataBlock",
+  "dataEnd",
+  "total",
+] as const;
+
+/** The keys of `ClientOptions`. */
+export const CLIENT_OPTION_KEYS = [
+  "serverName",
+  "implicitTls",
+  "localName",
+  "lmtp",
+  "preferChunking",
+  "rootCertificates",
+  "onlyRootCertificates",
+  "dangerouslyAcceptInvalidCertificates",
+  "clientCertificate",
+  "timeouts",
+  "debug",
+  "allowInsecureAuth",
+  "signal",
+] as const;
+
+/**
+ * The keys of `SendMailOptions`. Composition options (subject, text, attachments...) are added here by the module
+ * that composes messages.
+ */
+export const SEND_MAIL_KEYS: string[] = [
+  "host",
+  "port",
+  "tls",
+  "serverName",
+  "localName",
+  "lmtp",
+  "preferChunking",
+  "rootCertificates",
+  "onlyRootCertificates",
+  "dangerouslyAcceptInvalidCertificates",
+  "clientCertificate",
+  "allowInsecureAuth",
+  "auth",
+  "from",
+  "to",
+  "message",
+  "mailOptions",
+  "rcptOptions",
+  "connect",
+  "timeouts",
+  "debug",
+  "signal",
+  "onProgress",
+];
+
+/** The keys of a `Transaction` (`SmtpClient.sendMail`). */
+export const TRANSACTION_KEYS = ["from", "to", "message", "mailOptions", "rcptOptions", "onProgress"] as const;
+
+/** The keys of `MailOptions`. */
+export const MAIL_OPTION_KEYS = ["size", "body", "smtpUtf8", "requireTls", "ret", "envelopeId", "auth"] as const;
+
+/** The keys of `RcptOptions`. */
+export const RCPT_OPTION_KEYS = ["notify", "originalRecipient", "originalRecipientType"] as const;
+
+/** The keys of `AuthOptions` (every form). */
+export const AUTH_KEYS = ["mechanism", "username", "password", "identity", "accessToken"] as const;
+
+/**
+ * Throws a {@link UsageError} naming the first key of `value` that is not in `accepted`, and the accepted ones.
+ * `undefined`/`null` pass (the caller decides whether the object is required).
+ */
+export function checkKeys(value: unknown, accepted: readonly string[], where: string): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== "object") throw new UsageError(`${where} must be an object, not ${typeof value}`);
+  for (const key in value) {
+    if (!accepted.includes(key)) {
+      throw new UsageError(
+        `unknown option ${JSON.stringify(key)} in ${where}; accepted: ${accepted.join(", ")}`,
+      );
+    }
+  }
+}
+
+/** `String.prototype.isWellFormed` where the runtime has it (Node 20, Deno, Bun, recent browsers). */
+const isWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+
+/**
+ * Throws an {@link InvalidInputError} for `field` when `value` is a string with a lone UTF-16 surrogate. Other
+ * types pass: the core reports a wrong type with its own message.
+ */
+export function checkText(field: string, value: unknown): void {
+  if (typeof value !== "string") return;
+  if (isWellFormed !== undefined) {
+    if (isWellFormed.call(value)) return;
+  } else if (!/[\uD800-\uDFFF]/.test(value)) {
+    return;
+  }
+  const at = loneSurrogate(value);
+  if (at < 0) return;
+  throw new InvalidInputError(
+    `${field}: a lone UTF-16 surrogate (U+${value.charCodeAt(at).toString(16).toUpperCase()}) at offset ${at} ` +
+      "is not text; nothing was sent",
+    { field },
+  );
+}
+
+/** {@link checkText} for each string of `values` (a string or an array of them). */
+export function checkTexts(field: string, values: unknown): void {
+  if (Array.isArray(values)) for (const value of values) checkText(field, value);
+  else checkText(field, values);
+}
+
+/** The offset of the first lone surrogate of `value`, or -1. */
+function loneSurrogate(value: string): number {
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+      return i;
+    }
+    if (unit >= 0xdc00 && unit <= 0xdfff) return i;
+  }
+  return -1;
+}
