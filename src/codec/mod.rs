@@ -6,7 +6,7 @@
 pub mod address;
 pub mod bdat;
 pub mod body;
-mod crlf;
+pub(crate) mod crlf;
 pub mod ehlo;
 pub mod line;
 pub mod reply_parser;
