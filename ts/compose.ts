@@ -16,6 +16,8 @@ export type ComposeWasmSource = ComposeBindings.InitInput;
 
 let composeSource: ComposeWasmSource | Promise<ComposeWasmSource> | undefined;
 let loading: Promise<typeof ComposeBindings> | undefined;
+/** The composer's wasm memory (for `pushView` output read in place). */
+let memory: WebAssembly.Memory | undefined;
 
 /**
  * Says where `smtp_compose_bg.wasm` is, for runtimes where it is not next to this file (Cloudflare Workers: pass the
@@ -46,9 +48,9 @@ function loadComposer(): Promise<typeof ComposeBindings> {
     }
     if (input instanceof WebAssembly.Module || input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
       const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input as BufferSource);
-      bindings.initSync({ module });
+      memory = bindings.initSync({ module }).memory;
     } else {
-      await bindings.default({ module_or_path: input as ComposeWasmSource });
+      memory = (await bindings.default({ module_or_path: input as ComposeWasmSource })).memory;
     }
     return bindings;
   })();
@@ -146,6 +148,46 @@ function dkimKeys(dkim: DkimOptions | DkimOptions[]): DkimOptions[] {
   return keys;
 }
 
+/** WebCrypto RSA keys by PEM (PKCS#8 only; PKCS#1 keys are signed in the wasm). */
+const rsaKeys = new Map<string, Promise<CryptoKey | undefined>>();
+
+function webCryptoRsaKey(pem: string): Promise<CryptoKey | undefined> {
+  let key = rsaKeys.get(pem);
+  if (key === undefined) {
+    const match = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(pem);
+    const subtle = globalThis.crypto?.subtle;
+    if (match?.[1] === undefined || subtle === undefined) {
+      key = Promise.resolve(undefined);
+    } else {
+      const der = Uint8Array.from(atob(match[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+      key = subtle
+        .importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"])
+        .catch(() => undefined);
+    }
+    if (rsaKeys.size >= 8) rsaKeys.clear();
+    rsaKeys.set(pem, key);
+  }
+  return key;
+}
+
+/**
+ * The DKIM-Signature fields. The core hashes and builds them; RSA signatures are made with WebCrypto where it can
+ * (native RSA is many times faster than RSA compiled to wasm), Ed25519 and PKCS#1 keys in the core.
+ */
+async function finishSignatures(signer: ComposeBindings.WasmDkimSigner, keys: DkimOptions[]): Promise<string> {
+  const unsigned = signer.finishUnsigned();
+  const signatures = await Promise.all(
+    unsigned.map(async ({ algorithm, data }, i) => {
+      const pem = keys[i]?.privateKey;
+      if (algorithm !== "rsa-sha256" || pem === undefined) return undefined;
+      const key = await webCryptoRsaKey(pem);
+      if (key === undefined) return undefined;
+      return new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, data as Uint8Array<ArrayBuffer>));
+    }),
+  );
+  return signer.complete(signatures);
+}
+
 function randomBytes(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(16));
 }
@@ -159,7 +201,11 @@ interface Composed {
   chunks?: AsyncIterable<Uint8Array>;
 }
 
-async function compose(options: ComposeOptions): Promise<Composed> {
+/**
+ * `inPlace`: streamed output is yielded as views into the composer's memory, valid until the generator resumes (for
+ * a consumer that copies each chunk before asking for the next, like sendMail's writer): no garbage per chunk.
+ */
+async function compose(options: ComposeOptions, inPlace = false): Promise<Composed> {
   const { raw, streams } = rawOptions(options);
   const keys = options.dkim === undefined ? undefined : dkimKeys(options.dkim);
   const bindings = await loadComposer();
@@ -173,7 +219,7 @@ async function compose(options: ComposeOptions): Promise<Composed> {
   }
   const from = composer.envelopeFrom();
   const to = composer.envelopeTo();
-  const produce = async function* (): AsyncGenerator<Uint8Array> {
+  const produce = async function* (views: boolean): AsyncGenerator<Uint8Array> {
     try {
       for (;;) {
         const next = composer.next();
@@ -190,8 +236,13 @@ async function compose(options: ComposeOptions): Promise<Composed> {
             const { done, value } = await reader.read();
             if (done) break;
             if (!(value instanceof Uint8Array)) throw new UsageError("attachment streams must yield Uint8Array chunks");
-            const out = composer.push(value);
-            if (out.length > 0) yield out;
+            if (views && memory !== undefined) {
+              const length = composer.pushView(value);
+              if (length > 0) yield new Uint8Array(memory.buffer, composer.outputPtr(), length);
+            } else {
+              const out = composer.push(value);
+              if (out.length > 0) yield out;
+            }
           }
         } finally {
           reader.releaseLock();
@@ -207,13 +258,13 @@ async function compose(options: ComposeOptions): Promise<Composed> {
     // In memory: nothing streamed, or a signature that must precede the body it covers (the encoded message is
     // held, chunk by chunk, until the body hash is known).
     const chunks: Uint8Array[] = [];
-    for await (const chunk of produce()) {
+    for await (const chunk of produce(false)) {
       signer?.update(chunk);
       chunks.push(chunk);
     }
     if (signer !== undefined) {
       try {
-        chunks.unshift(encoder.encode(signer.finish()));
+        chunks.unshift(encoder.encode(await finishSignatures(signer, keys ?? [])));
       } catch (error) {
         throw toError(error);
       } finally {
@@ -222,7 +273,7 @@ async function compose(options: ComposeOptions): Promise<Composed> {
     }
     return { from, to, bytes: concat(chunks) };
   }
-  return { from, to, chunks: produce() };
+  return { from, to, chunks: produce(inPlace) };
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -308,7 +359,7 @@ async function signRaw(message: MessageSource, dkim: DkimOptions | DkimOptions[]
       for await (const chunk of message) chunks.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
     }
     for (const chunk of chunks) signer.update(chunk);
-    chunks.unshift(encoder.encode(signer.finish()));
+    chunks.unshift(encoder.encode(await finishSignatures(signer, keys)));
   } catch (error) {
     throw toError(error);
   } finally {
@@ -350,6 +401,6 @@ export async function prepareMessage(
       (composeOptions as unknown as Record<string, unknown>)[key] = options[key];
     }
   }
-  const composed = await compose(composeOptions);
+  const composed = await compose(composeOptions, true);
   return { from: composed.from, to: composed.to, message: composed.bytes ?? composed.chunks ?? new Uint8Array() };
 }

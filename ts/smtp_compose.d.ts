@@ -39,6 +39,9 @@ export class WasmComposer {
   next(): Uint8Array | number | null;
   push(chunk: Uint8Array): Uint8Array;
   end(): Uint8Array;
+  /** `push` with the output left in the wasm memory (length returned; it starts at `outputPtr()`). */
+  pushView(chunk: Uint8Array): number;
+  outputPtr(): number;
 }
 
 export class WasmDkimSigner {
@@ -47,6 +50,10 @@ export class WasmDkimSigner {
   constructor(keys: RawDkimKey[], now: number);
   update(chunk: Uint8Array): void;
   finish(): string;
+  /** Per key: the algorithm and the bytes its signature covers (for a native signer). */
+  finishUnsigned(): Array<{ algorithm: string; data: Uint8Array }>;
+  /** The fields, with the given signatures (undefined: signed in the wasm). */
+  complete(signatures: Array<Uint8Array | undefined>): string;
 }
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;

@@ -332,13 +332,19 @@ impl Composer {
 
     /// Encodes the next bytes of the attachment [`Composer::poll`] asked for; returns the output they make.
     pub fn push(&mut self, data: &[u8]) -> Result<Vec<u8>, ComposeError> {
+        let mut out = Vec::new();
+        self.push_into(data, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Composer::push`], appending to `out` (a buffer the caller reuses).
+    pub fn push_into(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), ComposeError> {
         let (_, encoder) = self
             .current
             .as_mut()
             .ok_or(ComposeError::Stream("no streamed attachment is pending"))?;
-        let mut out = Vec::new();
-        encoder.push(data, &mut out);
-        Ok(out)
+        encoder.push(data, out);
+        Ok(())
     }
 
     /// Ends the streamed attachment; returns the last of its encoding.

@@ -38,10 +38,7 @@ pub(crate) fn plan(message: &Message, head: String, seed: u64) -> Result<Vec<Seg
     } else {
         Vec::new()
     };
-    let mut html = match &message.html {
-        Some(html) => Some(text_leaf("html", html)),
-        None => None,
-    };
+    let mut html = message.html.as_ref().map(|html| text_leaf("html", html));
     if let Some(node) = html.take() {
         html = Some(if html_inline.is_empty() {
             node

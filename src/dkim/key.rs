@@ -116,7 +116,7 @@ impl DkimKey {
 
     /// Signs `data` (the canonicalized headers): RSASSA-PKCS1-v1_5 with SHA-256, or Ed25519 over its SHA-256
     /// (RFC 8463 3).
-    pub(crate) fn sign(&self, data: &[u8]) -> Result<Vec<u8>, DkimError> {
+    pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, DkimError> {
         match &self.kind {
             Kind::Rsa(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];

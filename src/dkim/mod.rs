@@ -20,6 +20,7 @@ mod canon;
 mod key;
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -106,7 +107,8 @@ pub struct DkimConfig {
     /// `s=`: the selector (the key's DNS name is `<selector>._domainkey.<domain>`).
     pub selector: String,
     /// The private key.
-    pub key: DkimKey,
+    /// The private key (shared: one parsed key signs many messages).
+    pub key: Arc<DkimKey>,
     /// Header canonicalization (default relaxed).
     pub header_canonicalization: Canonicalization,
     /// Body canonicalization (default relaxed).
@@ -120,7 +122,7 @@ impl DkimConfig {
     pub fn new(
         domain: impl Into<String>,
         selector: impl Into<String>,
-        key: DkimKey,
+        key: impl Into<Arc<DkimKey>>,
     ) -> Result<Self, DkimError> {
         let domain = domain.into();
         let selector = selector.into();
@@ -140,7 +142,7 @@ impl DkimConfig {
         Ok(Self {
             domain,
             selector,
-            key,
+            key: key.into(),
             header_canonicalization: Canonicalization::Relaxed,
             body_canonicalization: Canonicalization::Relaxed,
             header_field_names: None,
@@ -263,18 +265,61 @@ impl Signer {
 
     /// The `DKIM-Signature` fields (each ending in CRLF), to put before the message's first byte.
     pub fn finish(self) -> Result<String, DkimError> {
+        let mut out = String::new();
+        for unsigned in self.finish_unsigned() {
+            let signature = unsigned.key.sign(&unsigned.data)?;
+            out.push_str(&unsigned.complete(&signature));
+        }
+        Ok(out)
+    }
+
+    /// The signatures' fields without their `b=` values, and the data each key must sign: for a caller that signs
+    /// elsewhere (the JavaScript side uses WebCrypto for RSA, much faster than RSA compiled to wasm).
+    pub fn finish_unsigned(self) -> Vec<Unsigned> {
         let mut head = self.head;
         if !self.in_body && !head.is_empty() && !head.ends_with(b"\r\n") {
             // A message that is only headers, without a final line break.
             head.extend_from_slice(b"\r\n");
         }
         let fields = split_fields(&head);
-        let mut out = String::new();
+        let mut out = Vec::new();
         for (config, body) in self.configs.iter().zip(self.bodies) {
             let body_hash = STANDARD.encode(body.finish());
-            out.push_str(&sign_one(config, &fields, &body_hash, self.timestamp)?);
+            out.push(prepare_one(config, &fields, &body_hash, self.timestamp));
         }
-        Ok(out)
+        out
+    }
+}
+
+/// One signature waiting for its `b=` value: sign [`Unsigned::data`] with [`Unsigned::key`] (RSASSA-PKCS1-v1_5
+/// SHA-256, or Ed25519 over its SHA-256), then [`Unsigned::complete`].
+#[derive(Debug)]
+pub struct Unsigned {
+    /// The key this signature is for.
+    pub key: Arc<DkimKey>,
+    /// The canonicalized header fields and the signature field itself (with `b=` empty).
+    pub data: Vec<u8>,
+    field: String,
+}
+
+impl Unsigned {
+    /// The whole `DKIM-Signature` field (ending in CRLF) with `signature` as its `b=` value.
+    pub fn complete(&self, signature: &[u8]) -> String {
+        let mut field = self.field.clone();
+        let signature = STANDARD.encode(signature);
+        let mut rest = signature.as_str();
+        let mut first = true;
+        while !rest.is_empty() {
+            let (piece, later) = rest.split_at(rest.len().min(if first { 70 } else { 76 }));
+            if !first {
+                field.push_str("\r\n\t");
+            }
+            field.push_str(piece);
+            rest = later;
+            first = false;
+        }
+        field.push_str("\r\n");
+        field
     }
 }
 
@@ -307,12 +352,7 @@ fn split_fields(head: &[u8]) -> Vec<(String, &[u8])> {
         .collect()
 }
 
-fn sign_one(
-    config: &DkimConfig,
-    fields: &[(String, &[u8])],
-    body_hash: &str,
-    t: u64,
-) -> Result<String, DkimError> {
+fn prepare_one(config: &DkimConfig, fields: &[(String, &[u8])], body_hash: &str, t: u64) -> Unsigned {
     // h=: each listed name as often as it occurs (taken bottom-up by verifiers, RFC 6376 5.4.2).
     let mut names: Vec<String> = Vec::new();
     let wanted: Vec<String> = match &config.header_field_names {
@@ -385,18 +425,9 @@ fn sign_one(
             with_self.truncate(with_self.len().saturating_sub(2).max(start));
         }
     }
-    let signature = STANDARD.encode(config.key.sign(&with_self)?);
-    let mut rest = signature.as_str();
-    let mut first = true;
-    while !rest.is_empty() {
-        let (piece, later) = rest.split_at(rest.len().min(if first { 70 } else { 76 }));
-        if !first {
-            field.push_str("\r\n\t");
-        }
-        field.push_str(piece);
-        rest = later;
-        first = false;
+    Unsigned {
+        key: Arc::clone(&config.key),
+        data: with_self,
+        field,
     }
-    field.push_str("\r\n");
-    Ok(field)
 }

@@ -7,7 +7,36 @@ use wasm_bindgen::prelude::*;
 
 use super::js::{get, get_string, get_strings, get_u64, option_error, set};
 use crate::compose::{Address, Attachment, ComposeError, Composer, Content, Disposition, Message, Step};
-use crate::dkim::{DkimConfig, DkimError, DkimKey, Signer};
+use crate::dkim::{DkimConfig, DkimError, DkimKey, Signer, Unsigned};
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+thread_local! {
+    /// Parsed keys by PEM text: parsing (and ring's consistency checks of an RSA key) costs more than signing, and
+    /// a sender signs every message with the same few keys.
+    static KEYS: RefCell<Vec<(String, Arc<DkimKey>)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn cached_key(pem: &str) -> Result<Arc<DkimKey>, DkimError> {
+    if let Some(key) = KEYS.with(|k| {
+        k.borrow()
+            .iter()
+            .find(|(p, _)| p == pem)
+            .map(|(_, key)| Arc::clone(key))
+    }) {
+        return Ok(key);
+    }
+    let key = Arc::new(DkimKey::from_pem(pem)?);
+    KEYS.with(|k| {
+        let mut keys = k.borrow_mut();
+        if keys.len() >= 8 {
+            keys.remove(0);
+        }
+        keys.push((pem.to_string(), Arc::clone(&key)));
+    });
+    Ok(key)
+}
 
 fn compose_error(error: &ComposeError) -> JsValue {
     let obj = Object::new();
@@ -138,6 +167,8 @@ pub struct WasmComposer {
     inner: Composer,
     from: String,
     to: Vec<String>,
+    /// The output of the last `pushView`/`endView`, read by JavaScript in place (no copy, no garbage per chunk).
+    out: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -153,7 +184,12 @@ impl WasmComposer {
         }
         let inner = message.compose(now as u64, seed).map_err(|e| compose_error(&e))?;
         let (from, to) = message.envelope();
-        Ok(WasmComposer { inner, from, to })
+        Ok(WasmComposer {
+            inner,
+            from,
+            to,
+            out: Vec::new(),
+        })
     }
 
     /// The envelope sender (the From address).
@@ -171,8 +207,9 @@ impl WasmComposer {
     }
 
     /// The next output: a `Uint8Array`, a number (the attachment whose content is needed now), or `null` (done).
+    #[wasm_bindgen(js_name = next)]
     #[must_use]
-    pub fn next(&mut self) -> JsValue {
+    pub fn next_output(&mut self) -> JsValue {
         match self.inner.poll() {
             Step::Output(bytes) => Uint8Array::from(bytes.as_slice()).into(),
             Step::NeedData(index) => JsValue::from(index as u32),
@@ -189,12 +226,32 @@ impl WasmComposer {
     pub fn end(&mut self) -> Result<Vec<u8>, JsValue> {
         self.inner.end().map_err(|e| compose_error(&e))
     }
+
+    /// `push`, with the output left in this composer's memory: returns its length; `outputPtr` is where it starts.
+    /// Valid until the next call on this composer (a streamed attachment then makes no garbage per chunk).
+    #[wasm_bindgen(js_name = pushView)]
+    pub fn push_view(&mut self, chunk: &[u8]) -> Result<u32, JsValue> {
+        self.out.clear();
+        self.inner
+            .push_into(chunk, &mut self.out)
+            .map_err(|e| compose_error(&e))?;
+        Ok(self.out.len() as u32)
+    }
+
+    /// Where the output of the last `pushView` starts in the wasm memory.
+    #[wasm_bindgen(js_name = outputPtr)]
+    #[must_use]
+    pub fn output_ptr(&self) -> u32 {
+        self.out.as_ptr() as u32
+    }
 }
 
 /// DKIM signatures over one message. `update` with its bytes in order, then `finish` for the fields to prepend.
 #[wasm_bindgen]
 pub struct WasmDkimSigner {
     inner: Option<Signer>,
+    /// After `finishUnsigned`: the signatures waiting for their `b=`.
+    pending: Vec<Unsigned>,
 }
 
 #[wasm_bindgen]
@@ -211,7 +268,7 @@ impl WasmDkimSigner {
                 .ok_or_else(|| option_error("dkim.keySelector", "is required"))?;
             let pem = get_string(&item, "privateKey")?
                 .ok_or_else(|| option_error("dkim.privateKey", "is required"))?;
-            let key = DkimKey::from_pem(&pem).map_err(|e| dkim_error(&e))?;
+            let key = cached_key(&pem).map_err(|e| dkim_error(&e))?;
             let mut config = DkimConfig::new(domain, selector, key).map_err(|e| dkim_error(&e))?;
             if let Some(canon) = get_string(&item, "canonicalization")? {
                 config.set_canonicalization(&canon).map_err(|e| dkim_error(&e))?;
@@ -229,6 +286,7 @@ impl WasmDkimSigner {
         }
         Ok(WasmDkimSigner {
             inner: Some(Signer::new(configs, (now / 1000.0) as u64)),
+            pending: Vec::new(),
         })
     }
 
@@ -248,5 +306,40 @@ impl WasmDkimSigner {
             .take()
             .ok_or_else(|| option_error("dkim", "signer already finished"))?;
         signer.finish().map_err(|e| dkim_error(&e))
+    }
+
+    /// Ends the message; returns, per key, `{ algorithm, data }`: the bytes its signature covers, for JavaScript to
+    /// sign natively (WebCrypto RSA) before `complete`.
+    #[wasm_bindgen(js_name = finishUnsigned)]
+    pub fn finish_unsigned(&mut self) -> Result<Array, JsValue> {
+        let signer = self
+            .inner
+            .take()
+            .ok_or_else(|| option_error("dkim", "signer already finished"))?;
+        self.pending = signer.finish_unsigned();
+        let out = Array::new();
+        for unsigned in &self.pending {
+            let item = Object::new();
+            set(&item, "algorithm", unsigned.key.algorithm());
+            set(&item, "data", Uint8Array::from(unsigned.data.as_slice()));
+            out.push(&item);
+        }
+        Ok(out)
+    }
+
+    /// The `DKIM-Signature` fields, with `signatures[i]` as key i's signature, or signed here where it is undefined.
+    pub fn complete(&mut self, signatures: &Array) -> Result<String, JsValue> {
+        let mut out = String::new();
+        for (i, unsigned) in self.pending.iter().enumerate() {
+            let given = signatures.get(i as u32);
+            let signature = if given.is_instance_of::<Uint8Array>() {
+                Uint8Array::from(given).to_vec()
+            } else {
+                unsigned.key.sign(&unsigned.data).map_err(|e| dkim_error(&e))?
+            };
+            out.push_str(&unsigned.complete(&signature));
+        }
+        self.pending.clear();
+        Ok(out)
     }
 }
