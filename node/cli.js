@@ -2,7 +2,6 @@
 import fs from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { basename } from "node:path";
-import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 
 /** Exit codes a script can rely on. */
@@ -263,7 +262,7 @@ function parseRichArgs(v) {
         throw new CliError(`cannot read attachment ${file}: ${error.code ?? error.message}`, EXIT.USAGE);
       }
       // Opened when the composer reaches it; streamed (a large file never sits in memory whole).
-      return { filename: basename(file), content: Readable.toWeb(fs.createReadStream(file)) };
+      return { filename: basename(file), content: fs.createReadStream(file) };
     });
   }
   out.compose = compose;

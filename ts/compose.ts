@@ -90,11 +90,36 @@ function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
   return typeof value === "object" && value !== null && typeof (value as ReadableStream).getReader === "function";
 }
 
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+/** The chunks of a ReadableStream or an async iterable (a Node stream, read as fast as it is consumed). */
+async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
+  if (!isReadableStream(source)) {
+    yield* source;
+    return;
+  }
+  const reader = source.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 const encoder = new TextEncoder();
 
 /** The options as the wasm reads them, and the streams of streamed attachments by index. */
-function rawOptions(options: ComposeOptions): { raw: RawComposeOptions; streams: Map<number, ReadableStream<Uint8Array>> } {
-  const streams = new Map<number, ReadableStream<Uint8Array>>();
+function rawOptions(options: ComposeOptions): {
+  raw: RawComposeOptions;
+  streams: Map<number, ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>;
+} {
+  const streams = new Map<number, ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>();
   const attachments = (options.attachments ?? []).map((a: MailAttachment, index) => {
     if (typeof a !== "object" || a === null) throw new UsageError("each attachment must be an object");
     checkKeys(a, ATTACHMENT_KEYS, "attachment");
@@ -105,8 +130,12 @@ function rawOptions(options: ComposeOptions): { raw: RawComposeOptions; streams:
     if (a.disposition !== undefined) raw.disposition = a.disposition;
     if (typeof a.content === "string") raw.content = encoder.encode(a.content);
     else if (a.content instanceof Uint8Array) raw.content = a.content;
-    else if (isReadableStream(a.content)) streams.set(index, a.content);
-    else throw new UsageError("attachment content must be a string, a Uint8Array or a ReadableStream<Uint8Array>");
+    else if (isReadableStream(a.content) || isAsyncIterable(a.content)) streams.set(index, a.content);
+    else {
+      throw new UsageError(
+        "attachment content must be a string, a Uint8Array, a ReadableStream<Uint8Array> or an async iterable of them",
+      );
+    }
     return raw;
   });
   const headers: Array<[string, string]> = [];
@@ -230,22 +259,15 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
         }
         const stream = streams.get(next);
         if (stream === undefined) throw new UsageError(`attachment ${next} has no stream`);
-        const reader = stream.getReader();
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            if (!(value instanceof Uint8Array)) throw new UsageError("attachment streams must yield Uint8Array chunks");
-            if (views && memory !== undefined) {
-              const length = composer.pushView(value);
-              if (length > 0) yield new Uint8Array(memory.buffer, composer.outputPtr(), length);
-            } else {
-              const out = composer.push(value);
-              if (out.length > 0) yield out;
-            }
+        for await (const value of chunksOf(stream)) {
+          if (!(value instanceof Uint8Array)) throw new UsageError("attachment streams must yield Uint8Array chunks");
+          if (views && memory !== undefined) {
+            const length = composer.pushView(value);
+            if (length > 0) yield new Uint8Array(memory.buffer, composer.outputPtr(), length);
+          } else {
+            const out = composer.push(value);
+            if (out.length > 0) yield out;
           }
-        } finally {
-          reader.releaseLock();
         }
         const tail = composer.end();
         if (tail.length > 0) yield tail;

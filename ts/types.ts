@@ -214,8 +214,11 @@ export type AddressLike = string | { name?: string; address: string };
 export interface MailAttachment {
   /** The file name shown to the recipient (any Unicode). */
   filename?: string;
-  /** A string is sent as its UTF-8 bytes; a stream is encoded as it is read (never held whole). */
-  content: string | Uint8Array | ReadableStream<Uint8Array>;
+  /**
+   * A string is sent as its UTF-8 bytes; a stream (or an async iterable, like a Node `fs.createReadStream`) is
+   * encoded as it is read, never held whole.
+   */
+  content: string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
   /** Default: guessed from the file name (`application/octet-stream` otherwise). */
   contentType?: string;
   /** Content-ID for `<img src="cid:...">` in the HTML. */
