@@ -2,10 +2,12 @@
 // Checks that the hand-written ts/smtp_wasm.d.ts (typed, used by the TypeScript wrapper) declares exactly the
 // methods of WasmConnection that wasm-bindgen generated, so a renamed or missing binding fails the build instead of
 // failing at run time.
-// Usage: node scripts/check-bindings.mjs build/bindgen/smtp_wasm.d.ts ts/smtp_wasm.d.ts
+// Usage: node scripts/check-bindings.mjs build/bindgen/smtp_wasm.d.ts ts/smtp_wasm.d.ts [Class ...]
+// (the classes to compare; default WasmConnection)
 import { readFile } from "node:fs/promises";
 
-const [generatedPath, handPath] = process.argv.slice(2);
+const [generatedPath, handPath, ...classArgs] = process.argv.slice(2);
+const classes = classArgs.length > 0 ? classArgs : ["WasmConnection"];
 
 function methods(source, className) {
   const start = source.indexOf(`class ${className}`);
@@ -32,8 +34,6 @@ function methods(source, className) {
 
 const generated = await readFile(generatedPath, "utf8");
 const hand = await readFile(handPath, "utf8");
-// The classes to compare: WasmConnection by default; the composer's module names its own (WasmComposer ...).
-const classes = process.argv.length > 4 ? process.argv.slice(4) : ["WasmConnection"];
 for (const className of classes) {
   const want = methods(generated, className);
   if (want === null) {

@@ -62,7 +62,7 @@ function loadComposer(): Promise<typeof ComposeBindings> {
 }
 
 /** The options of {@link ComposeOptions}, checked against unknown keys. */
-const COMPOSE_KEYS = [
+export const COMPOSE_KEYS = [
   "from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "messageId", "date",
   "inReplyTo", "references", "dkim",
 ] as const;
@@ -390,9 +390,13 @@ async function signRaw(message: MessageSource, dkim: DkimOptions | DkimOptions[]
   return concat(chunks);
 }
 
-/** The keys sendMail knows, besides the ones of ComposeOptions (for the unknown-key check). */
+/**
+ * The keys sendMail knows, besides the ones of ComposeOptions (for the unknown-key check). Merge note: branch
+ * client13 adds ts/checks.ts with the one SEND_MAIL_KEYS list (checked by sendMail itself); once both are in, push
+ * COMPOSE_KEYS into that list here and drop this one and the check in prepareMessage.
+ */
 const SEND_MAIL_KEYS = [
-  "host", "port", "tls", "serverName", "localName", "rootCertificates", "onlyRootCertificates",
+  "host", "port", "tls", "serverName", "localName", "lmtp", "preferChunking", "rootCertificates", "onlyRootCertificates",
   "dangerouslyAcceptInvalidCertificates", "allowInsecureAuth", "auth", "message", "mailOptions", "rcptOptions",
   "connect", "timeouts", "debug", "signal", "onProgress",
 ];
