@@ -3,7 +3,8 @@
 //   send    compose and send N messages with a 100 kB attachment over one plaintext connection to smtp-sink
 //   dkim    compose and DKIM-sign (RSA-2048, relaxed/relaxed) N messages into bytes (no network)
 //   stream  a 25 MB attachment read from a file as a stream, composed and sent; the peak RSS it adds over the
-//           process's RSS right before (after a warm-up message), from /proc/self/status VmHWM
+//           process's RSS right before (after a warm-up message), from /proc/self/status VmHWM; stream-reused:
+//           the same for smtp-wasm reading the file into one reused buffer (as its CLI does)
 //
 //   node bench/compose.mjs [--count 1000] [--rounds 3] [--out bench/compose-results.json]
 // Needs: npm run build; scripts/servers.sh up (its smtp-sink on port 2600); nodemailer (test-servers/node_modules).
@@ -40,6 +41,21 @@ function nodemailer() {
 function peakRss() {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+/** A file in 64 KiB chunks read into one reused buffer (the consumer copies each before asking for the next). */
+async function* reusedChunks(file) {
+  const handle = await fs.promises.open(file, 'r');
+  const buffer = new Uint8Array(64 * 1024);
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ worker
@@ -83,7 +99,9 @@ async function worker(side, scenario, port, count, dir) {
     await sendMail(mail(0));
     globalThis.gc?.();
     const before = process.memoryUsage().rss;
-    const content = fs.createReadStream(path.join(dir, 'big.bin'));
+    // stream: fs.createReadStream, as nodemailer reads it; stream-reused: one buffer reused per read (as the CLI).
+    const file = path.join(dir, 'big.bin');
+    const content = scenario === 'stream' ? fs.createReadStream(file) : reusedChunks(file);
     await sendMail({ ...mail(1), attachments: [{ filename: 'big.bin', content }] });
     return { addedBytes: peakRss() - before };
   }
@@ -127,8 +145,10 @@ async function main() {
   const results = {};
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const scenario of ['send', 'dkim', 'stream']) {
-        const sides = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
+      for (const scenario of ['send', 'dkim', 'stream', 'stream-reused']) {
+        const both = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
+        // nodemailer takes a Node stream (or a path); the reused-buffer reader is an smtp-wasm variant.
+        const sides = scenario === 'stream-reused' ? ['smtp-wasm'] : both;
         for (const side of sides) {
           const stdout = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', side, scenario, String(servers.sinkPort), String(count), dir], { maxBuffer: 1 << 24 }).toString();
           const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));

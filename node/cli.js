@@ -262,11 +262,30 @@ function parseRichArgs(v) {
         throw new CliError(`cannot read attachment ${file}: ${error.code ?? error.message}`, EXIT.USAGE);
       }
       // Opened when the composer reaches it; streamed (a large file never sits in memory whole).
-      return { filename: basename(file), content: fs.createReadStream(file) };
+      return { filename: basename(file), content: readChunks(file) };
     });
   }
   out.compose = compose;
   return out;
+}
+
+/**
+ * A file's bytes, 64 KiB at a time into one reused buffer: the composer copies each chunk before asking for the
+ * next, so a large attachment makes no garbage (fs.createReadStream allocates a new buffer per chunk, which V8
+ * collects late: +11 MB of peak memory for a 25 MB file).
+ */
+async function* readChunks(file) {
+  const handle = await fs.promises.open(file, "r");
+  const buffer = new Uint8Array(64 * 1024);
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A swaks-like test message. */

@@ -274,7 +274,7 @@ describe("CLI send options for composing", async () => {
     assert.deepEqual(message.compose.headers, [["X-A", "1"]]);
     assert.equal(message.compose.subject, "Grüße");
     assert.equal(message.compose.attachments[0].filename, "parse_email.py");
-    message.compose.attachments[0].content.destroy();
+    assert.equal(typeof message.compose.attachments[0].content[Symbol.asyncIterator], "function");
   });
 
   test("CR/LF in --header, half a DKIM key, --data with --attach are refused", () => {
