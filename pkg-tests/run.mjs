@@ -87,6 +87,8 @@ function packageChecks() {
       for (const want of [
         "package/dist/node.js",
         "package/dist/smtp_wasm_bg.wasm",
+        "package/dist/smtp_compose_bg.wasm",
+        "package/dist/smtp_compose.js",
         "package/bin/smtp-wasm.js",
         "package/node/bridge.js",
         "package/node/cli.js",
