@@ -1,6 +1,7 @@
 // `npx smtp-wasm <command>`: send, probe, bridge. swaks is the reference for the options of `send`.
 import fs from "node:fs";
 import { X509Certificate } from "node:crypto";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 
 /** Exit codes a script can rely on. */
@@ -42,6 +43,15 @@ smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
       --subject TEXT           its Subject (no CR or LF)
       --body TEXT              its body (LF or CRLF between lines; no bare CR)
       --header "NAME: VALUE"   an extra header (repeatable; no CR or LF)
+      --text TEXT              the plain-text body (with any of the options below, the message is composed as
+                               MIME by the core: non-ASCII, HTML, attachments, Cc/Bcc, DKIM)
+      --html FILE              an HTML body (with --text: multipart/alternative)
+      --attach FILE            attach a file (repeatable; streamed, never read whole)
+      --cc ADDR                Cc recipient (repeatable, or comma-separated)
+      --bcc ADDR               Bcc recipient: in the envelope, never in the message (repeatable)
+      --dkim-key FILE          DKIM-sign with this PEM private key (RSA or Ed25519; also with --data)
+      --dkim-selector S        its selector (s=)
+      --dkim-domain D          its domain (d=)
       --ehlo NAME            the name sent in EHLO (default localhost)
       --lmtp                 speak LMTP (LHLO, one reply per recipient)
       --no-chunking          never use BDAT, even when the server offers CHUNKING
@@ -244,6 +254,14 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
     subject: { type: "string" },
     body: { type: "string" },
     header: { type: "string", multiple: true },
+    text: { type: "string" },
+    html: { type: "string" },
+    attach: { type: "string", multiple: true },
+    cc: { type: "string", multiple: true },
+    bcc: { type: "string", multiple: true },
+    "dkim-key": { type: "string" },
+    "dkim-selector": { type: "string" },
+    "dkim-domain": { type: "string" },
     ehlo: { type: "string" },
     timeout: { type: "string" },
     verbose: { type: "boolean", short: "v" },
@@ -305,6 +323,12 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
   if (v.body !== undefined && /\r(?!\n)|\0/.test(v.body)) throw usage("--body must not contain a bare CR or NUL");
   applyEnvelopeFlags(v, opts);
   const message = { file: v.data, subject: v.subject, body: v.body, headers: v.header ?? [] };
+  const rich = parseRichArgs(v);
+  if (rich.dkim !== undefined) opts.dkim = rich.dkim;
+  if (rich.compose) {
+    if (v.data !== undefined) throw usage("--data cannot be combined with --text, --html, --attach, --cc or --bcc");
+    message.compose = rich.compose;
+  }
   return {
     opts,
     message,
@@ -314,6 +338,73 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
     promptPassword,
     passwordOnCommandLine: v.password !== undefined,
   };
+}
+
+const list = (values) => (values ?? []).flatMap((t) => t.split(",")).map((t) => t.trim()).filter((t) => t !== "");
+
+/**
+ * The options that make the core compose a MIME message (--text, --html, --attach, --cc, --bcc) and sign it
+ * (--dkim-*): sendMail options, with attachments as file streams. --subject, --body and --header join them.
+ */
+function parseRichArgs(v) {
+  const out = {};
+  const dkimGiven = ["dkim-key", "dkim-selector", "dkim-domain"].filter((k) => v[k] !== undefined);
+  if (dkimGiven.length > 0) {
+    if (dkimGiven.length !== 3) throw usage("--dkim-key, --dkim-selector and --dkim-domain go together");
+    out.dkim = {
+      privateKey: readFileOr(v["dkim-key"], "DKIM key file").toString("utf8"),
+      keySelector: v["dkim-selector"],
+      domainName: v["dkim-domain"],
+    };
+  }
+  if ([v.text, v.html, v.attach, v.cc, v.bcc].every((x) => x === undefined)) return out;
+  if (v.text !== undefined && v.body !== undefined) throw usage("--text and --body are the same; give one");
+  const headers = [];
+  for (const h of v.header ?? []) {
+    if (/[\r\n]/.test(h)) throw usage("--header must not contain CR or LF");
+    const colon = h.indexOf(":");
+    if (colon <= 0) throw usage(`--header must be "Name: value", not ${JSON.stringify(h)}`);
+    headers.push([h.slice(0, colon).trim(), h.slice(colon + 1).trim()]);
+  }
+  const compose = { headers };
+  if (v.subject !== undefined) compose.subject = v.subject;
+  const text = v.text ?? v.body;
+  if (text !== undefined) compose.text = text;
+  if (v.html !== undefined) compose.html = readFileOr(v.html, "HTML file").toString("utf8");
+  if (v.cc !== undefined) compose.cc = list(v.cc);
+  if (v.bcc !== undefined) compose.bcc = list(v.bcc);
+  if (v.attach !== undefined) {
+    compose.attachments = v.attach.map((file) => {
+      try {
+        if (!fs.statSync(file).isFile()) throw new Error("not a file");
+      } catch (error) {
+        throw new CliError(`cannot read attachment ${file}: ${error.code ?? error.message}`, EXIT.USAGE);
+      }
+      // Opened when the composer reaches it; streamed (a large file never sits in memory whole).
+      return { filename: basename(file), content: readChunks(file) };
+    });
+  }
+  out.compose = compose;
+  return out;
+}
+
+/**
+ * A file's bytes, 64 KiB at a time into one reused buffer: the composer copies each chunk before asking for the
+ * next, so a large attachment makes no garbage (fs.createReadStream allocates a new buffer per chunk, which V8
+ * collects late: +11 MB of peak memory for a 25 MB file).
+ */
+async function* readChunks(file) {
+  const handle = await fs.promises.open(file, "r");
+  const buffer = new Uint8Array(64 * 1024);
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A swaks-like test message. */
@@ -456,7 +547,8 @@ async function cmdSend(args, out, err) {
   if (message.file === "-") opts.message = process.stdin;
   else if (message.file !== undefined) {
     opts.message = fs.createReadStream(null, { fd: openFileOr(message.file, "message file") });
-  } else opts.message = composeMessage({ from: opts.from, to: opts.to, ...message });
+  } else if (message.compose !== undefined) Object.assign(opts, message.compose);
+  else opts.message = composeMessage({ from: opts.from, to: opts.to, ...message });
   const smtp = await loadSmtpWasm();
   if (parsed.verbose) opts.debug = transcriptPrinter(out);
   const result = await smtp.sendMail(opts);

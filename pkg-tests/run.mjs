@@ -10,6 +10,7 @@
 // Ends with "N passed, M failed"; exits 1 if anything failed. A runtime whose binary is missing is skipped (a failure
 // under scripts/test.sh, which sets SMTP_WASM_REQUIRE_SERVERS=1 after installing them all).
 import { spawn, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -86,6 +87,8 @@ function packageChecks() {
       for (const want of [
         "package/dist/node.js",
         "package/dist/smtp_wasm_bg.wasm",
+        "package/dist/smtp_compose_bg.wasm",
+        "package/dist/smtp_compose.js",
         "package/bin/smtp-wasm.js",
         "package/node/bridge.js",
         "package/node/cli.js",
@@ -177,6 +180,13 @@ function runExample(cmd, argv, extraEnv, expect) {
   });
 }
 
+/** A throwaway Ed25519 DKIM key for examples/js/node-compose.mjs (a file; the example reads DKIM_KEY). */
+function dkimKey() {
+  const file = join(tmpdir(), `smtp-wasm-dkim-${process.pid}.pem`);
+  writeFileSync(file, generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }));
+  return file;
+}
+
 /** Runs examples/js/* (copied into the project) against the local servers; { runtime, results }. */
 async function runExamples() {
   const cases = [];
@@ -187,6 +197,14 @@ async function runExamples() {
   const smtpServer = env.SMTP_WASM_SMTP_SERVER_PORT;
   add("node.mjs (Node 20, Postfix STARTTLS + AUTH)", postfix, () =>
     runExample(process.execPath, ["node.mjs"], exampleEnv(postfix), /accepted for bob@example\.test: 250 .*\nover TLSv1\.[23]/),
+  );
+  add("node-compose.mjs (Node 20, composed + DKIM, Postfix STARTTLS + AUTH)", postfix, () =>
+    runExample(
+      process.execPath,
+      ["node-compose.mjs"],
+      { ...exampleEnv(postfix), DKIM_KEY: dkimKey() },
+      /accepted for bob@example\.test, archive@example\.test: 250 /,
+    ),
   );
   add("node.mjs (Bun, smtp-server)", smtpServer && exists(env.SMTP_WASM_BUN), () =>
     runExample(env.SMTP_WASM_BUN, ["node.mjs"], exampleEnv(smtpServer), /accepted for bob@example\.test: 250 /),

@@ -63,18 +63,44 @@ if [ "$opt" = 1 ]; then
   mv "$out/smtp_wasm_bg.opt.wasm" "$out/smtp_wasm_bg.wasm"
 fi
 
+# The composer and DKIM signer (features compose + dkim, no client): a second wasm, smtp_compose_bg.wasm, loaded by
+# ts/compose.ts only when a message is composed or signed, so the client's wasm does not grow. Its own target dir
+# keeps the two cargo artifacts (both named smtp_wasm.wasm) apart.
+compose_raw="$target_dir/compose-wasm/wasm32-unknown-unknown/release/smtp_wasm.wasm"
+if [ "$skip_cargo" = 0 ]; then
+  echo "==> cargo build --release --target wasm32-unknown-unknown (compose, dkim)"
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features compose,dkim \
+    --target-dir "$target_dir/compose-wasm"
+fi
+wasm-bindgen --target web --out-dir "$out" --out-name smtp_compose "$compose_raw"
+if [ "$opt" = 1 ]; then
+  node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-simd \
+    "$out/smtp_compose_bg.wasm" -o "$out/smtp_compose_bg.opt.wasm"
+  mv "$out/smtp_compose_bg.opt.wasm" "$out/smtp_compose_bg.wasm"
+fi
+
 echo "==> tsc"
 node_modules/.bin/tsc -p tsconfig.json
 cp "$out/smtp_wasm.js" "$out/smtp_wasm_bg.wasm" dist/
+cp "$out/smtp_compose.js" "$out/smtp_compose_bg.wasm" dist/
+cp ts/smtp_compose.d.ts dist/smtp_compose.d.ts
 # Types of the internal bindings module, for the compiled .d.ts files that refer to it.
 cp ts/smtp_wasm.d.ts dist/smtp_wasm.d.ts
 
 echo "==> checks"
 node scripts/check-wasm-imports.mjs dist/smtp_wasm_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_wasm.d.ts" ts/smtp_wasm.d.ts
+node scripts/check-wasm-imports.mjs dist/smtp_compose_bg.wasm
+node scripts/check-bindings.mjs "$out/smtp_compose.d.ts" ts/smtp_compose.d.ts WasmComposer WasmDkimSigner
 
 raw=$(wc -c < dist/smtp_wasm_bg.wasm)
 gz=$(gzip -9 -c dist/smtp_wasm_bg.wasm | wc -c)
 js=$(cat dist/*.js | wc -c)
 printf '==> dist/smtp_wasm_bg.wasm: %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB); JS: %d bytes\n' \
   "$raw" "$gz" "$(echo "$raw/1000" | bc -l)" "$(echo "$gz/1000" | bc -l)" "$js"
+craw=$(wc -c < dist/smtp_compose_bg.wasm)
+cgz=$(gzip -9 -c dist/smtp_compose_bg.wasm | wc -c)
+printf '==> dist/smtp_compose_bg.wasm (loaded only to compose or sign): %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB)\n' \
+  "$craw" "$cgz" "$(echo "$craw/1000" | bc -l)" "$(echo "$cgz/1000" | bc -l)"

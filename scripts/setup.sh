@@ -71,7 +71,8 @@ setup_servers() {
   setup_venv && did+=(aiosmtpd-venv)
   echo "servers: postfix $(postconf -d -h mail_version 2>/dev/null), dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), swaks, websockify, microsocks, smtp-server $(node -p "require('$TEST_SERVERS_DIR/node_modules/smtp-server/package.json').version"), aiosmtpd $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)')${did:+ (installed: ${did[*]})}"
 }
-# returns 0 when it installed something, 1 when all was there
+# returns 0 when it installed something, 1 when all was there. requirements.txt: aiosmtpd, and dkimpy + PyNaCl (the
+# DKIM verifier of tests/compose*.test.mjs)
 setup_venv() {
   local req=$TEST_SERVERS_DIR/requirements.txt sum stamp py=/usr/bin/python3
   sum=$(sha256sum "$req" | cut -d' ' -f1); stamp=$VENV/.smtp-wasm-req-sha256
@@ -83,7 +84,7 @@ setup_venv() {
   fi
   log "pip install -r test-servers/requirements.txt into $VENV"
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req" || die "pip install aiosmtpd failed"
-  "$VENV/bin/python" -c 'import aiosmtpd' || die "aiosmtpd not importable from $VENV"
+  "$VENV/bin/python" -c 'import aiosmtpd, dkim, nacl' || die "aiosmtpd, dkimpy or PyNaCl not importable from $VENV"
   echo "$sum" > "$stamp"
   return 0
 }

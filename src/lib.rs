@@ -25,6 +25,10 @@ pub mod blocking;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod codec;
+#[cfg(feature = "compose")]
+pub mod compose;
+#[cfg(feature = "dkim")]
+pub mod dkim;
 pub mod error;
 /// The fuzz targets' bodies (feature `fuzzing`, enabled by `fuzz/` and the tests; never in a release build).
 #[cfg(feature = "fuzzing")]

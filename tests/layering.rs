@@ -153,3 +153,25 @@ fn the_scanner_sees_what_it_should() {
     assert!(!names_path("use crate::server_name::X;", "crate::server"));
     assert!(!names_path("let my_wasm_bindgen_thing = 1;", "wasm_bindgen"));
 }
+
+#[test]
+fn the_composer_and_the_signer_import_neither_role() {
+    for dir in ["src/compose", "src/dkim"] {
+        let hits = offending_lines(
+            dir,
+            &[
+                "crate::client",
+                "crate::server",
+                "crate::Connection",
+                "crate::ClientSession",
+                "wasm_bindgen",
+                "js_sys",
+            ],
+        );
+        assert!(
+            hits.is_empty(),
+            "{dir}/ must stand alone (the compose wasm has no client):\n{}",
+            hits.join("\n")
+        );
+    }
+}

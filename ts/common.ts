@@ -5,6 +5,7 @@
 
 export { SmtpClient, BodyWriter, DataWriter, LmtpDataWriter, type SendResult, type LmtpResult } from "./client.js";
 export { sendMail } from "./send-mail.js";
+export { composeMessage, initCompose, type ComposeWasmSource } from "./compose.js";
 export {
   SmtpWasmError,
   SmtpError,
@@ -30,9 +31,13 @@ export { connectSocks5, type Socks5Options } from "./socks5.js";
 export { init, type WasmSource } from "./init.js";
 export type { ConnectTcpOptions } from "./runtime.js";
 export type {
+  AddressLike,
   AuthOptions,
   ClientCertificate,
   ClientOptions,
+  ComposeOptions,
+  DkimOptions,
+  MailAttachment,
   Duplex,
   EnhancedCode,
   MailOptions,

@@ -5,6 +5,7 @@
 
 import { checkKeys, checkText, SEND_MAIL_KEYS, TIMEOUT_KEYS } from "./checks.js";
 import { SmtpClient, type SendResult } from "./client.js";
+import { prepareMessage } from "./compose.js";
 import { TimeoutError, UsageError } from "./errors.js";
 import { DEFAULT_CONNECT_TIMEOUT, runtimeConnect } from "./runtime.js";
 import type { Duplex, SendMailOptions } from "./types.js";
@@ -38,6 +39,8 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
   }
   const signal = options.signal;
   signal?.throwIfAborted();
+  // Composed (and DKIM-signed) before connecting: a refused value (a CR/LF in a header...) sends nothing.
+  const prepared = await prepareMessage(options);
 
   const connectTimeout = options.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT;
   let duplex: Duplex;
@@ -72,9 +75,9 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
     else if (tls === "opportunistic") await client.startTls({ required: false });
     if (options.auth !== undefined) await client.auth(options.auth);
     const result = await client.sendMail({
-      from: options.from,
-      to: options.to,
-      message: options.message,
+      from: prepared.from,
+      to: prepared.to,
+      message: prepared.message,
       ...(options.mailOptions !== undefined && { mailOptions: options.mailOptions }),
       ...(options.rcptOptions !== undefined && { rcptOptions: options.rcptOptions }),
       ...(options.onProgress !== undefined && { onProgress: options.onProgress }),

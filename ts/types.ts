@@ -228,10 +228,27 @@ export interface SendMailOptions {
   allowInsecureAuth?: boolean;
   /** Credentials, or a {@link SaslClient} of your own. */
   auth?: AuthOptions | SaslClient;
-  from: string;
-  to: string | string[];
-  /** An RFC 5322 message. */
-  message: MessageSource;
+  /** The sender: the envelope's, and the From header's when the message is composed. */
+  from: AddressLike;
+  /** The recipients (with `cc` and `bcc`: the envelope's). */
+  to: AddressLike | AddressLike[];
+  /** An RFC 5322 message; without it, one is composed from subject, text, html, attachments... */
+  message?: MessageSource;
+  cc?: AddressLike | AddressLike[];
+  /** Envelope recipients that appear in no header. */
+  bcc?: AddressLike | AddressLike[];
+  replyTo?: AddressLike | AddressLike[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  attachments?: MailAttachment[];
+  headers?: Record<string, string> | Array<[string, string]>;
+  messageId?: string;
+  date?: Date | number;
+  inReplyTo?: string;
+  references?: string | string[];
+  /** DKIM-sign the message (composed or raw) with one or more keys. */
+  dkim?: DkimOptions | DkimOptions[];
   mailOptions?: MailOptions;
   rcptOptions?: RcptOptions;
   /** How to open the connection; default: the runtime's own TCP (Node, Deno, Bun, Cloudflare Workers). */
@@ -240,4 +257,61 @@ export interface SendMailOptions {
   debug?: (line: TranscriptLine) => void;
   signal?: AbortSignal;
   onProgress?: (bytesSent: number) => void;
+}
+
+/** An address: `"Name <addr@example.com>"`, `"addr@example.com"`, or `{ name, address }`. */
+export type AddressLike = string | { name?: string; address: string };
+
+/** A file attached to a composed message, or an inline image when it has a `cid`. */
+export interface MailAttachment {
+  /** The file name shown to the recipient (any Unicode). */
+  filename?: string;
+  /**
+   * A string is sent as its UTF-8 bytes; a stream (or an async iterable, like a Node `fs.createReadStream`) is
+   * encoded as it is read, never held whole.
+   */
+  content: string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  /** Default: guessed from the file name (`application/octet-stream` otherwise). */
+  contentType?: string;
+  /** Content-ID for `<img src="cid:...">` in the HTML. */
+  cid?: string;
+  /** Default: `"inline"` with a `cid`, `"attachment"` otherwise. */
+  disposition?: "attachment" | "inline";
+}
+
+/** One DKIM signature (RFC 6376; `rsa-sha256` or `ed25519-sha256` by the key's type). */
+export interface DkimOptions {
+  /** `d=`: the signing domain. */
+  domainName: string;
+  /** `s=`: the selector; the public key is at `<keySelector>._domainkey.<domainName>`. */
+  keySelector: string;
+  /** PEM: PKCS#8 (RSA or Ed25519) or PKCS#1 RSA (2048 bits or more). */
+  privateKey: string;
+  /** The header fields to sign; default: the usual ones present. From is always signed. */
+  headerFieldNames?: string[];
+  /** Default `"relaxed/relaxed"`. */
+  canonicalization?: "relaxed/relaxed" | "simple/simple" | "relaxed/simple" | "simple/relaxed";
+}
+
+/** What {@link composeMessage} builds a message from. */
+export interface ComposeOptions {
+  from: AddressLike;
+  to?: AddressLike | AddressLike[];
+  cc?: AddressLike | AddressLike[];
+  /** Never written into the message (only returned in the envelope). */
+  bcc?: AddressLike | AddressLike[];
+  replyTo?: AddressLike | AddressLike[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  attachments?: MailAttachment[];
+  /** Extra header fields (not From, To, Subject...: those have their own options). */
+  headers?: Record<string, string> | Array<[string, string]>;
+  /** Default: generated from random bytes and the sender's domain. */
+  messageId?: string;
+  /** Default: now. */
+  date?: Date | number;
+  inReplyTo?: string;
+  references?: string | string[];
+  dkim?: DkimOptions | DkimOptions[];
 }

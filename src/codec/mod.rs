@@ -17,3 +17,7 @@ pub mod params;
 pub mod reply_parser;
 pub mod reply_writer;
 pub mod xtext;
+
+/// Line-end normalisation, for the DKIM signer: it must hash the message as DATA will send it.
+#[cfg(feature = "dkim")]
+pub(crate) use crlf::Normalizer;

@@ -3,10 +3,16 @@
 //! across a JavaScript await. Values cross as plain objects (see `js.rs`); errors are thrown as
 //! `{ kind, message, temporary, ... }` objects that the TypeScript side turns into error classes.
 
+#[cfg(all(feature = "compose", feature = "dkim"))]
+mod compose;
 #[cfg(feature = "client")]
 mod connection;
+// Some helpers are used by one build (client or composer) only.
+#[cfg_attr(not(all(feature = "client", feature = "compose")), allow(dead_code))]
 mod js;
 
+#[cfg(all(feature = "compose", feature = "dkim"))]
+pub use compose::{WasmComposer, WasmDkimSigner};
 #[cfg(feature = "client")]
 pub use connection::WasmConnection;
 

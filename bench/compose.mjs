@@ -1,0 +1,183 @@
+// Composing and DKIM signing, smtp-wasm vs nodemailer, same machine, same run, each measurement in a fresh Node
+// process, the sides alternating in each round:
+//   send    compose and send N messages with a 100 kB attachment over one plaintext connection to smtp-sink
+//   dkim    compose and DKIM-sign (RSA-2048, relaxed/relaxed) N messages into bytes (no network)
+//   stream  a 25 MB attachment read from a file as a stream, composed and sent; the peak RSS it adds over the
+//           process's RSS right before (after a warm-up message), from /proc/self/status VmHWM; stream-reused:
+//           the same for smtp-wasm reading the file into one reused buffer (as its CLI does)
+//
+//   node bench/compose.mjs [--count 1000] [--rounds 3] [--out bench/compose-results.json]
+// Needs: npm run build; scripts/servers.sh up (its smtp-sink on port 2600); nodemailer (test-servers/node_modules).
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const HOST = '127.0.0.1';
+const FROM = 'bench@example.com';
+const TO = 'sink@example.org';
+
+function nodemailer() {
+  for (const base of ['bench', 'test-servers']) {
+    try {
+      return createRequire(path.join(ROOT, base, 'package.json'))('nodemailer');
+    } catch {
+      // next
+    }
+  }
+  throw new Error('nodemailer not found (scripts/setup.sh servers)');
+}
+
+function peakRss() {
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+/** A file in 64 KiB chunks read into one reused buffer (the consumer copies each before asking for the next). */
+async function* reusedChunks(file) {
+  const handle = await fs.promises.open(file, 'r');
+  const buffer = new Uint8Array(64 * 1024);
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ worker
+async function worker(side, scenario, port, count, dir) {
+  const attachment = Buffer.alloc(100_000).map((_, i) => (i * 131 + (i >> 7)) & 255);
+  const key = fs.readFileSync(path.join(dir, 'rsa.pem'), 'utf8');
+  const mail = (i) => ({
+    from: `Bench Sender <${FROM}>`,
+    to: `Sink <${TO}>`,
+    subject: `Message ${i} — Grüße`,
+    text: `Hello ${i}\nThis is a benchmark message.\n`,
+    html: `<p>Hello ${i}</p>`,
+  });
+  if (side === 'smtp-wasm') {
+    const api = await import(path.join(ROOT, 'dist/node.js'));
+    await api.init();
+    await api.initCompose();
+    if (scenario === 'dkim') {
+      const dkim = { domainName: 'example.com', keySelector: 's1', privateKey: key };
+      for (let i = 0; i < 50; i++) await api.composeMessage({ ...mail(i), dkim });
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) await api.composeMessage({ ...mail(i), dkim });
+      return { rate: count / ((performance.now() - t0) / 1000) };
+    }
+    const client = await api.SmtpClient.connect(await api.connectTcp(HOST, port), { serverName: 'localhost' });
+    const send = async (opts, stream) => {
+      const message = stream ? await api.composeMessage(opts, { stream: true }) : await api.composeMessage(opts);
+      await client.sendMail({ from: FROM, to: TO, message });
+    };
+    if (scenario === 'send') {
+      for (let i = 0; i < 50; i++) await send({ ...mail(i), attachments: [{ filename: 'a.bin', content: attachment }] });
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) await send({ ...mail(i), attachments: [{ filename: 'a.bin', content: attachment }] });
+      const rate = count / ((performance.now() - t0) / 1000);
+      await client.quit();
+      return { rate };
+    }
+    // The top-level sendMail (its own connection), as a user sends a file: a Node stream, as nodemailer gets it.
+    await client.quit();
+    const sendMail = (opts) => api.sendMail({ host: HOST, port, tls: 'none', ...opts });
+    await sendMail(mail(0));
+    globalThis.gc?.();
+    const before = process.memoryUsage().rss;
+    // stream: fs.createReadStream, as nodemailer reads it; stream-reused: one buffer reused per read (as the CLI).
+    const file = path.join(dir, 'big.bin');
+    const content = scenario === 'stream' ? fs.createReadStream(file) : reusedChunks(file);
+    await sendMail({ ...mail(1), attachments: [{ filename: 'big.bin', content }] });
+    return { addedBytes: peakRss() - before };
+  }
+  const nm = nodemailer();
+  if (scenario === 'dkim') {
+    const t = nm.createTransport({ streamTransport: true, buffer: true, dkim: { domainName: 'example.com', keySelector: 's1', privateKey: key } });
+    for (let i = 0; i < 50; i++) await t.sendMail(mail(i));
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await t.sendMail(mail(i));
+    return { rate: count / ((performance.now() - t0) / 1000) };
+  }
+  const t = nm.createTransport({ host: HOST, port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity });
+  const env = { envelope: { from: FROM, to: [TO] } };
+  if (scenario === 'send') {
+    for (let i = 0; i < 50; i++) await t.sendMail({ ...mail(i), ...env, attachments: [{ filename: 'a.bin', content: attachment }] });
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await t.sendMail({ ...mail(i), ...env, attachments: [{ filename: 'a.bin', content: attachment }] });
+    const rate = count / ((performance.now() - t0) / 1000);
+    t.close();
+    return { rate };
+  }
+  await t.sendMail({ ...mail(0), ...env });
+  globalThis.gc?.();
+  const before = process.memoryUsage().rss;
+  await t.sendMail({ ...mail(1), ...env, attachments: [{ filename: 'big.bin', content: fs.createReadStream(path.join(dir, 'big.bin')) }] });
+  const added = peakRss() - before;
+  t.close();
+  return { addedBytes: added };
+}
+
+// ------------------------------------------------------------------------------------------------ parent
+async function main() {
+  const count = Number(opt('--count', '1000'));
+  const rounds = Number(opt('--rounds', '3'));
+  const out = path.resolve(opt('--out', path.join(HERE, 'compose-results.json')));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-wasm-compose-bench-'));
+  fs.writeFileSync(path.join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(25_000_000).map((_, i) => (i * 7 + (i >> 11)) & 255));
+  // The shared smtp-sink of scripts/servers.sh (plaintext, discards everything).
+  const servers = { sinkPort: Number(process.env.SMTP_WASM_SINK_PORT ?? 2600), stop: async () => {} };
+  const results = {};
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const scenario of ['send', 'dkim', 'stream', 'stream-reused']) {
+        const both = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
+        // nodemailer takes a Node stream (or a path); the reused-buffer reader is an smtp-wasm variant.
+        const sides = scenario === 'stream-reused' ? ['smtp-wasm'] : both;
+        for (const side of sides) {
+          const stdout = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', side, scenario, String(servers.sinkPort), String(count), dir], { maxBuffer: 1 << 24 }).toString();
+          const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+          const value = JSON.parse(line.slice(7));
+          (results[`${scenario}/${side}`] ??= []).push(value.rate ?? value.addedBytes);
+          console.log(`round ${round + 1} ${scenario} ${side}: ${value.rate ? `${value.rate.toFixed(1)} msg/s` : `${(value.addedBytes / 1e6).toFixed(1)} MB added`}`);
+        }
+      }
+    }
+  } finally {
+    await servers.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const summary = {};
+  for (const [k, v] of Object.entries(results)) summary[k] = { median: median(v), all: v };
+  for (const s of ['send', 'dkim']) {
+    summary[`${s}/ratio`] = summary[`${s}/smtp-wasm`].median / summary[`${s}/nodemailer`].median;
+  }
+  const record = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, load: os.loadavg(), count, rounds, summary };
+  fs.writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
+  console.log(JSON.stringify(summary, null, 2));
+}
+
+if (args[0] === '--worker') {
+  const [, side, scenario, port, count, dir] = args;
+  const result = await worker(side, scenario, Number(port), Number(count), dir);
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(0);
+} else {
+  await main();
+}
