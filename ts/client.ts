@@ -6,7 +6,7 @@
 
 import { type Completion, Driver, HIGH_WATER_MARK } from "./driver.js";
 import { ConnectionClosedError, ProtocolError, SmtpError, SmtpWasmError, toError, UsageError } from "./errors.js";
-import { init } from "./init.js";
+import { init, loadRoots } from "./init.js";
 import {
   WasmConnection,
   type RawConnectionOptions,
@@ -81,6 +81,9 @@ export class SmtpClient {
     let conn: WasmConnection;
     try {
       await init();
+      if (options.onlyRootCertificates !== true && options.dangerouslyAcceptInvalidCertificates !== true) {
+        await loadRoots();
+      }
       conn = new WasmConnection(connectionOptions(options), Date.now());
     } catch (raw) {
       await duplex.close().catch(() => {});
