@@ -22,7 +22,7 @@ if (process.env.SMTP_WASM_MEMORY_CHILD !== undefined) {
   });
   after(() => sink?.close());
 
-  test("the wasm memory after a 100 MB streamed send over STARTTLS is the same as after 1 MB", async () => {
+  test("the wasm memory after a 100 MB streamed send over STARTTLS is the same window as after 1 MB", async () => {
     const small = await send({ port: sink.port, cert: sink.cert, bytes: 1 * MB });
     const large = await send({ port: sink.port, cert: sink.cert, bytes: 100 * MB });
     assert.equal(sink.received.length, 2);
@@ -31,10 +31,17 @@ if (process.env.SMTP_WASM_MEMORY_CHILD !== undefined) {
       `100 MB: ${kib(large.memoryBefore)} -> ${kib(large.memoryAfter)} KiB`);
     console.log(`# RSS growth (VmHWM from before the send): 1 MB: ${kib(small.rssGrowth)} KiB; ` +
       `100 MB: ${kib(large.rssGrowth)} KiB`);
-    assert.equal(large.memoryAfter, small.memoryAfter, "the wasm memory grew with the message size");
-    // The window: 256 KiB of backlog (HIGH_WATER_MARK) + one 64 KiB slice and its TLS records, plus the connection
-    // itself; 4 MiB leaves room for the allocator, and any growth with the size fails the assertion above anyway.
-    assert.ok(large.memoryAfter <= 4 * 1024 * 1024, `wasm memory ${large.memoryAfter} bytes`);
+    // The window the heap needs: the 64 KiB slice the driver hands in (ts/client.ts BODY_SLICE), its dot-stuffed
+    // copy, its TLS records and their ciphertext before the driver takes it (measured: +320 KiB over the instance's
+    // start), plus the allocator's slack. A heap that grew with the message would be ~100 MB over it.
+    const WINDOW = 1024 * 1024;
+    for (const [name, run] of [["1 MB", small], ["100 MB", large]]) {
+      const grew = run.memoryAfter - run.memoryBefore;
+      assert.ok(grew <= WINDOW, `${name}: the wasm memory grew by ${grew} bytes`);
+    }
+    // The same as after 1 MB, up to two 64 KiB pages: the allocator's layout depends on how reads and writes
+    // interleave, which timing decides.
+    assert.ok(large.memoryAfter - small.memoryAfter <= 128 * 1024, "the wasm memory grew with the message size");
   });
 }
 
