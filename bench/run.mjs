@@ -31,7 +31,7 @@ const opt = (name, dflt) => {
   return eq ? eq.slice(name.length + 1) : dflt;
 };
 const QUICK = flag('--quick');
-const ALL = ['codec', 'sizes', 'import', 'small', 'large', 'handshake', 'workerd', 'concurrent'];
+const ALL = ['codec', 'sizes', 'import', 'small', 'large', 'fresh', 'handshake', 'workerd', 'concurrent'];
 const ONLY = opt('--only', '')
   .split(',')
   .filter(Boolean);
@@ -45,6 +45,7 @@ const CONFIG = QUICK
   ? {
       small: { count: 100, warmup: 20, size: 1024, rounds: 1 },
       large: { target: 2_000_000, warmupTarget: 200_000, rounds: 1 },
+      fresh: { targets: [1_000_000, 2_000_000], rounds: 1 },
       handshake: { count: 10, warmup: 2, rounds: 1 },
       import: { runs: 3 },
       concurrent: { sessions: 20, messages: 2, size: 1024, rounds: 1 },
@@ -53,6 +54,7 @@ const CONFIG = QUICK
   : {
       small: { count: 2000, warmup: 1000, size: 1024, rounds: 5 },
       large: { target: 25_000_000, warmupTarget: 1_000_000, rounds: 3 },
+      fresh: { targets: [1_000_000, 25_000_000, 100_000_000], rounds: 3 },
       handshake: { count: 200, warmup: 10, rounds: 3 },
       import: { runs: 20 },
       concurrent: { sessions: 200, messages: 5, size: 1024, rounds: 3 },
@@ -148,6 +150,8 @@ function summary(scenario, r) {
   switch (scenario) {
     case 'small':
       return `${r.perSec.toFixed(0)} msg/s, ${r.cpuUsPerMessage.toFixed(0)} µs CPU/message`;
+    case 'fresh':
+      return `${r.mbPerSec.toFixed(1)} MB/s, CPU ${r.cpuSecs.toFixed(2)} s, peak RSS +${(r.growth / 2 ** 20).toFixed(1)} MiB${r.wasmMemoryAfter ? `, wasm ${r.wasmMemoryAfter / 1024} KiB` : ''}${r.cipherSuite ? `, ${r.cipherSuite}` : ''}`;
     case 'large':
       return `${r.mbPerSec.toFixed(1)} MB/s, peak RSS +${(r.growth / 1e6).toFixed(1)} MB`;
     case 'handshake':
@@ -184,6 +188,13 @@ async function runSizes() {
   record('.wasm size (raw)', 'kB', wasm.length / 1000, null, null);
   record('.wasm size (gzip -9)', 'kB', gz / 1000, null, { of: 'smtp-wasm', op: '<=', value: 250 });
   record('.wasm size (brotli 11)', 'kB', br / 1000, null, null);
+  // The Mozilla roots, a separate module since issue 14: loaded only by connections that trust them.
+  const rootsPath = path.join(PKG, 'dist', 'mozilla_roots.js');
+  if (fs.existsSync(rootsPath)) {
+    const roots = fs.readFileSync(rootsPath);
+    record('mozilla_roots.js, loaded separately (gzip -9)', 'kB', zlib.gzipSync(roots, { level: 9 }).length / 1000, null, null);
+    record('.wasm + mozilla_roots.js (gzip -9)', 'kB', (gz + zlib.gzipSync(roots, { level: 9 }).length) / 1000, null, null);
+  }
   let unpacked = null;
   let tarball = null;
   const packJson = cmdOut('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', PKG]);
@@ -235,6 +246,50 @@ async function runLarge(servers) {
     { of: 'ratio', op: '>=', value: 0.8 }, { rounds: roundsOf(res, 'mbPerSec') });
   record(`peak RSS growth sending one ${mb} MB message`, 'MB', scale(m('smtp-wasm', 'growth'), 1e-6), scale(m('nodemailer', 'growth'), 1e-6),
     { of: 'smtp-wasm', op: '<=', value: 8 }, { rounds: roundsOf(res, 'growth', 1e-6), method: res['smtp-wasm'][0]?.method });
+}
+
+/**
+ * The issue-14 rows: the first large message of a fresh process (no warm-up), memory from before the send (after
+ * import + instantiate), to smtp-server (ours) at 1, 25 and 100 MB, and to Postfix (the shared instance of
+ * scripts/servers.sh, when its env.sh is sourced: SMTP_WASM_POSTFIX_PORT, SMTP_WASM_CA) at 25 MB.
+ */
+async function runFresh(servers) {
+  const c = CONFIG.fresh;
+  const mib = (v) => scale(v, 1 / 2 ** 20);
+  const wasmMem = {};
+  for (const target of c.targets) {
+    const res = await interleaved('fresh', { port: servers.serverPort, ca: servers.ca, target }, c.rounds);
+    const m = (s, k) => median(res[s].map((r) => r[k]));
+    const mb = (target / 1e6).toFixed(0);
+    record(`fresh process, one ${mb} MB message over STARTTLS (smtp-server): peak RSS growth from before the send`, 'MiB',
+      mib(m('smtp-wasm', 'growth')), mib(m('nodemailer', 'growth')), target === 25_000_000 ? { of: 'ratio', op: '<=', value: 0.75 } : null,
+      { rounds: roundsOf(res, 'growth', 1 / 2 ** 20) });
+    record(`fresh process, one ${mb} MB message over STARTTLS (smtp-server), first send`, 'MB/s', m('smtp-wasm', 'mbPerSec'),
+      m('nodemailer', 'mbPerSec'), null, { rounds: roundsOf(res, 'mbPerSec'), cpuMbPerSec: medians(res, 'cpuMbPerSec') });
+    wasmMem[mb] = res['smtp-wasm'].map((r) => r.wasmMemoryAfter);
+    record(`fresh process, one ${mb} MB message: wasm linear memory after the send`, 'KiB',
+      scale(median(wasmMem[mb]), 1 / 1024), null, null, { rounds: { 'smtp-wasm': wasmMem[mb] }, before: res['smtp-wasm'][0]?.wasmMemoryBefore });
+  }
+  const growthOf = (mb) => records.find((r) => r.name.startsWith(`fresh process, one ${mb} MB message over STARTTLS (smtp-server): peak`))?.['smtp-wasm'];
+  if (growthOf(100) != null && growthOf(25) != null) {
+    record('fresh process: RSS growth for 100 MB minus for 25 MB', 'MiB', growthOf(100) - growthOf(25), null, { of: 'smtp-wasm', op: '<=', value: 4 });
+  }
+  const pfPort = Number(process.env.SMTP_WASM_POSTFIX_PORT);
+  const pfCa = process.env.SMTP_WASM_CA;
+  if (!pfPort || !pfCa || !fs.existsSync(pfCa)) {
+    log('fresh: no Postfix (source /tmp/smtp-wasm-state/env.sh after scripts/servers.sh up for the Postfix rows)');
+    return;
+  }
+  const target = c.targets.includes(25_000_000) ? 25_000_000 : c.targets[c.targets.length - 1];
+  const res = await interleaved('fresh', { port: pfPort, ca: pfCa, target }, c.rounds);
+  const m = (s, k) => median(res[s].map((r) => r[k]));
+  const mb = (target / 1e6).toFixed(0);
+  record(`one ${mb} MB message over STARTTLS to Postfix, fresh process`, 'MB/s', m('smtp-wasm', 'mbPerSec'), m('nodemailer', 'mbPerSec'),
+    { of: 'ratio', op: '>=', value: 1 }, { rounds: roundsOf(res, 'mbPerSec'), cipherSuite: res['smtp-wasm'][0]?.cipherSuite });
+  record(`one ${mb} MB message over STARTTLS to Postfix, fresh process: client CPU`, 'CPU s', m('smtp-wasm', 'cpuSecs'), m('nodemailer', 'cpuSecs'),
+    null, { rounds: roundsOf(res, 'cpuSecs') });
+  record(`one ${mb} MB message over STARTTLS to Postfix, fresh process: peak RSS growth from before the send`, 'MiB',
+    mib(m('smtp-wasm', 'growth')), mib(m('nodemailer', 'growth')), { of: 'ratio', op: '<=', value: 0.75 }, { rounds: roundsOf(res, 'growth', 1 / 2 ** 20) });
 }
 
 async function runHandshake(servers) {
@@ -313,9 +368,10 @@ try {
   if (want('codec')) await runCodec();
   if (want('sizes') && needsPackage) await runSizes();
   if (want('import')) await runImport();
-  if (['small', 'large', 'handshake', 'workerd', 'concurrent'].some(want)) servers = await startServers({ log });
+  if (['small', 'large', 'fresh', 'handshake', 'workerd', 'concurrent'].some(want)) servers = await startServers({ log });
   if (want('small')) await runSmall(servers);
   if (want('large')) await runLarge(servers);
+  if (want('fresh')) await runFresh(servers);
   if (want('handshake')) await runHandshake(servers);
   if (want('workerd')) await runWorkerd(servers);
   if (want('concurrent')) await runConcurrent(servers);

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Builds the npm package into dist/:
-#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort)
+#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort, two
+#      size flags of nightly rustc through RUSTC_BOOTSTRAP, see below)
 #   2. wasm-bindgen --target web (the CLI must be exactly the version pinned in Cargo.toml)
 #   3. wasm-opt -Oz from the npm package `binaryen` (never Debian's binaryen: it corrupts the externref table)
 #   4. tsc (strict, ESM, declarations) from ts/ into dist/
-#   5. copies the bindings next to the compiled TypeScript, checks the wasm imports nothing from `env` and that the
+#   5. the Mozilla root store as its own module, dist/mozilla_roots.js (examples/mozilla-roots.rs, native): the
+#      wasm is built without the cargo feature `mozilla-roots`, and ts/init.ts loads the module only when a
+#      connection trusts the Mozilla roots
+#   6. copies the bindings next to the compiled TypeScript, checks the wasm imports nothing from `env` and that the
 #      hand-written ts/smtp_wasm.d.ts matches the generated bindings, prints the sizes.
 # Usage: scripts/build-npm.sh [--skip-cargo] [--no-opt]
 set -euo pipefail
@@ -34,7 +38,20 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";pro
 raw_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm.wasm"
 if [ "$skip_cargo" = 0 ]; then
   echo "==> cargo build --release --target wasm32-unknown-unknown"
-  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features client
+  # Two size flags that only nightly rustc documents, enabled on stable with RUSTC_BOOTSTRAP (the wasm only; tests
+  # and native builds never see them): -Zlocation-detail=none drops the file/line/column of every panic site (a
+  # panic aborts the wasm with a trap whose message never showed them: nothing observable changes), and
+  # -Zfmt-debug=shallow makes derived Debug print only the type or variant name (rustls' and webpki's error enums:
+  # our messages use only variant names). Together -10.7 kB gzip (BENCHMARKS.md, size). RUSTFLAGS replaces the
+  # rustflags of .cargo/config.toml, so SIMD is repeated here. If this rustc no longer knows the flags, the build
+  # falls back to the plain one (~11 kB larger). SMTP_WASM_PLAIN_RUSTC=1 skips them.
+  wasm_build=(cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features client)
+  if [ "${SMTP_WASM_PLAIN_RUSTC:-0}" = 1 ] ||
+    ! RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C target-feature=+simd128 -Zfmt-debug=shallow -Zlocation-detail=none" \
+      "${wasm_build[@]}"; then
+    [ "${SMTP_WASM_PLAIN_RUSTC:-0}" = 1 ] || echo "warning: rustc refused the size flags; building without them" >&2
+    "${wasm_build[@]}"
+  fi
 fi
 
 out=build/bindgen
@@ -50,13 +67,14 @@ if [ "$opt" = 1 ]; then
   # offsets: Rust's wasm layout puts the 1 MB stack at the bottom of memory, so the lowest 1 kB is reached only by a
   # stack that is about to overflow anyway. The producers and target-features sections are for tools, not runtimes.
   # Together: -2.3 kB gzip.
-  # -ocimfs 1500: functions with one caller are inlined only up to 1500 bytes (binaryen's default: any size). Unbounded,
-  # the whole input path became one 36 kB function (handleInput) and ClientSession::pump 14 kB; V8 compiles hot wasm
-  # functions again with TurboFan in the background, which took ~190 ms of CPU for those two, inside the first few
-  # thousand messages of a session (on two cores, that CPU is taken from the client or the server). Bounded: ~30 ms,
-  # the cold parts (TLS on a plaintext session, error paths) stay in their own functions that never get hot, and the
-  # .wasm is the same size (+0.2 kB raw, -2 kB gzip).
-  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 1500 --low-memory-unused --strip-producers --strip-target-features \
+  # -ocimfs 0: functions with one caller are not inlined by binaryen (its default: any size). Unbounded, the whole
+  # input path became one 36 kB function (handleInput) and ClientSession::pump 14 kB; V8 compiles hot wasm functions
+  # again with TurboFan in the background, which took ~190 ms of CPU for those two, inside the first few thousand
+  # messages of a session, and TurboFan's memory for a function grows with its size (2.5 MB of zone for each of the
+  # two largest at 1500): the peak RSS of a fresh process's first send was ~3 MiB higher at 1500 than at 0. Inlined
+  # code also compresses worse: 0 is 9.6 kB gzip smaller than 1500 (10 kB larger raw). V8 inlines small wasm calls
+  # itself where they are hot.
+  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 0 --low-memory-unused --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-reference-types --enable-multivalue --enable-simd \
     "$out/smtp_wasm_bg.wasm" -o "$out/smtp_wasm_bg.opt.wasm"
@@ -89,6 +107,17 @@ cp ts/smtp_compose.d.ts dist/smtp_compose.d.ts
 # Types of the internal bindings module, for the compiled .d.ts files that refer to it.
 cp ts/smtp_wasm.d.ts dist/smtp_wasm.d.ts
 
+echo "==> dist/mozilla_roots.js (webpki-roots $(cargo tree -e normal -i webpki-roots --depth 0 2>/dev/null | awk 'NR==1{print $2}'))"
+roots_b64=build/mozilla_roots.b64
+if [ "$skip_cargo" = 0 ] || [ ! -s "$roots_b64" ]; then
+  cargo run --quiet --release --example mozilla-roots > "$roots_b64"
+fi
+{
+  echo "// The Mozilla root store (webpki-roots), generated by examples/mozilla-roots.rs: see ts/mozilla_roots.d.ts."
+  printf 'export default "%s";\n' "$(tr -d '\n' < "$roots_b64")"
+} > dist/mozilla_roots.js
+cp ts/mozilla_roots.d.ts dist/mozilla_roots.d.ts
+
 echo "==> checks"
 node scripts/check-wasm-imports.mjs dist/smtp_wasm_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_wasm.d.ts" ts/smtp_wasm.d.ts
@@ -97,9 +126,12 @@ node scripts/check-bindings.mjs "$out/smtp_compose.d.ts" ts/smtp_compose.d.ts Wa
 
 raw=$(wc -c < dist/smtp_wasm_bg.wasm)
 gz=$(gzip -9 -c dist/smtp_wasm_bg.wasm | wc -c)
-js=$(cat dist/*.js | wc -c)
+js=$(ls dist/*.js | grep -v mozilla_roots | xargs cat | wc -c)
+roots_raw=$(wc -c < dist/mozilla_roots.js)
+roots_gz=$(gzip -9 -c dist/mozilla_roots.js | wc -c)
 printf '==> dist/smtp_wasm_bg.wasm: %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB); JS: %d bytes\n' \
   "$raw" "$gz" "$(echo "$raw/1000" | bc -l)" "$(echo "$gz/1000" | bc -l)" "$js"
+printf '==> dist/mozilla_roots.js (loaded separately): %d bytes raw, %d bytes gzip -9\n' "$roots_raw" "$roots_gz"
 craw=$(wc -c < dist/smtp_compose_bg.wasm)
 cgz=$(gzip -9 -c dist/smtp_compose_bg.wasm | wc -c)
 printf '==> dist/smtp_compose_bg.wasm (loaded only to compose or sign): %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB)\n' \

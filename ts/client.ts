@@ -17,7 +17,7 @@ import {
 } from "./checks.js";
 import { type Completion, Driver, HIGH_WATER_MARK } from "./driver.js";
 import { ConnectionClosedError, ProtocolError, SmtpError, SmtpWasmError, toError, UsageError } from "./errors.js";
-import { init } from "./init.js";
+import { init, loadRoots } from "./init.js";
 import { connectedToLoopback } from "./peer.js";
 import {
   WasmConnection,
@@ -95,6 +95,9 @@ export class SmtpClient {
     try {
       checkClientOptions(options);
       await init();
+      if (options.onlyRootCertificates !== true && options.dangerouslyAcceptInvalidCertificates !== true) {
+        await loadRoots();
+      }
       conn = new WasmConnection(connectionOptions(options, connectedToLoopback(duplex)), Date.now());
     } catch (raw) {
       await duplex.close().catch(() => {});

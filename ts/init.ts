@@ -5,7 +5,7 @@
  * @module
  */
 
-import wbgInit, { initSync, type InitInput } from "./smtp_wasm.js";
+import wbgInit, { initSync, loadMozillaRoots, mozillaRootsLoaded, type InitInput } from "./smtp_wasm.js";
 
 /** Where the wasm module comes from: its bytes, a compiled module, a URL or a Response. */
 export type WasmSource = InitInput;
@@ -85,4 +85,26 @@ export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
 /** Whether the wasm module is ready (synchronous APIs may run). */
 export function isInitialized(): boolean {
   return initialized;
+}
+
+let roots: Promise<void> | undefined;
+
+/**
+ * Loads the Mozilla root store into the wasm, once, from its own module (`mozilla_roots.js`, ~57 kB gzip): it is
+ * not inside the `.wasm`, so that users who trust only their own CA (`onlyRootCertificates`) never download or
+ * parse it. Called by {@link SmtpClient.connect} before a connection that trusts the Mozilla roots; call it yourself
+ * to load early. Needs {@link init} first.
+ */
+export function loadRoots(): Promise<void> {
+  if (roots === undefined) {
+    if (mozillaRootsLoaded()) return Promise.resolve();
+    const attempt = import("./mozilla_roots.js").then((module: { default: string }) => {
+      loadMozillaRoots(module.default);
+    });
+    roots = attempt;
+    attempt.catch(() => {
+      if (roots === attempt) roots = undefined;
+    });
+  }
+  return roots;
 }

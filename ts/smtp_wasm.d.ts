@@ -195,6 +195,12 @@ export class WasmConnection {
   transmitBuffered(): number;
 }
 
+/** Loads the Mozilla root store from the base64 blob of `mozilla_roots.js` (once; later calls are ignored). */
+export function loadMozillaRoots(base64: string): void;
+
+/** Whether the Mozilla root store is loaded. */
+export function mozillaRootsLoaded(): boolean;
+
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 
 export interface InitOutput {

@@ -40,7 +40,7 @@ const server = new SMTPServer({
   // (Node/OpenSSL with AES-NI: AES-256-GCM; smtp-wasm in wasm: ChaCha20-Poly1305).
   honorCipherOrder: false,
   disableReverseLookup: true,
-  size: 64 * 1024 * 1024,
+  size: 256 * 1024 * 1024,
   logger: false,
   maxClients: 10000,
   onData(stream, _session, callback) {

@@ -296,16 +296,21 @@ impl Connection {
                     }),
                 }
             }
-            let Some(bytes) = self.session.poll_transmit() else {
+            // Borrowed, not taken: the session's buffer keeps its capacity (no new buffer per slice of content).
+            let bytes = self.session.pending_transmit();
+            if bytes.is_empty() {
                 break;
-            };
-            match self.tls.as_mut() {
-                Some(tls) => {
-                    if let Err(error) = tls.write_plaintext(&bytes) {
-                        self.session.handle_tls_failed(error);
-                    }
+            }
+            let result = match self.tls.as_mut() {
+                Some(tls) => tls.write_plaintext(bytes),
+                None => {
+                    self.out.extend_from_slice(bytes);
+                    Ok(())
                 }
-                None => self.out.extend_from_slice(&bytes),
+            };
+            self.session.consume_transmit();
+            if let Err(error) = result {
+                self.session.handle_tls_failed(error);
             }
         }
         if let Some(tls) = self.tls.as_mut() {

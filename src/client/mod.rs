@@ -700,6 +700,19 @@ impl ClientSession {
         take_output(&mut self.out)
     }
 
+    /// The bytes [`ClientSession::poll_transmit`] would return, without taking them: pair with
+    /// [`ClientSession::consume_transmit`]. The output buffer then keeps its capacity, so streaming a message does
+    /// not allocate (and grow) a new one for every slice of content.
+    #[must_use]
+    pub fn pending_transmit(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Marks all of [`ClientSession::pending_transmit`] as sent.
+    pub fn consume_transmit(&mut self) {
+        self.out.clear();
+    }
+
     /// The next event.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {

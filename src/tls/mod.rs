@@ -17,6 +17,7 @@ mod client_cert;
 mod der;
 mod errors;
 mod provider;
+pub mod roots;
 #[cfg(feature = "server")]
 mod server;
 mod verify;
@@ -141,8 +142,14 @@ fn config_error(message: impl Into<String>) -> Error {
 
 fn root_store(options: &TlsOptions) -> Result<RootCertStore, Error> {
     let mut roots = RootCertStore::empty();
-    if !options.only_given_roots {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if !options.only_given_roots && !options.dangerously_accept_invalid_certificates {
+        if !roots::mozilla_roots_loaded() {
+            return Err(config_error(
+                "the Mozilla root store is not loaded (this build has no compiled-in roots): load it first \
+                 (loadMozillaRoots), or trust only your own roots (onlyRootCertificates)",
+            ));
+        }
+        roots.extend(roots::mozilla_roots().iter().cloned());
     }
     for (index, pem) in options.root_certificates_pem.iter().enumerate() {
         let mut found = 0usize;
