@@ -8,6 +8,8 @@
 //! - [`ClientSession`]: the SMTP/LMTP state machine alone (plaintext in, plaintext out).
 //! - [`Connection`]: the session over rustls (implicit TLS or STARTTLS), so the carrier only sees ciphertext.
 //! - [`blocking::BlockingClient`] (native only): a small blocking driver over `std::net::TcpStream`.
+//! - [`ServerSession`] (feature `server`): the SMTP/LMTP server state machine, the same shape turned around; the
+//!   application answers each [`ServerEvent`] that carries a [`RequestId`] with a [`Decision`].
 //!
 //! The same core runs natively in Rust and, compiled to WebAssembly, under the `smtp-wasm` npm package in Node, Deno,
 //! Bun, Cloudflare Workers and browsers.
@@ -30,6 +32,8 @@ pub mod error;
 pub mod fuzzing;
 pub mod reply;
 pub mod sasl;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod time;
 pub mod tls;
 
@@ -40,9 +44,20 @@ pub use client::{
     BodyType, ClientSession, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions,
     Notify, RcptOptions, RecipientOutcome, SessionConfig, Timeouts, TransactionReport, TranscriptLine,
 };
+#[cfg(feature = "server")]
+pub use codec::content::BareLf;
+#[cfg(feature = "server")]
+pub use codec::params::{DsnNotify, DsnRet, MailBody, ServerMailOptions, ServerRcptOptions};
+#[cfg(feature = "server")]
+pub use codec::reply_writer::{IntoEnhancedCode, ServerReply};
 pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{Credentials, Mechanism};
+#[cfg(feature = "server")]
+pub use server::{
+    CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, RequestId, ServerConfig, ServerEvent,
+    ServerSession, ServerTranscriptLine, XclientAttribute,
+};
 pub use time::Timestamp;
 pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 

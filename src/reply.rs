@@ -15,6 +15,16 @@ pub struct EnhancedCode {
 }
 
 impl EnhancedCode {
+    /// An enhanced status code from its three parts (`EnhancedCode::new(5, 1, 1)` is `5.1.1`).
+    #[must_use]
+    pub const fn new(class: u8, subject: u16, detail: u16) -> Self {
+        EnhancedCode {
+            class,
+            subject,
+            detail,
+        }
+    }
+
     /// Parses `X.Y.Z` at the start of `text` (followed by a space or the end), as RFC 3463 writes it.
     /// Returns the code and the number of bytes it occupied, including one following space.
     #[must_use]
@@ -52,6 +62,12 @@ impl EnhancedCode {
             },
             used,
         ))
+    }
+}
+
+impl From<(u8, u16, u16)> for EnhancedCode {
+    fn from((class, subject, detail): (u8, u16, u16)) -> Self {
+        EnhancedCode::new(class, subject, detail)
     }
 }
 

@@ -55,6 +55,21 @@ fn body_encoders_corpus() {
 }
 
 #[test]
+fn server_command_corpus() {
+    replay("server_command", fuzzing::server_command);
+}
+
+#[test]
+fn server_content_corpus() {
+    replay("server_content", fuzzing::server_content);
+}
+
+#[test]
+fn server_session_corpus() {
+    replay("server_session", fuzzing::run_server_session);
+}
+
+#[test]
 fn session_corpus() {
     replay("session", fuzzing::run_session);
 }

@@ -3,6 +3,10 @@
 
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "server")]
+mod server;
 
 #[cfg(feature = "client")]
 pub use client::*;
+#[cfg(feature = "server")]
+pub use server::{BlockingServer, Handler, SessionHandler, ShutdownHandle};

@@ -5,8 +5,12 @@
 //! The codec itself must only ever return values and typed errors for any input.
 
 mod client_session;
+mod server_codec;
+mod server_session;
 
 pub use client_session::{config_for, describe_session, run_session, MAX_ACTIONS, SERVER_LINES};
+pub use server_codec::{server_command, server_content};
+pub use server_session::{run_server_session, server_config_for, CLIENT_LINES, SERVER_MAX_ACTIONS};
 
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;

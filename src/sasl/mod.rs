@@ -3,6 +3,9 @@
 //! This module only computes responses; the session decides when they may be sent (never in cleartext to a remote
 //! host) and how they travel (initial response on the AUTH line or after a `334`).
 
+#[cfg(feature = "server")]
+pub mod server;
+
 use hmac::{Hmac, Mac};
 use md5::Md5;
 

@@ -16,7 +16,12 @@
 mod der;
 mod errors;
 mod provider;
+#[cfg(feature = "server")]
+mod server;
 mod verify;
+
+#[cfg(feature = "server")]
+pub use server::{TlsAcceptor, TlsServerLayer, TlsServerOptions, MAX_EARLY_SERVER_PLAINTEXT};
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -529,9 +534,11 @@ pub struct TlsInfo {
     pub protocol_version: String,
     /// The cipher suite's IANA name, such as `"TLS_AES_128_GCM_SHA256"`.
     pub cipher_suite: String,
-    /// The server name the certificate was verified against, as given to [`TlsConnector::connect`].
+    /// The server name the certificate was verified against, as given to [`TlsConnector::connect`]. On the
+    /// server side (`TlsServerLayer::info`), the name the client asked for (SNI), empty when it sent none.
     pub server_name: String,
-    /// The server's certificate chain in DER, leaf first.
+    /// The server's certificate chain in DER, leaf first (on the server side: empty, no client certificate is
+    /// asked for).
     pub peer_certificates: Vec<Vec<u8>>,
     /// Whether the handshake resumed an earlier session (a ticket from a previous connection of the same
     /// [`TlsConnector`]).

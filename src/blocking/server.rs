@@ -1,0 +1,465 @@
+//! A blocking SMTP/LMTP server over [`std::net`]: a thread per connection, each driving one
+//! [`ServerConnection`] (the session over TLS). The application decides through a [`Handler`] (go-smtp's
+//! `Backend`), which makes a [`SessionHandler`] (go-smtp's `Session`) for each connection.
+//!
+//! ```no_run
+//! use smtp_wasm::blocking::{BlockingServer, Handler, SessionHandler};
+//! use smtp_wasm::{Decision, PeerInfo, ServerConfig};
+//!
+//! struct Backend;
+//! struct Session(Vec<u8>);
+//!
+//! impl Handler for Backend {
+//!     type Session = Session;
+//!     fn connect(&self, _peer: &PeerInfo) -> Option<Session> {
+//!         Some(Session(Vec::new()))
+//!     }
+//! }
+//!
+//! impl SessionHandler for Session {
+//!     fn content(&mut self, chunk: &[u8]) {
+//!         self.0.extend_from_slice(chunk);
+//!     }
+//!     fn message_end(&mut self, _size: u64) -> Decision {
+//!         println!("{}", String::from_utf8_lossy(&self.0));
+//!         self.0.clear();
+//!         Decision::Accept
+//!     }
+//! }
+//!
+//! let server = BlockingServer::new(ServerConfig::new("mx.example.test"), Backend);
+//! let listener = std::net::TcpListener::bind("127.0.0.1:2525").unwrap();
+//! server.serve(listener, false).unwrap(); // until server.shutdown_handle().shutdown()
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::codec::params::{ServerMailOptions, ServerRcptOptions};
+use crate::error::Error;
+use crate::sasl::{Credentials, Mechanism};
+use crate::server::{
+    CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, ServerConfig, ServerConnection, ServerEvent,
+    ServerTranscriptLine, XclientAttribute,
+};
+use crate::time::Timestamp;
+use crate::tls::{TlsAcceptor, TlsInfo};
+
+/// How often a connection waiting for input looks at the shutdown flag.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+/// Socket reads are this large.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// The application's decisions for one connection (go-smtp's `Session`). Every method has a default: accept
+/// the envelope, refuse AUTH, accept the message.
+pub trait SessionHandler: Send {
+    /// HELO/EHLO/LHLO.
+    fn hello(&mut self, _kind: HelloKind, _name: &str) -> Decision {
+        Decision::Accept
+    }
+
+    /// AUTH credentials (PLAIN and LOGIN give a password, XOAUTH2 and OAUTHBEARER a token). The default refuses
+    /// (`535 5.7.8`): a server that offers AUTH must check something.
+    fn auth(&mut self, _mechanism: Mechanism, _credentials: &Credentials) -> Decision {
+        Decision::reply(535, (5, 7, 8), "Authentication credentials invalid")
+    }
+
+    /// MAIL FROM (`from` is empty for the null reverse path `<>`).
+    fn mail(&mut self, _from: &str, _options: &ServerMailOptions) -> Decision {
+        Decision::Accept
+    }
+
+    /// RCPT TO.
+    fn rcpt(&mut self, _to: &str, _options: &ServerRcptOptions) -> Decision {
+        Decision::Accept
+    }
+
+    /// A message starts (after `354`, or with the first BDAT chunk).
+    fn message_start(&mut self, _bdat: bool) {}
+
+    /// A piece of the message, un-dot-stuffed, in order.
+    fn content(&mut self, _chunk: &[u8]) {}
+
+    /// The message is complete (`size` content bytes): accept to answer `250`, or refuse.
+    fn message_end(&mut self, _size: u64) -> Decision {
+        Decision::Accept
+    }
+
+    /// The message is complete, in LMTP mode: the overall decision and one per recipient (in the order given; a
+    /// missing or `None` entry takes the overall one). The default applies [`SessionHandler::message_end`] to all.
+    fn lmtp_message_end(&mut self, size: u64, _recipients: &[String]) -> (Decision, Vec<Option<Decision>>) {
+        (self.message_end(size), Vec::new())
+    }
+
+    /// The message being received will not complete: drop what arrived of it.
+    fn message_aborted(&mut self, _reason: MessageAbort) {}
+
+    /// The transaction was reset (RSET, a new hello, STARTTLS, XCLIENT).
+    fn reset(&mut self) {}
+
+    /// XCLIENT (only offered when the configuration allows it for this peer).
+    fn xclient(&mut self, _attributes: &[(XclientAttribute, Option<String>)]) -> Decision {
+        Decision::Accept
+    }
+
+    /// The TLS handshake completed (implicit TLS, or after STARTTLS).
+    fn tls_established(&mut self, _info: &TlsInfo) {}
+
+    /// A protocol line (with `transcript` on in the configuration).
+    fn transcript(&mut self, _line: &ServerTranscriptLine) {}
+
+    /// The session is over.
+    fn closed(&mut self, _reason: CloseReason) {}
+}
+
+/// Makes a [`SessionHandler`] for each connection (go-smtp's `Backend`). Shared by every connection's thread.
+pub trait Handler: Send + Sync + 'static {
+    /// The per-connection handler.
+    type Session: SessionHandler + 'static;
+
+    /// Adjusts the configuration for one peer (for example `xclient_allowed` for a trusted proxy). Called before
+    /// [`Handler::connect`].
+    fn configure(&self, _peer: &PeerInfo, _config: &mut ServerConfig) {}
+
+    /// A new connection; `None` refuses it (`421` instead of the greeting).
+    fn connect(&self, peer: &PeerInfo) -> Option<Self::Session>;
+}
+
+/// Stops a [`BlockingServer`] from any thread: the accept loops end, and open sessions get `421` and are closed.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    state: Arc<ShutdownState>,
+}
+
+#[derive(Debug, Default)]
+struct ShutdownState {
+    stopping: AtomicBool,
+    /// The addresses being listened on, to wake their blocked `accept`.
+    listening: Mutex<Vec<SocketAddr>>,
+}
+
+impl ShutdownHandle {
+    /// Begins the shutdown; [`BlockingServer::serve`] returns once every connection has closed.
+    pub fn shutdown(&self) {
+        self.state.stopping.store(true, Ordering::SeqCst);
+        let addresses = self
+            .state
+            .listening
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default();
+        for address in addresses {
+            // A connection to ourselves wakes the blocked accept, which then sees the flag.
+            let _ = TcpStream::connect_timeout(&address, Duration::from_secs(1));
+        }
+    }
+
+    /// Whether [`ShutdownHandle::shutdown`] was called.
+    #[must_use]
+    pub fn is_shutting_down(&self) -> bool {
+        self.state.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// A blocking SMTP/LMTP server: see the [module documentation](self).
+pub struct BlockingServer<H: Handler> {
+    config: ServerConfig,
+    tls: Option<TlsAcceptor>,
+    handler: Arc<H>,
+    shutdown: ShutdownHandle,
+}
+
+impl<H: Handler> std::fmt::Debug for BlockingServer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingServer")
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> Clone for BlockingServer<H> {
+    fn clone(&self) -> Self {
+        BlockingServer {
+            config: self.config.clone(),
+            tls: self.tls.clone(),
+            handler: Arc::clone(&self.handler),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+impl<H: Handler> BlockingServer<H> {
+    /// A server with this configuration and handler, without TLS.
+    #[must_use]
+    pub fn new(config: ServerConfig, handler: H) -> Self {
+        BlockingServer {
+            config,
+            tls: None,
+            handler: Arc::new(handler),
+            shutdown: ShutdownHandle {
+                state: Arc::new(ShutdownState::default()),
+            },
+        }
+    }
+
+    /// Serves TLS with this certificate: STARTTLS on plaintext listeners, and implicit-TLS listeners.
+    #[must_use]
+    pub fn with_tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
+    }
+
+    /// The handler shared by every connection.
+    #[must_use]
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// A handle that stops this server (and its clones) from another thread.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Accepts connections on `listener` until [`ShutdownHandle::shutdown`], each on its own thread;
+    /// `implicit_tls` makes it a port-465 style listener (needs [`BlockingServer::with_tls`]). Returns once every
+    /// connection it accepted has closed.
+    ///
+    /// # Errors
+    /// The listener's error (`accept` failing for another reason than a peer resetting early).
+    pub fn serve(&self, listener: TcpListener, implicit_tls: bool) -> io::Result<()> {
+        if implicit_tls && self.tls.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an implicit-TLS listener needs a certificate (BlockingServer::with_tls)",
+            ));
+        }
+        let local = listener.local_addr()?;
+        if let Ok(mut list) = self.shutdown.state.listening.lock() {
+            list.push(local);
+        }
+        let mut threads: Vec<JoinHandle<()>> = Vec::new();
+        let result = loop {
+            if self.shutdown.is_shutting_down() {
+                break Ok(());
+            }
+            let (stream, _) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if is_transient_accept_error(&e) => continue,
+                Err(e) => break Err(e),
+            };
+            if self.shutdown.is_shutting_down() {
+                break Ok(());
+            }
+            threads.retain(|thread| !thread.is_finished());
+            let server = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("smtp {local}"))
+                .spawn(move || {
+                    // A connection's failure (a reset socket) ends only that connection.
+                    let _ = server.serve_connection(stream, implicit_tls);
+                });
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(e) => break Err(e),
+            }
+        };
+        for thread in threads {
+            let _ = thread.join();
+        }
+        result
+    }
+
+    /// Runs one connection on the calling thread until it closes.
+    ///
+    /// # Errors
+    /// The socket's error (a reset, a write that failed); [`io::ErrorKind::InvalidInput`] for a configuration the
+    /// session refuses.
+    pub fn serve_connection(&self, stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
+        stream.set_nodelay(true)?;
+        let peer = PeerInfo {
+            remote_ip: stream.peer_addr().ok().map(|a| a.ip()),
+            remote_port: stream.peer_addr().ok().map(|a| a.port()),
+            local_ip: stream.local_addr().ok().map(|a| a.ip()),
+            local_port: stream.local_addr().ok().map(|a| a.port()),
+            tls: implicit_tls,
+            ..PeerInfo::default()
+        };
+        let mut config = self.config.clone();
+        self.handler.configure(&peer, &mut config);
+        let session = self.handler.connect(&peer);
+        let now = Timestamp::now();
+        let connection = ServerConnection::new(config, peer, self.tls.clone(), now).map_err(invalid)?;
+        let mut driver = Driver {
+            connection,
+            session,
+            stream,
+            shutdown: self.shutdown.clone(),
+        };
+        if driver.session.is_none() {
+            // Refused by the handler: 421 in place of the greeting.
+            driver.connection.shutdown(now);
+        }
+        let result = driver.run();
+        let _ = driver.stream.shutdown(Shutdown::Both);
+        result
+    }
+}
+
+fn invalid(error: Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, error.to_string())
+}
+
+/// Errors from `accept` that concern one would-be connection, not the listener.
+fn is_transient_accept_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+    )
+}
+
+/// One connection's loop.
+struct Driver<S: SessionHandler> {
+    connection: ServerConnection,
+    /// `None` when the handler refused the connection.
+    session: Option<S>,
+    stream: TcpStream,
+    shutdown: ShutdownHandle,
+}
+
+impl<S: SessionHandler> Driver<S> {
+    fn run(&mut self) -> io::Result<()> {
+        let mut buffer = vec![0u8; READ_BUFFER];
+        let mut shutdown_sent = false;
+        loop {
+            self.handle_events();
+            self.write_out()?;
+            if self.connection.is_closed() {
+                return Ok(());
+            }
+            if self.shutdown.is_shutting_down() && !shutdown_sent {
+                shutdown_sent = true;
+                self.connection.shutdown(Timestamp::now());
+                continue;
+            }
+            if !self.connection.wants_input() {
+                // Every decision is answered synchronously above; this only happens after the end.
+                return Ok(());
+            }
+            let now = Timestamp::now();
+            let wait = match self.connection.poll_timeout() {
+                Some(deadline) if deadline <= now => {
+                    self.connection.handle_timeout(now);
+                    continue;
+                }
+                Some(deadline) => deadline.saturating_duration_since(now).min(SHUTDOWN_POLL),
+                None => SHUTDOWN_POLL,
+            };
+            self.stream
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+            match self.stream.read(&mut buffer) {
+                Ok(0) => self.connection.handle_eof(Timestamp::now()),
+                Ok(n) => {
+                    let input = buffer.get(..n).unwrap_or_default();
+                    self.connection.handle_input(input, Timestamp::now());
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    self.connection.handle_timeout(Timestamp::now());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.connection.handle_eof(Timestamp::now());
+                    self.handle_events();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        while let Some(bytes) = self.connection.poll_transmit() {
+            self.stream.write_all(&bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Answers every event the connection has, until it has none.
+    fn handle_events(&mut self) {
+        while let Some(event) = self.connection.poll_event() {
+            let now = Timestamp::now();
+            let Some(session) = self.session.as_mut() else {
+                continue;
+            };
+            // An answer can only fail for an id that is not pending (the session closed meanwhile): nothing to do.
+            let _ = match event {
+                ServerEvent::Hello { id, kind, name } => {
+                    let decision = session.hello(kind, &name);
+                    self.connection.answer(id, decision, now)
+                }
+                ServerEvent::Auth {
+                    id,
+                    mechanism,
+                    credentials,
+                } => {
+                    let decision = session.auth(mechanism, &credentials);
+                    self.connection.answer(id, decision, now)
+                }
+                ServerEvent::Mail { id, from, options } => {
+                    let decision = session.mail(&from, &options);
+                    self.connection.answer(id, decision, now)
+                }
+                ServerEvent::Rcpt { id, to, options } => {
+                    let decision = session.rcpt(&to, &options);
+                    self.connection.answer(id, decision, now)
+                }
+                ServerEvent::MessageStart { bdat } => {
+                    session.message_start(bdat);
+                    Ok(())
+                }
+                ServerEvent::Content(chunk) => {
+                    session.content(&chunk);
+                    self.connection.content_read(chunk.len(), now);
+                    Ok(())
+                }
+                ServerEvent::MessageEnd { id, size } => {
+                    let decision = session.message_end(size);
+                    self.connection.answer(id, decision, now)
+                }
+                ServerEvent::LmtpMessageEnd { id, size, recipients } => {
+                    let (overall, per_recipient) = session.lmtp_message_end(size, &recipients);
+                    self.connection.answer_lmtp(id, overall, per_recipient, now)
+                }
+                ServerEvent::MessageAborted { reason } => {
+                    session.message_aborted(reason);
+                    Ok(())
+                }
+                ServerEvent::Reset => {
+                    session.reset();
+                    Ok(())
+                }
+                ServerEvent::Xclient { id, attributes } => {
+                    let decision = session.xclient(&attributes);
+                    self.connection.answer(id, decision, now)
+                }
+                ServerEvent::Transcript(line) => {
+                    session.transcript(&line);
+                    Ok(())
+                }
+                ServerEvent::Closed { reason } => {
+                    session.closed(reason);
+                    Ok(())
+                }
+                ServerEvent::TlsEstablished { info } => {
+                    session.tls_established(&info);
+                    Ok(())
+                }
+                ServerEvent::StartTls | ServerEvent::Quit => Ok(()),
+            };
+        }
+    }
+}

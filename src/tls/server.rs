@@ -1,0 +1,507 @@
+//! The TLS server role: rustls' `ServerConnection`, sans-IO, for STARTTLS and implicit TLS (port 465).
+//!
+//! A [`TlsAcceptor`] holds the certificate chain, the private key and the session cache; it is meant to live as long
+//! as the server, so that a client reconnecting resumes its session. Each [`TlsAcceptor::accept`] makes a
+//! [`TlsServerLayer`]: one connection, waiting for the client's ClientHello.
+//!
+//! The layer is driven like the client's [`TlsLayer`](super::TlsLayer): feed what the network delivered with
+//! [`TlsServerLayer::handle_ciphertext`] (decrypted data comes back in the same call), queue data with
+//! [`TlsServerLayer::write_plaintext`], and after **every** call drain [`TlsServerLayer::poll_ciphertext`] and send
+//! what it gives, even after an error (rustls queues an alert telling the client why the connection failed).
+//!
+//! The certificate and key are PEM: an RSA, ECDSA (P-256, P-384) or Ed25519 key in PKCS#8 (`BEGIN PRIVATE KEY`),
+//! PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`). Time (for session tickets) comes from the
+//! `now` handed in, never from a system clock: `wasm32-unknown-unknown` has none.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WantsServerCert;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{
+    AlertDescription, ConfigBuilder, HandshakeKind, PeerIncompatible, ProtocolVersion, ServerConfig,
+    ServerConnection,
+};
+
+use super::{errors, provider, InjectedClock, NoClock, RecordTracker, TlsInfo, FIRST_BYTES_KEPT};
+use crate::error::{Error, TlsError, TlsErrorKind};
+use crate::time::Timestamp;
+
+/// Plaintext accepted by [`TlsServerLayer::write_plaintext`] before the handshake completes (an implicit-TLS
+/// greeting is written at once and waits there). Anything near this is a bug upstream.
+pub const MAX_EARLY_SERVER_PLAINTEXT: usize = 64 * 1024;
+
+/// The server's certificate and what it offers.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsServerOptions {
+    /// The certificate chain in PEM, leaf first (a `fullchain.pem`). Other PEM sections (a key) are ignored.
+    pub certificate_chain_pem: String,
+    /// The leaf's private key in PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), not encrypted. Certificates in the same
+    /// text are ignored, so one file holding both may be given twice.
+    pub private_key_pem: String,
+    /// Offer TLS 1.2 as well as 1.3 (the default: many MTAs still speak only 1.2).
+    pub tls12: bool,
+    /// Offer TLS 1.3 (the default).
+    pub tls13: bool,
+}
+
+impl TlsServerOptions {
+    /// Options for this certificate chain and key, offering TLS 1.2 and 1.3.
+    #[must_use]
+    pub fn new(certificate_chain_pem: impl Into<String>, private_key_pem: impl Into<String>) -> Self {
+        TlsServerOptions {
+            certificate_chain_pem: certificate_chain_pem.into(),
+            private_key_pem: private_key_pem.into(),
+            tls12: true,
+            tls13: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for TlsServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key never goes into a log line.
+        f.debug_struct("TlsServerOptions")
+            .field("certificate_chain_pem", &self.certificate_chain_pem)
+            .field("private_key_pem", &"<redacted>")
+            .field("tls12", &self.tls12)
+            .field("tls13", &self.tls13)
+            .finish()
+    }
+}
+
+/// The TLS server configuration, reusable across connections: the rustls `ServerConfig` (behind an `Arc`) with
+/// the certificate, the signing key and the session cache that lets a returning client resume.
+#[derive(Debug, Clone)]
+pub struct TlsAcceptor {
+    config: Arc<ServerConfig>,
+}
+
+impl TlsAcceptor {
+    /// An acceptor serving `options`' certificate.
+    ///
+    /// # Errors
+    /// [`Error::Tls`]: of kind [`TlsErrorKind::BadCertificate`] when the chain is not PEM, holds no certificate or
+    /// its first certificate is not valid X.509; of kind [`TlsErrorKind::Other`] when the key is not PEM, is
+    /// encrypted, is of an unsupported type, or does not belong to the leaf certificate, or when no TLS version is
+    /// enabled. The message says which.
+    pub fn new(options: &TlsServerOptions) -> Result<TlsAcceptor, Error> {
+        let chain = certificate_chain(&options.certificate_chain_pem)?;
+        let key = private_key(&options.private_key_pem)?;
+        let signing_key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| {
+            key_error(
+                "the private key is not a supported key: RSA (2048 to 8192 bits), ECDSA P-256 or P-384, or \
+                 Ed25519",
+            )
+        })?;
+        let certified = CertifiedKey::new(chain, signing_key);
+        match certified.keys_match() {
+            Ok(()) => {}
+            Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+                return Err(key_error(
+                    "the private key does not belong to the certificate (the first one in the chain must be the \
+                     key's own certificate)",
+                ))
+            }
+            Err(rustls::Error::InconsistentKeys(_)) => {}
+            Err(_) => {
+                return Err(certificate_error(
+                    "the first certificate of the chain is not a valid X.509 certificate",
+                ))
+            }
+        }
+        let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
+            (options.tls13, &rustls::version::TLS13),
+            (options.tls12, &rustls::version::TLS12),
+        ]
+        .into_iter()
+        .filter_map(|(on, version)| on.then_some(version))
+        .collect();
+        if versions.is_empty() {
+            return Err(key_error("neither TLS 1.2 nor TLS 1.3 is enabled"));
+        }
+        // The shared config never reads time itself: every connection replaces this with its own injected clock.
+        let builder: ConfigBuilder<ServerConfig, WantsServerCert> =
+            ServerConfig::builder_with_details(Arc::new(provider::provider()), Arc::new(NoClock))
+                .with_protocol_versions(&versions)
+                .map_err(|e| key_error(format!("cannot configure TLS: {e}")))?
+                .with_no_client_auth();
+        let config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        Ok(TlsAcceptor {
+            config: Arc::new(config),
+        })
+    }
+
+    /// A server connection waiting for the client's ClientHello (right away for implicit TLS, after the `220`
+    /// answering STARTTLS otherwise).
+    ///
+    /// # Errors
+    /// [`Error::Tls`] if rustls cannot start (no randomness available, for example).
+    pub fn accept(&self, now: Timestamp) -> Result<TlsServerLayer, Error> {
+        // Each connection gets its own clock, as the client's do; the certificate and the session cache are the
+        // shared `Arc`s.
+        let clock = Arc::new(AtomicU64::new(now.as_unix_millis()));
+        let mut config = ServerConfig::clone(&self.config);
+        config.time_provider = Arc::new(InjectedClock(Arc::clone(&clock)));
+        let mut conn = ServerConnection::new(Arc::new(config)).map_err(|e| Error::Tls(from_rustls(&e)))?;
+        // Unbounded inside rustls: early plaintext is bounded here, and ciphertext is the caller's to drain after
+        // every call.
+        conn.set_buffer_limit(None);
+        Ok(TlsServerLayer {
+            conn,
+            clock,
+            early_plaintext: Vec::new(),
+            failed: None,
+            records: RecordTracker::default(),
+            first_bytes: Vec::new(),
+            peer_closed: false,
+            close_notify_sent: false,
+        })
+    }
+}
+
+fn certificate_error(message: impl Into<String>) -> Error {
+    Error::Tls(TlsError {
+        kind: TlsErrorKind::BadCertificate,
+        message: message.into(),
+    })
+}
+
+fn key_error(message: impl Into<String>) -> Error {
+    Error::Tls(TlsError {
+        kind: TlsErrorKind::Other,
+        message: message.into(),
+    })
+}
+
+/// Why a PEM text did not parse, in words.
+fn pem_problem(error: &pem::Error) -> String {
+    match error {
+        pem::Error::MissingSectionEnd { .. } => "a BEGIN line has no matching END line".to_owned(),
+        pem::Error::IllegalSectionStart { .. } => "a BEGIN line is malformed".to_owned(),
+        pem::Error::Base64Decode(_) => "the base64 between BEGIN and END is malformed".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn certificate_chain(text: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let chain = CertificateDer::pem_slice_iter(text.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            certificate_error(format!(
+                "the certificate chain is not valid PEM: {}",
+                pem_problem(&e)
+            ))
+        })?;
+    if chain.is_empty() {
+        return Err(certificate_error(
+            "the certificate chain holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+        ));
+    }
+    Ok(chain)
+}
+
+fn private_key(text: &str) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| match e {
+        pem::Error::NoItemsFound if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") => key_error(
+            "the private key is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)",
+        ),
+        pem::Error::NoItemsFound => key_error(
+            "no PEM private key found (expected -----BEGIN PRIVATE KEY-----, -----BEGIN RSA PRIVATE KEY----- or \
+             -----BEGIN EC PRIVATE KEY-----)",
+        ),
+        other => key_error(format!("the private key is not valid PEM: {}", pem_problem(&other))),
+    })
+}
+
+/// One TLS server connection, sans-IO. Made by [`TlsAcceptor::accept`].
+///
+/// Its mechanics (early plaintext, record tracking, the read loop) are the client [`TlsLayer`](super::TlsLayer)'s
+/// with the roles' messages swapped; both are to share one generic core once the client's TLS work in flight on
+/// other branches (client certificates, bounded record memory) has landed.
+///
+/// After any call, drain [`TlsServerLayer::poll_ciphertext`]. Once a method returned an error the connection is
+/// dead: every later call returns the same error (but `poll_ciphertext` still yields the alert rustls queued).
+#[derive(Debug)]
+pub struct TlsServerLayer {
+    conn: ServerConnection,
+    clock: Arc<AtomicU64>,
+    /// Plaintext written during the handshake (an implicit-TLS greeting), encrypted once it completes.
+    early_plaintext: Vec<u8>,
+    failed: Option<TlsError>,
+    records: RecordTracker,
+    first_bytes: Vec<u8>,
+    peer_closed: bool,
+    close_notify_sent: bool,
+}
+
+impl TlsServerLayer {
+    // ---- getters ----
+
+    /// Whether the handshake is still under way (false once it completed, or failed).
+    #[must_use]
+    pub fn is_handshaking(&self) -> bool {
+        self.failed.is_none() && self.conn.is_handshaking()
+    }
+
+    /// Whether the client sent close_notify: it will send nothing more.
+    #[must_use]
+    pub fn is_closed_by_peer(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// The server name the client asked for (SNI), once its ClientHello arrived; `None` when it sent none (an IP
+    /// address, or an old client).
+    #[must_use]
+    pub fn server_name(&self) -> Option<&str> {
+        self.conn.server_name()
+    }
+
+    /// What was negotiated, once the handshake completed (`None` before, and after a failure).
+    /// [`TlsInfo::server_name`] is the client's SNI (empty when it sent none); [`TlsInfo::peer_certificates`] is
+    /// empty (client certificates are not asked for).
+    #[must_use]
+    pub fn info(&self) -> Option<TlsInfo> {
+        if self.is_handshaking() || self.failed.is_some() {
+            return None;
+        }
+        let protocol_version = match self.conn.protocol_version()? {
+            ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+            ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+            other => format!("0x{:04x}", u16::from(other)),
+        };
+        Some(TlsInfo {
+            protocol_version,
+            cipher_suite: provider::iana_name(self.conn.negotiated_cipher_suite()?.suite()),
+            server_name: self.conn.server_name().unwrap_or_default().to_owned(),
+            peer_certificates: Vec::new(),
+            resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
+        })
+    }
+
+    // ---- inputs ----
+
+    /// Feeds ciphertext from the network, in any fragmentation; decrypted plaintext is appended to `plaintext`.
+    ///
+    /// # Errors
+    /// A [`TlsError`]: a client that does not speak TLS ([`TlsErrorKind::NotTls`]: plaintext SMTP on an
+    /// implicit-TLS port), an alert from the client (it refused our certificate), no version or parameters in
+    /// common ([`TlsErrorKind::ProtocolVersion`]), or a protocol violation. The connection is dead then; drain
+    /// [`TlsServerLayer::poll_ciphertext`] to tell the client.
+    pub fn handle_ciphertext(
+        &mut self,
+        bytes: &[u8],
+        now: Timestamp,
+        plaintext: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        self.check_alive()?;
+        self.clock.store(now.as_unix_millis(), Ordering::Relaxed);
+        if self.records.records == 0 && self.first_bytes.len() < FIRST_BYTES_KEPT {
+            let keep = bytes.len().min(FIRST_BYTES_KEPT - self.first_bytes.len());
+            self.first_bytes
+                .extend_from_slice(bytes.get(..keep).unwrap_or_default());
+        }
+        if self.records.feed(bytes).is_err() {
+            return Err(self.fail(not_tls_error(&self.first_bytes)));
+        }
+        let mut input = bytes;
+        while !input.is_empty() {
+            match self.conn.read_tls(&mut input) {
+                // After close_notify rustls reads nothing more; whatever follows it is ignored.
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(self.fail(other(format!("cannot buffer TLS data from the client: {e}"))))
+                }
+            }
+            match self.conn.process_new_packets() {
+                Ok(state) => self.peer_closed |= state.peer_has_closed(),
+                Err(e) => return Err(self.fail(from_rustls(&e))),
+            }
+            // Drained after every record batch so rustls' own plaintext buffer never fills.
+            match self.conn.reader().read_to_end(plaintext) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(self.fail(other(format!("cannot read decrypted data: {e}")))),
+            }
+        }
+        self.flush_early_plaintext()
+    }
+
+    /// The client closed the transport (the socket's EOF).
+    ///
+    /// # Errors
+    /// [`TlsErrorKind::ClosedDuringHandshake`] if the handshake had not completed (a client that does not trust
+    /// the certificate often just hangs up); [`TlsErrorKind::Other`] if it was cut in the middle of a TLS record.
+    /// A close without close_notify between records is accepted, as SMTP's own framing detects truncation.
+    pub fn handle_eof(&mut self) -> Result<(), TlsError> {
+        self.check_alive()?;
+        if self.conn.is_handshaking() {
+            let message = if self.records.records == 0 && !self.records.mid_record() {
+                "the client closed the connection before starting the TLS handshake"
+            } else {
+                "the client closed the connection during the TLS handshake (does it trust the certificate?)"
+            };
+            return Err(self.fail(TlsError {
+                kind: TlsErrorKind::ClosedDuringHandshake,
+                message: message.into(),
+            }));
+        }
+        if !self.peer_closed && self.records.mid_record() {
+            return Err(self.fail(other(
+                "the connection closed in the middle of a TLS record: data was truncated",
+            )));
+        }
+        Ok(())
+    }
+
+    // ---- mutators ----
+
+    /// Queues plaintext to encrypt. Allowed during the handshake: it is buffered (up to
+    /// [`MAX_EARLY_SERVER_PLAINTEXT`] bytes) and encrypted once the handshake completes.
+    ///
+    /// # Errors
+    /// The connection's error if it failed; [`TlsErrorKind::Other`] after [`TlsServerLayer::send_close_notify`],
+    /// or if the early buffer would overflow (nothing is queued then).
+    pub fn write_plaintext(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
+        self.check_alive()?;
+        if self.close_notify_sent {
+            return Err(other("cannot write after close_notify was sent"));
+        }
+        if self.conn.is_handshaking() {
+            if self.early_plaintext.len().saturating_add(bytes.len()) > MAX_EARLY_SERVER_PLAINTEXT {
+                return Err(other(format!(
+                    "more than {MAX_EARLY_SERVER_PLAINTEXT} bytes written before the TLS handshake completed"
+                )));
+            }
+            self.early_plaintext.extend_from_slice(bytes);
+            return Ok(());
+        }
+        self.encrypt(bytes)
+    }
+
+    /// Queues a close_notify alert: the orderly end of the TLS stream. Nothing can be written after it.
+    pub fn send_close_notify(&mut self) {
+        if !self.close_notify_sent {
+            self.close_notify_sent = true;
+            self.conn.send_close_notify();
+        }
+    }
+
+    // ---- outputs ----
+
+    /// Moves the pending ciphertext (handshake messages, application data, alerts) to the end of `out`.
+    pub fn poll_ciphertext(&mut self, out: &mut Vec<u8>) {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    // ---- internals ----
+
+    fn check_alive(&self) -> Result<(), TlsError> {
+        match &self.failed {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, error: TlsError) -> TlsError {
+        self.failed = Some(error.clone());
+        error
+    }
+
+    fn flush_early_plaintext(&mut self) -> Result<(), TlsError> {
+        if self.early_plaintext.is_empty() || self.conn.is_handshaking() {
+            return Ok(());
+        }
+        let early = std::mem::take(&mut self.early_plaintext);
+        self.encrypt(&early)
+    }
+
+    fn encrypt(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
+        // With no buffer limit rustls takes everything; an error here means the connection is unusable.
+        self.conn
+            .writer()
+            .write_all(bytes)
+            .map_err(|e| self.fail(other(format!("cannot encrypt data: {e}"))))
+    }
+}
+
+fn other(message: impl Into<String>) -> TlsError {
+    TlsError {
+        kind: TlsErrorKind::Other,
+        message: message.into(),
+    }
+}
+
+fn not_tls_error(first_bytes: &[u8]) -> TlsError {
+    let hint = if first_bytes.len() >= 4 && first_bytes.iter().take(4).all(u8::is_ascii_alphabetic) {
+        "it looks like a plaintext SMTP command: the client expects plaintext (and STARTTLS) on this port, not \
+         implicit TLS"
+    } else {
+        "this port expects implicit TLS"
+    };
+    TlsError {
+        kind: TlsErrorKind::NotTls,
+        message: format!(
+            "the client did not start TLS (it sent \"{}\"); {hint}",
+            first_bytes.escape_ascii()
+        ),
+    }
+}
+
+/// Maps a rustls error of a server connection, in terms of what the client did.
+fn from_rustls(error: &rustls::Error) -> TlsError {
+    let kind_message = |kind, message: String| TlsError { kind, message };
+    match error {
+        rustls::Error::AlertReceived(alert) => {
+            let name = errors::alert_name(*alert);
+            let message = match alert {
+                AlertDescription::BadCertificate
+                | AlertDescription::UnknownCA
+                | AlertDescription::CertificateUnknown
+                | AlertDescription::CertificateExpired
+                | AlertDescription::UnsupportedCertificate
+                | AlertDescription::DecryptError => format!(
+                    "the client refused the server's certificate (it sent the {name} alert): is the chain \
+                     complete, valid now, and does it name the host the client connected to?"
+                ),
+                _ => format!("the client sent the TLS alert {name}"),
+            };
+            kind_message(TlsErrorKind::AlertReceived, message)
+        }
+        rustls::Error::PeerIncompatible(incompatible) => match incompatible {
+            PeerIncompatible::Tls12NotOfferedOrEnabled
+            | PeerIncompatible::Tls13RequiredForQuic
+            | PeerIncompatible::SupportedVersionsExtensionRequired => kind_message(
+                TlsErrorKind::ProtocolVersion,
+                "the client offers no TLS version the server accepts (TLS 1.2 and 1.3 only)".to_owned(),
+            ),
+            other => kind_message(
+                TlsErrorKind::Other,
+                format!("no TLS parameters in common with the client ({other:?})"),
+            ),
+        },
+        rustls::Error::DecryptError => kind_message(
+            TlsErrorKind::Other,
+            "a TLS record from the client failed to decrypt: the data was corrupted or tampered with in transit"
+                .to_owned(),
+        ),
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::PeerSentOversizedRecord
+        | rustls::Error::PeerMisbehaved(_) => kind_message(
+            TlsErrorKind::Other,
+            format!("the client broke the TLS protocol: {error}"),
+        ),
+        other => kind_message(TlsErrorKind::Other, other.to_string()),
+    }
+}
