@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package into dist/:
-#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort)
+#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort), twice: the
+#      client wasm (feature `client`) and the server wasm (feature `server`, for `smtp-wasm/server`, in dist/server/),
+#      so neither entrypoint's download carries the other role
 #   2. wasm-bindgen --target web (the CLI must be exactly the version pinned in Cargo.toml)
 #   3. wasm-opt -Oz from the npm package `binaryen` (never Debian's binaryen: it corrupts the externref table)
 #   4. tsc (strict, ESM, declarations) from ts/ into dist/
@@ -32,8 +34,12 @@ fi
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 raw_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm.wasm"
+raw_server_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm_server.wasm"
 if [ "$skip_cargo" = 0 ]; then
-  echo "==> cargo build --release --target wasm32-unknown-unknown"
+  echo "==> cargo build --release --target wasm32-unknown-unknown (server)"
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features server
+  cp "$raw_wasm" "$raw_server_wasm"
+  echo "==> cargo build --release --target wasm32-unknown-unknown (client)"
   cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features client
 fi
 
@@ -42,6 +48,7 @@ rm -rf "$out" dist
 mkdir -p "$out"
 echo "==> wasm-bindgen $want_bindgen --target web"
 wasm-bindgen --target web --out-dir "$out" --out-name smtp_wasm "$raw_wasm"
+wasm-bindgen --target web --out-dir "$out" --out-name smtp_wasm_server "$raw_server_wasm"
 
 if [ "$opt" = 1 ]; then
   echo "==> wasm-opt -Oz (npm binaryen $(node -p 'require("./node_modules/binaryen/package.json").version'))"
@@ -61,6 +68,11 @@ if [ "$opt" = 1 ]; then
     --enable-reference-types --enable-multivalue --enable-simd \
     "$out/smtp_wasm_bg.wasm" -o "$out/smtp_wasm_bg.opt.wasm"
   mv "$out/smtp_wasm_bg.opt.wasm" "$out/smtp_wasm_bg.wasm"
+  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 1500 --low-memory-unused --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-simd \
+    "$out/smtp_wasm_server_bg.wasm" -o "$out/smtp_wasm_server_bg.opt.wasm"
+  mv "$out/smtp_wasm_server_bg.opt.wasm" "$out/smtp_wasm_server_bg.wasm"
 fi
 
 echo "==> tsc"
@@ -68,13 +80,22 @@ node_modules/.bin/tsc -p tsconfig.json
 cp "$out/smtp_wasm.js" "$out/smtp_wasm_bg.wasm" dist/
 # Types of the internal bindings module, for the compiled .d.ts files that refer to it.
 cp ts/smtp_wasm.d.ts dist/smtp_wasm.d.ts
+cp "$out/smtp_wasm_server.js" "$out/smtp_wasm_server_bg.wasm" dist/server/
+cp ts/server/smtp_wasm_server.d.ts dist/server/smtp_wasm_server.d.ts
 
 echo "==> checks"
 node scripts/check-wasm-imports.mjs dist/smtp_wasm_bg.wasm
+node scripts/check-wasm-imports.mjs dist/server/smtp_wasm_server_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_wasm.d.ts" ts/smtp_wasm.d.ts
+node scripts/check-bindings.mjs "$out/smtp_wasm_server.d.ts" ts/server/smtp_wasm_server.d.ts WasmServerConfig WasmServerConnection
 
 raw=$(wc -c < dist/smtp_wasm_bg.wasm)
 gz=$(gzip -9 -c dist/smtp_wasm_bg.wasm | wc -c)
 js=$(cat dist/*.js | wc -c)
 printf '==> dist/smtp_wasm_bg.wasm: %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB); JS: %d bytes\n' \
+  "$raw" "$gz" "$(echo "$raw/1000" | bc -l)" "$(echo "$gz/1000" | bc -l)" "$js"
+raw=$(wc -c < dist/server/smtp_wasm_server_bg.wasm)
+gz=$(gzip -9 -c dist/server/smtp_wasm_server_bg.wasm | wc -c)
+js=$(cat dist/server/*.js | wc -c)
+printf '==> dist/server/smtp_wasm_server_bg.wasm: %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB); JS: %d bytes\n' \
   "$raw" "$gz" "$(echo "$raw/1000" | bc -l)" "$(echo "$gz/1000" | bc -l)" "$js"

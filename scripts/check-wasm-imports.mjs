@@ -14,7 +14,9 @@ for (const { module: from, name, kind } of imports) {
   if (!byModule.has(from)) byModule.set(from, []);
   byModule.get(from).push(`${name} (${kind})`);
 }
-const bad = imports.filter(({ module: from }) => from !== "./smtp_wasm_bg.js" && from !== "wbg");
+// wasm-bindgen's glue module is named after the .wasm (smtp_wasm_bg.wasm -> ./smtp_wasm_bg.js).
+const glue = `./${path.split("/").pop().replace(/\.wasm$/, ".js")}`;
+const bad = imports.filter(({ module: from }) => from !== glue && from !== "wbg");
 console.log(
   `${path}: ${imports.length} imports from ${[...byModule.keys()].join(", ") || "nothing"}; ${exports.length} exports`,
 );

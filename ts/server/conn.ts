@@ -24,7 +24,7 @@ import type { ConnectionState, ServerMailOptions, ServerRcptOptions, ServerTlsIn
 export const MESSAGE_WINDOW = 64 * 1024;
 
 /** Why a connection is being ended from our side. */
-type Stop = { kind: "shutdown" } | { kind: "reject"; reply: RawReplySpec } | { kind: "destroy" };
+type Stop = { kind: "shutdown" } | { kind: "end" } | { kind: "destroy" };
 
 /** What a backend call came to. */
 type Outcome<T> = { ok: true; value: T } | { ok: false; reply: RawReplySpec; error: unknown } | { ok: false; stop: true };
@@ -197,7 +197,10 @@ export class ConnectionDriver {
     return copy;
   }
 
-  /** Ends the connection: `shutdown` sends 421 and closes, `reject` sends the given reply and closes, `destroy` drops. */
+  /**
+   * Ends the connection: `shutdown` has the core send `421` and closes, `end` closes once what is queued was written
+   * (after a `421` reply of our own), `destroy` drops it at once.
+   */
   stop(request: Stop): void {
     if (this.closed) return;
     if (request.kind === "destroy") {
@@ -302,7 +305,7 @@ export class ConnectionDriver {
 
   private async applyStop(stop: Stop): Promise<void> {
     if (stop.kind === "destroy") return;
-    this.core.shutdown(Date.now(), stop.kind === "reject" ? stop.reply : undefined);
+    if (stop.kind === "shutdown") this.core.shutdown(Date.now());
     // Only the transmit and the closing matter now: backend calls see the stop and do not run.
     await this.drain();
     this.closed = true;
@@ -347,7 +350,7 @@ export class ConnectionDriver {
         return;
       case "hello":
         this.state.hostname = event.name;
-        if (event.id !== undefined) this.core.accept(event.id);
+        if (event.id !== undefined) this.acceptId(event.id);
         return;
       case "starttls":
         return;
@@ -364,10 +367,10 @@ export class ConnectionDriver {
       case "rcpt":
         return this.answer(event.id, () => this.requireSession().rcpt(event.to, event.options as ServerRcptOptions));
       case "data-start":
-        return this.onDataStart(event.id);
+        return this.onDataStart();
       case "content":
         this.message?.push(event.chunk);
-        this.core.contentRead(event.chunk.byteLength);
+        this.core.contentRead(event.chunk.byteLength, Date.now());
         return;
       case "data-end":
         return this.onDataEnd(event.id, null);
@@ -384,10 +387,10 @@ export class ConnectionDriver {
           const r = await this.call("reset", () => session.reset());
           if ("stop" in r) return;
         }
-        if (event.id !== undefined) this.core.accept(event.id);
+        if (event.id !== undefined) this.acceptId(event.id);
         return;
       case "quit":
-        if (event.id !== undefined) this.core.accept(event.id);
+        if (event.id !== undefined) this.acceptId(event.id);
         return;
       case "xclient":
         return this.onXclient(event.id, event.attributes);
@@ -410,15 +413,15 @@ export class ConnectionDriver {
   /** Calls the backend for a decision and answers the command with its outcome. */
   private async answer(id: number, fn: () => unknown, phase = "command"): Promise<void> {
     const r = await this.call(phase, fn);
-    if (r.ok) this.core.accept(id);
-    else if (!("stop" in r)) this.core.reject(id, r.reply);
+    if (r.ok) this.acceptId(id);
+    else if (!("stop" in r)) this.rejectId(id, r.reply);
   }
 
   private async onAuth(event: Extract<RawServerEvent, { type: "auth" }>): Promise<void> {
     const { backend, rateLimiter } = this.host.options;
     const login = backend.login;
     if (login === undefined) {
-      this.core.reject(event.id, replyOf(ErrAuthRequired) ?? INTERNAL_ERROR_REPLY);
+      this.rejectId(event.id, replyOf(ErrAuthRequired) ?? INTERNAL_ERROR_REPLY);
       return;
     }
     const secret = event.password ?? event.token ?? "";
@@ -430,18 +433,18 @@ export class ConnectionDriver {
       await this.logout();
       this.session = r.value;
       this.state.username = event.username;
-      this.core.accept(event.id);
+      this.acceptId(event.id);
       return;
     }
     if (isAuthFailure(r.reply) && rateLimiter !== null) {
       const allowed = await this.call("rateLimiter", () => rateLimiter.take(this.state.remoteAddress));
       if (allowed.ok && allowed.value === false) {
-        this.core.reject(event.id, TOO_MANY_AUTH_FAILURES);
-        this.stop({ kind: "shutdown" });
+        this.rejectId(event.id, TOO_MANY_AUTH_FAILURES);
+        this.stop({ kind: "end" });
         return;
       }
     }
-    this.core.reject(event.id, r.reply);
+    this.rejectId(event.id, r.reply);
   }
 
   private async onMail(id: number, from: string, opts: ServerMailOptions): Promise<void> {
@@ -449,13 +452,13 @@ export class ConnectionDriver {
       const { backend } = this.host.options;
       const anonymous = backend.anonymousLogin;
       if (anonymous === undefined) {
-        this.core.reject(id, AUTH_REQUIRED);
+        this.rejectId(id, AUTH_REQUIRED);
         return;
       }
       const r = await this.call("anonymousLogin", () => anonymous.call(backend, this.snapshot(), this.state.sid));
       if ("stop" in r) return;
       if (!r.ok) {
-        this.core.reject(id, r.reply);
+        this.rejectId(id, r.reply);
         return;
       }
       this.session = r.value;
@@ -464,7 +467,7 @@ export class ConnectionDriver {
     return this.answer(id, () => session.mail(from, opts), "mail");
   }
 
-  private onDataStart(id: number): void {
+  private onDataStart(): void {
     const session = this.requireSession();
     const message = new Message();
     this.message = message;
@@ -486,7 +489,6 @@ export class ConnectionDriver {
       return r;
     });
     this.statuses = statuses;
-    this.core.accept(id);
   }
 
   private async onDataEnd(id: number, recipients: string[] | null): Promise<void> {
@@ -495,15 +497,15 @@ export class ConnectionDriver {
     const statuses = this.statuses;
     this.statuses = null;
     if (message === null || message.outcome === null) {
-      this.core.reject(id, INTERNAL_ERROR_REPLY);
+      this.rejectId(id, INTERNAL_ERROR_REPLY);
       return;
     }
     message.end();
     const r = await this.bounded(message.outcome);
     if ("stop" in r) return;
     if (recipients === null) {
-      if (r.ok) this.core.accept(id);
-      else this.core.reject(id, r.reply);
+      if (r.ok) this.acceptId(id);
+      else this.rejectId(id, r.reply);
       return;
     }
     // LMTP: one reply per recipient; a backend that threw fails them all, unset statuses are delivered.
@@ -513,7 +515,7 @@ export class ConnectionDriver {
       if (status === null) return null;
       return replyOf(status) ?? INTERNAL_ERROR_REPLY;
     });
-    this.core.answerRecipients(id, replies);
+    this.core.answerRecipients(id, replies, Date.now());
   }
 
   private async onXclient(id: number, attrs: RawXclient): Promise<void> {
@@ -536,17 +538,17 @@ export class ConnectionDriver {
           ? () => backend.allowProxy?.(actual, asserted, this.state.sid)
           : null;
     if (ask === null) {
-      this.core.reject(id, XCLIENT_REFUSED);
+      this.rejectId(id, XCLIENT_REFUSED);
       return;
     }
     const r = await this.call("allowProxy", ask);
     if ("stop" in r) return;
     if (!r.ok) {
-      this.core.reject(id, r.reply);
+      this.rejectId(id, r.reply);
       return;
     }
     if (r.value !== true) {
-      this.core.reject(id, XCLIENT_REFUSED);
+      this.rejectId(id, XCLIENT_REFUSED);
       return;
     }
     // The asserted client replaces the real one; the session starts over (a new greeting follows).
@@ -554,10 +556,18 @@ export class ConnectionDriver {
     const original = this.state.original ?? actual;
     Object.assign(this.state, asserted, { original });
     if (asserted.username === undefined) delete this.state.username;
-    this.core.accept(id);
+    this.acceptId(id);
   }
 
   // ------------------------------------------------------------------------------------------------ helpers
+
+  private acceptId(id: number): void {
+    this.core.accept(id, undefined, Date.now());
+  }
+
+  private rejectId(id: number, reply: RawReplySpec): void {
+    this.core.reject(id, reply, Date.now());
+  }
 
   /**
    * Runs a backend call: its value, or the reply its error maps to (an SmtpError as given, anything else `451 4.3.0`),

@@ -77,8 +77,8 @@ export type RawServerEvent =
     }
   | { type: "mail"; id: number; from: string; options: RawMailOptions }
   | { type: "rcpt"; id: number; to: string; options: RawRcptOptions }
-  /** DATA or the first BDAT: the message begins (accepting DATA sends its `354`). */
-  | { type: "data-start"; id: number }
+  /** The message begins (after the `354` to DATA, or with the first BDAT chunk). */
+  | { type: "data-start"; bdat?: boolean }
   /** Message content, un-dot-stuffed, at most the core's window; {@link ServerCore.contentRead} gives room back. */
   | { type: "content"; chunk: Uint8Array }
   /** The end of the message: answer with the final reply (SMTP). */
@@ -106,15 +106,20 @@ export interface ServerCore {
   pollEvent(): RawServerEvent | undefined;
   /** The next deadline (ms since the epoch), or `undefined`. */
   pollTimeout(): number | undefined;
-  /** The default success reply for this command (`250 2.0.0 OK`, `354 ...`, `235 2.7.0 ...`), or the given one. */
-  accept(id: number, reply?: RawReplySpec): void;
-  reject(id: number, reply: RawReplySpec): void;
+  /**
+   * The default success reply for this command (`250 2.0.0 OK`, `235 2.0.0 ...`), or the given 2xx one. `false` when
+   * `id` is not the decision waited for (the session closed meanwhile).
+   */
+  accept(id: number, reply: RawReplySpec | undefined, now: number): boolean;
+  reject(id: number, reply: RawReplySpec, now: number): boolean;
   /** LMTP: one reply per recipient of `lmtp-data-end`, `null` for the default success reply. */
-  answerRecipients(id: number, replies: Array<RawReplySpec | null>): void;
-  /** The application consumed `n` bytes of content: the core may read that much more. */
-  contentRead(n: number): void;
-  /** Queue `421` (with this reply, or the core's default) and close once it is written. */
-  shutdown(now: number, reply?: RawReplySpec): void;
+  answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
+  /** The application consumed `n` bytes of content: the core may hand out that much more. */
+  contentRead(n: number, now: number): void;
+  /** Queue `421 4.3.2` and close once it is written. */
+  shutdown(now: number): void;
+  /** Whether to read more from the client now (false while a decision is pending, or content backpressure holds). */
+  wantsInput(): boolean;
   /** Whether the session is over (after `closed`). */
   isClosed(): boolean;
   free?(): void;
@@ -128,10 +133,8 @@ export interface RawPeer {
   localPort: number;
   /** TLS from the first byte (an implicit-TLS listener). */
   implicitTls: boolean;
-  /** The client's address is in `secureNets`: AUTH is allowed without TLS. */
+  /** The client's address is in `secureNets` (the TypeScript side's own check; the core checks `secureNets` too). */
   secureNet: boolean;
-  /** Whether XCLIENT is advertised and accepted (the backend may allow proxies). */
-  xclient: boolean;
 }
 
 /** The per-server configuration of the core (made once; the wasm side parses the PEM once). */
@@ -155,6 +158,10 @@ export interface RawServerConfig {
   transcript: boolean;
   /** AUTH mechanisms to offer (the backend's `login` decides whether any are). */
   authMechanisms: string[];
+  /** CIDRs whose clients may AUTH without TLS. */
+  secureNets: string[];
+  /** Whether XCLIENT is advertised and accepted (the backend may allow proxies). */
+  xclient: boolean;
 }
 
 /** Makes cores for one server configuration (the wasm module, or a test double). */

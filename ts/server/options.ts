@@ -24,6 +24,8 @@ export interface ResolvedOptions {
   enableBinaryMime: boolean;
   enableDsn: boolean;
   secureNets: Network[];
+  /** The same, as given (for the core). */
+  secureNetsText: string[];
   rateLimiter: RateLimiter | null;
   readTimeout: number;
   writeTimeout: number;
@@ -159,6 +161,7 @@ export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
     enableBinaryMime: bool(options, "enableBinaryMime"),
     enableDsn: bool(options, "enableDsn"),
     secureNets,
+    secureNetsText: (secureNetsInput as string[]).slice(),
     rateLimiter: rateLimiter as RateLimiter | null,
     readTimeout: count(options, "readTimeout", DEFAULTS.readTimeout),
     writeTimeout: count(options, "writeTimeout", DEFAULTS.writeTimeout),

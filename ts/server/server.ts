@@ -31,8 +31,6 @@ import type {
 /** How long `close()` lets sessions write their `421` before dropping them. */
 const CLOSE_GRACE_MS = 10_000;
 
-const BUSY: RawReplySpec = { code: 421, enhancedCode: [4, 7, 0], text: "Too busy, try again later" };
-
 function randomSid(): string {
   const bytes = new Uint8Array(8);
   globalThis.crypto.getRandomValues(bytes);
@@ -99,6 +97,8 @@ export class SmtpServer {
       readTimeout: o.readTimeout,
       transcript: o.debug !== null,
       authMechanisms: login ? ["PLAIN", "LOGIN"] : [],
+      secureNets: o.secureNetsText,
+      xclient: typeof o.backend.allowProxy === "function",
     };
   }
 
@@ -232,7 +232,6 @@ export class SmtpServer {
           localPort: info.localPort,
           implicitTls,
           secureNet: inNetworks(info.remoteAddress, o.secureNets),
-          xclient: typeof o.backend.allowProxy === "function",
         },
         Date.now(),
       );
@@ -267,14 +266,8 @@ export class SmtpServer {
     return [...this.open.values()].map((conn) => ({
       id: conn.id,
       state: conn.snapshot(),
-      reject: (reply?: { code: number; enhancedCode?: [number, number, number] | null; message?: string }) => {
-        conn.stop({
-          kind: "reject",
-          reply:
-            reply === undefined
-              ? BUSY
-              : { code: reply.code, enhancedCode: reply.enhancedCode ?? null, text: reply.message ?? BUSY.text },
-        });
+      reject: () => {
+        conn.stop({ kind: "shutdown" });
         return conn.finished();
       },
       close: () => {

@@ -23,11 +23,12 @@ export class WasmServerConnection {
   pollTransmit(): Uint8Array | undefined;
   pollEvent(): RawServerEvent | undefined;
   pollTimeout(): number | undefined;
-  accept(id: number, reply?: RawReplySpec | null): void;
-  reject(id: number, reply: RawReplySpec): void;
-  answerRecipients(id: number, replies: Array<RawReplySpec | null>): void;
-  contentRead(n: number): void;
-  shutdown(now: number, reply?: RawReplySpec | null): void;
+  accept(id: number, reply: RawReplySpec | undefined, now: number): boolean;
+  reject(id: number, reply: RawReplySpec, now: number): boolean;
+  answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
+  contentRead(n: number, now: number): void;
+  shutdown(now: number): void;
+  wantsInput(): boolean;
   isClosed(): boolean;
 }
 

@@ -216,8 +216,8 @@ export interface ServerConnection {
   readonly id: number;
   /** The connection's current state (a snapshot). */
   readonly state: ConnectionState;
-  /** Sends `421 4.7.0` (or `reply`) and closes (go-smtp's `Conn.Reject`). */
-  reject(reply?: { code: number; enhancedCode?: [number, number, number] | null; message?: string }): Promise<void>;
+  /** Sends `421` and closes (go-smtp's `Conn.Reject`); resolves when the connection is gone. */
+  reject(): Promise<void>;
   /** Closes at once, without a reply. */
   close(): Promise<void>;
 }
