@@ -426,7 +426,7 @@ export class ConnectionDriver {
     }
     const secret = event.password ?? event.token ?? "";
     const r = await this.call("login", () =>
-      login.call(backend, this.snapshot(), event.username, secret, this.state.sid),
+      login.call(backend, this.state, event.username, secret, this.state.sid),
     );
     if ("stop" in r) return;
     if (r.ok) {
@@ -455,7 +455,7 @@ export class ConnectionDriver {
         this.rejectId(id, AUTH_REQUIRED);
         return;
       }
-      const r = await this.call("anonymousLogin", () => anonymous.call(backend, this.snapshot(), this.state.sid));
+      const r = await this.call("anonymousLogin", () => anonymous.call(backend, this.state, this.state.sid));
       if ("stop" in r) return;
       if (!r.ok) {
         this.rejectId(id, r.reply);

@@ -6,7 +6,11 @@
 
 import type { SmtpError } from "./errors.js";
 
-/** What the server knows about one connection; passed to every backend call. */
+/**
+ * What the server knows about one connection. `login` and `anonymousLogin` get the live object (a session may keep
+ * it: `tls`, `username` and, after XCLIENT, the addresses change as the connection goes on); `connections()` lists
+ * copies.
+ */
 export interface ConnectionState {
   /** The session id ({@link Backend.generateSid}, or a random one). */
   sid: string;
