@@ -88,7 +88,7 @@ async function open(id) {
     const li = document.createElement("li");
     const link = document.createElement("a");
     link.href = `/api/messages/${encodeURIComponent(id)}/attachments/${a.index}`;
-    link.textContent = `📎 ${a.filename} (${a.contentType}, ${fmtSize(a.size)})`;
+    link.textContent = `${a.filename} (${a.contentType}, ${fmtSize(a.size)})`;
     li.append(link);
     return li;
   }));
