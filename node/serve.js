@@ -116,6 +116,7 @@ class Maildir {
       receivedAt: stat.mtime.toISOString(),
       size: stat.size,
       tls: /with E?SMTPS|with LMTPS/.test(received),
+      tlsVersion: /\((TLSv1\.\d)/.exec(received)?.[1] ?? null,
       user: /\(authenticated as ([^)]+)\)/.exec(received)?.[1] ?? null,
     };
   }
@@ -141,11 +142,12 @@ class Maildir {
 // ------------------------------------------------------------------------------------------------------ server
 /**
  * Starts the server (and the web inbox). Options mirror the flags: { listen, tlsListen, lmtp, tls: { cert, key } |
- * null, selfSigned, users: Map, maxMessageBytes, maxRecipients, maildir, domain, http, httpToken, verbose, log }.
+ * null, selfSigned, users: Map, maxMessageBytes, maxRecipients, maildir, domain, http, httpToken, verbose, quiet, log,
+ * checkRecipient(to, SmtpError) (may throw an SmtpError to refuse) }.
  * Returns { smtp, smtps, http, ca, maildir, onMessage(fn), close() }.
  */
 export async function startServe(options) {
-  const { SmtpServer, ErrAuthFailed, ErrAuthRequired } = await import("../dist/server/node.js");
+  const { SmtpServer, SmtpError, ErrAuthFailed, ErrAuthRequired } = await import("../dist/server/node.js");
   const log = options.log ?? ((line) => console.log(line));
   const maildir = new Maildir(options.maildir ?? "maildir");
   await maildir.open();
@@ -208,6 +210,7 @@ export async function startServe(options) {
     }
     broadcast("message", summary);
     for (const w of watchers) w(summary);
+    return `OK: queued as ${name.split(".").slice(0, 2).join(".")}`;
   };
 
   const session = (state) => {
@@ -218,11 +221,13 @@ export async function startServe(options) {
         from = f;
         to = [];
       },
-      rcpt(r) {
+      async rcpt(r) {
+        // A library user's policy (the demo refuses some addresses to show a per-recipient refusal).
+        if (options.checkRecipient) await options.checkRecipient(r, SmtpError);
         to.push(r);
       },
-      async data(stream) {
-        await stored(state, from ?? "", to, stream);
+      data(stream) {
+        return stored(state, from ?? "", to, stream);
       },
       async lmtpData(stream) {
         await stored(state, from ?? "", to, stream);
@@ -299,6 +304,8 @@ export async function startServe(options) {
       return () => watchers.delete(fn);
     },
     messages: () => [...maildir.index.values()].reverse(),
+    /** The stored file of a message (the Maildir path). */
+    file: (id) => maildir.file(id),
     async close() {
       clearInterval(heartbeat);
       for (const res of sse) res.end();

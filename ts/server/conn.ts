@@ -82,7 +82,7 @@ class Message {
   discarding = false;
   private closed = false;
   private roomWaiters: Array<() => void> = [];
-  outcome: Promise<Outcome<void>> | null = null;
+  outcome: Promise<Outcome<unknown>> | null = null;
 
   constructor() {
     this.stream = new ReadableStream<Uint8Array>(
@@ -478,7 +478,7 @@ export class ConnectionDriver {
         statuses.set(recipient, error);
       },
     };
-    const run = (): void | Promise<void> =>
+    const run = (): unknown =>
       lmtp && typeof session.lmtpData === "function"
         ? session.lmtpData(message.stream, collector)
         : session.data(message.stream);
@@ -504,7 +504,10 @@ export class ConnectionDriver {
     const r = await this.bounded(message.outcome);
     if ("stop" in r) return;
     if (recipients === null) {
-      if (r.ok) this.acceptId(id);
+      const text: unknown = r.ok ? r.value : undefined;
+      if (r.ok && typeof text === "string" && text !== "") {
+        this.core.accept(id, { code: 250, enhancedCode: [2, 0, 0], text }, Date.now());
+      } else if (r.ok) this.acceptId(id);
       else this.rejectId(id, r.reply);
       return;
     }

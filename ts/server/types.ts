@@ -76,8 +76,9 @@ export interface Session {
   /**
    * The message, un-dot-stuffed, as it arrives. Reading slowly slows the client down (backpressure); returning (or
    * throwing) before the end discards the rest, and the client gets the reply once the whole message arrived.
+   * Returning a string replaces the text of the `250` reply (a queue id: `"OK: queued as 4F2A1"`).
    */
-  data(message: ReadableStream<Uint8Array>): void | Promise<void>;
+  data(message: ReadableStream<Uint8Array>): void | string | Promise<void | string>;
   /** LMTP (go-smtp's `LMTPSession`): one status per accepted recipient; unset ones get the default `250`. */
   lmtpData?(message: ReadableStream<Uint8Array>, status: StatusCollector): void | Promise<void>;
   /** RSET, a new hello, or the end of a transaction: forget the envelope. */
