@@ -12,7 +12,9 @@
 #   postfix      Postfix 3.7 private instance + Dovecot SASL (PLAIN LOGIN CRAM-MD5), no chroot, no systemd.
 #                2525 STARTTLS offered (not required), plaintext mail from loopback without AUTH, AUTH only after TLS;
 #                also [::1]:2525 when the host has IPv6 loopback. 2466 implicit TLS. Every @example.test recipient goes
-#                to one Maildir, except local parts starting with "reject": 550 5.1.1 at RCPT.
+#                to one Maildir, except local parts starting with "reject": 550 5.1.1 at RCPT. Recipients
+#                @rust-server.test are relayed (STARTTLS required) to 127.0.0.1:2700, where tests/real_clients.rs runs
+#                our own Rust server: Postfix's SMTP client as a real peer of the server side.
 #   smtp-server  Nodemailer's smtp-server (test-servers/smtp-server-peer.mjs): 2526 STARTTLS, 2465 implicit TLS
 #                (AUTH PLAIN/LOGIN/CRAM-MD5/XOAUTH2 required, only after TLS), 2527 LMTP (plaintext, STARTTLS offered,
 #                AUTH optional; "reject*" recipients get a 550 after DATA), 2535 STARTTLS with an EXPIRED leaf,
@@ -182,7 +184,19 @@ smtpd_recipient_restrictions = check_recipient_access regexp:$PF/etc/recipient_a
 smtpd_client_connection_count_limit = 0
 smtpd_client_event_limit_exceptions = \$mynetworks
 default_process_limit = 200
-# nothing leaves this machine
+# @$SMTP_WASM_RELAY_DOMAIN goes to our own Rust server (tests/real_clients.rs listens there while it runs),
+# with STARTTLS required: Postfix's SMTP client as a real peer of the server side
+relay_domains = $SMTP_WASM_RELAY_DOMAIN
+transport_maps = inline:{ $SMTP_WASM_RELAY_DOMAIN=smtp:[$SMTP_WASM_HOST]:$SMTP_WASM_RUST_SERVER_PORT }
+smtp_tls_policy_maps = inline:{ [$SMTP_WASM_HOST]:$SMTP_WASM_RUST_SERVER_PORT=encrypt }
+smtp_tls_CAfile = $CERTS/ca.pem
+smtp_tls_loglevel = 1
+# retry soon when the Rust server was not running yet; give up after a day
+minimal_backoff_time = 10s
+maximal_backoff_time = 60s
+bounce_queue_lifetime = 1d
+maximal_queue_lifetime = 1d
+# nothing else leaves this machine
 default_transport = error:outbound mail disabled in the test instance
 relay_transport = error:outbound mail disabled in the test instance
 MAIN
@@ -388,6 +402,8 @@ write_env() {
       "SMTP_WASM_POSTFIX_IPV6=$(ipv6_loopback && echo 1 || echo 0)" \
       "SMTP_WASM_POSTFIX_MAILDIR=$POSTFIX_MAILDIR" \
       "SMTP_WASM_POSTFIX_LOG=$POSTFIX_LOG" \
+      "SMTP_WASM_RUST_SERVER_PORT=$SMTP_WASM_RUST_SERVER_PORT" \
+      "SMTP_WASM_RELAY_DOMAIN=$SMTP_WASM_RELAY_DOMAIN" \
       "SMTP_WASM_SMTP_SERVER_PORT=$SMTP_WASM_SMTP_SERVER_PORT" \
       "SMTP_WASM_SMTP_SERVER_TLS_PORT=$SMTP_WASM_SMTP_SERVER_TLS_PORT" \
       "SMTP_WASM_SMTP_SERVER_LMTP_PORT=$SMTP_WASM_SMTP_SERVER_LMTP_PORT" \

@@ -5,7 +5,7 @@
 #
 #   rust      rustup target wasm32-unknown-unknown, rustfmt + clippy components, apt clang (ring's C code for wasm)
 #   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify openssl
-#             python3-venv; npm smtp-server + nodemailer into test-servers/node_modules (committed lock file);
+#             python3-venv curl; npm smtp-server + nodemailer into test-servers/node_modules (committed lock file);
 #             PyPI aiosmtpd into a venv in $SMTP_WASM_CACHE/venv
 #   wasm      cargo install wasm-bindgen-cli 0.2.130 (no --locked: its lock names a yanked crate) and wasm-pack
 #             (--locked); npm binaryen (wasm-opt) in tools/node_modules. Never Debian's binaryen.
@@ -54,7 +54,7 @@ setup_rust() {
 
 # ------------------------------------------------------------------------------------------------ servers
 SERVER_PKGS=(postfix dovecot-core libsasl2-modules swaks libnet-ssleay-perl libio-socket-inet6-perl libdigest-hmac-perl
-  websockify openssl python3 python3-venv bsdutils procps)
+  websockify openssl python3 python3-venv bsdutils procps curl)
 setup_servers() {
   local did=()
   if [ -n "$(missing_pkgs "${SERVER_PKGS[@]}")" ]; then

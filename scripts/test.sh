@@ -7,7 +7,8 @@
 #   lint    cargo fmt --all -- --check; cargo clippy --all-targets --features real-servers -- -D warnings;
 #           cargo check --lib --target wasm32-unknown-unknown
 #   unit    cargo test  (unit, transcript and property tests, doc tests)
-#   real    scripts/servers.sh up; cargo test --features real-servers --test real_servers   (tests/real_servers.rs)
+#   real    scripts/servers.sh up; cargo test --features real-servers --test real_servers   (tests/real_servers.rs);
+#           --test real_clients (swaks, curl, smtplib and Postfix's relay against our own server)
 #   npm     npm ci && npm run build && npm test        (when package.json exists at the repo root); then
 #           wasm-tests/tls and wasm-tests/bindings under Node (cargo test --target wasm32-unknown-unknown with
 #           wasm-bindgen-test-runner)
@@ -167,6 +168,9 @@ if has_tier real || has_tier npm || has_tier pkg || has_tier bench; then
 fi
 if has_tier real; then
   step "real servers (Rust)" cargo test --features real-servers --test real_servers
+  if [ -f tests/real_clients.rs ]; then
+    step "real clients against our server (Rust)" cargo test --features real-servers --test real_clients
+  fi
 fi
 
 # ------------------------------------------------------------------------------------------------ (d) later tiers

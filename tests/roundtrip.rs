@@ -638,14 +638,41 @@ proptest! {
     fn random_messages_arrive_byte_exact(setup in setup_strategy(), bodies in prop::collection::vec(body_strategy(), 1..4)) {
         let pki = shared_pki();
         let mut pair = Pair::open(&setup, pki);
-        for body in &bodies {
-            let result = pair.send(envelope("a@example.test", &["b@example.test", "c@example.test"]), body);
+        // The envelope uses what the server offers: non-ASCII addresses with SMTPUTF8, DSN parameters with DSN.
+        let (from, to) = if setup.smtputf8 {
+            ("j\u{f6}rg@example.test", ["b\u{fc}cher@example.test", "c@example.test"])
+        } else {
+            ("a@example.test", ["b@example.test", "c@example.test"])
+        };
+        for (i, body) in bodies.iter().enumerate() {
+            let mut env = envelope(from, &to);
+            env.mail_options.smtp_utf8 = setup.smtputf8;
+            env.mail_options.size = Some(body.len() as u64 + 2);
+            if setup.dsn {
+                env.mail_options.ret = Some(DsnReturn::Full);
+                env.mail_options.envelope_id = Some(format!("env {i}+="));
+                env.rcpt_options.notify = Some(Notify::Never);
+                env.rcpt_options.original_recipient = Some(format!("orig{i}@example.test"));
+            }
+            let result = pair.send(env, body);
             prop_assert!(matches!(result, Ok(Completion::Transaction(_))), "{:?}", result);
         }
         prop_assert_eq!(pair.backend.messages.len(), bodies.len());
-        for (got, body) in pair.backend.messages.iter().zip(&bodies) {
+        for (i, (got, body)) in pair.backend.messages.iter().zip(&bodies).enumerate() {
             prop_assert_eq!(&got.content, &delivered(body));
-            prop_assert_eq!(got.to.len(), 2);
+            prop_assert_eq!(got.from.as_str(), from);
+            let recipients: Vec<&str> = got.to.iter().map(|(to, _)| to.as_str()).collect();
+            prop_assert_eq!(recipients, to.to_vec());
+            prop_assert_eq!(got.mail.utf8, setup.smtputf8);
+            prop_assert_eq!(got.mail.size, Some(body.len() as u64 + 2));
+            prop_assert_eq!(got.bdat, setup.chunking);
+            if setup.dsn {
+                prop_assert_eq!(got.mail.ret, Some(DsnRet::Full));
+                prop_assert_eq!(got.mail.envelope_id.clone(), Some(format!("env {i}+=")));
+                let (_, options) = &got.to[0];
+                prop_assert_eq!(options.notify, Some(DsnNotify { never: true, ..DsnNotify::default() }));
+                prop_assert_eq!(options.original_recipient.clone(), Some(format!("orig{i}@example.test")));
+            }
         }
         pair.quit();
     }

@@ -974,3 +974,68 @@ fn hello_refused_by_the_application() {
         assert_eq!(h.session.hello_name(), None);
     });
 }
+
+#[test]
+fn the_application_refuses_a_message_mid_way() {
+    // go-smtp TestServer_Chunking_EarlyError / EarlyErrorDuringChunk: the refusal follows the chunk being read, the
+    // connection goes on. DATA: the rest is read to the final dot first.
+    let mut h = H::new(config(), remote(), accept_all(), Split::Whole);
+    h.ehlo();
+    h.client("MAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA\nSubject: x");
+    h.discard();
+    assert!(h
+        .session
+        .refuse_message(ServerReply::new(555, (5, 0, 0), "I failed"), h.now)
+        .is_ok());
+    h.client("more\nQUIT\n.\nNOOP");
+    h.server("555 5.0.0 I failed\n250 2.0.0 I have successfully done nothing");
+    assert!(h.messages.is_empty());
+    assert!(h
+        .session
+        .refuse_message(ServerReply::new(554, None::<smtp_wasm::EnhancedCode>, "x"), h.now)
+        .is_err());
+    // BDAT, during a chunk.
+    h.client("MAIL FROM:<a@b>\nRCPT TO:<c@d>");
+    h.discard();
+    h.client_raw(b"BDAT 8\r\nHey ");
+    h.session
+        .refuse_message(ServerReply::new(555, (5, 0, 0), "I failed"), h.now)
+        .unwrap();
+    h.client_raw(b"<3\r\nNOOP\r\n");
+    h.server("555 5.0.0 I failed\n250 2.0.0 I have successfully done nothing");
+    // BDAT, between chunks: the next chunk is consumed and refused.
+    h.client("MAIL FROM:<a@b>\nRCPT TO:<c@d>");
+    h.discard();
+    h.client_raw(b"BDAT 8\r\nHey <3\r\n");
+    h.server("250 2.0.0 Continue");
+    h.session
+        .refuse_message(ServerReply::new(452, (4, 3, 1), "no space"), h.now)
+        .unwrap();
+    h.client_raw(b"BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n");
+    h.server("452 4.3.1 no space\n250 2.0.0 I have successfully done nothing");
+    h.client("RCPT TO:<c@d>");
+    h.server("503 5.5.1 Missing MAIL FROM command.");
+    assert!(h.messages.is_empty());
+}
+
+#[test]
+fn a_flood_of_pipelined_commands_is_read_as_the_replies_are_taken() {
+    let mut h = H::new(config(), remote(), accept_all(), Split::Whole);
+    h.ehlo();
+    let flood = "NOOP\r\n".repeat(50_000);
+    h.session.handle_input(flood.as_bytes(), h.now);
+    // Only a bounded amount of replies is made before the driver takes them.
+    assert!(!h.session.wants_input());
+    let mut total = 0;
+    let mut biggest = 0;
+    while let Some(bytes) = h.session.poll_transmit() {
+        biggest = biggest.max(bytes.len());
+        total += bytes.len();
+    }
+    assert!(biggest <= 70 * 1024, "{biggest}");
+    assert_eq!(
+        total,
+        50_000 * "250 2.0.0 I have successfully done nothing\r\n".len()
+    );
+    assert!(h.session.wants_input());
+}

@@ -20,6 +20,8 @@
 : "${SMTP_WASM_SMTP_SERVER_WRONG_NAME_PORT:=2536}" # smtp-server STARTTLS serving the leaf for wrong.example
 : "${SMTP_WASM_AIOSMTPD_PORT:=2528}"              # aiosmtpd STARTTLS required, AUTH PLAIN/LOGIN
 : "${SMTP_WASM_SINK_PORT:=2600}"                  # postfix smtp-sink, plaintext
+: "${SMTP_WASM_RUST_SERVER_PORT:=2700}"           # our own Rust server (tests/real_clients.rs), where postfix relays
+: "${SMTP_WASM_RELAY_DOMAIN:=rust-server.test}"   # recipients @ this domain: postfix relays them to that port
 : "${SMTP_WASM_WS_PORT:=8025}"                    # websockify -> smtp-server STARTTLS port
 : "${SMTP_WASM_WS_POSTFIX_PORT:=8026}"            # websockify -> postfix STARTTLS port
 

@@ -1,36 +1,4 @@
-//! A blocking SMTP/LMTP server over [`std::net`]: a thread per connection, each driving one
-//! [`ServerConnection`] (the session over TLS). The application decides through a [`Handler`] (go-smtp's
-//! `Backend`), which makes a [`SessionHandler`] (go-smtp's `Session`) for each connection.
-//!
-//! ```no_run
-//! use smtp_wasm::blocking::{BlockingServer, Handler, SessionHandler};
-//! use smtp_wasm::{Decision, PeerInfo, ServerConfig};
-//!
-//! struct Backend;
-//! struct Session(Vec<u8>);
-//!
-//! impl Handler for Backend {
-//!     type Session = Session;
-//!     fn connect(&self, _peer: &PeerInfo) -> Option<Session> {
-//!         Some(Session(Vec::new()))
-//!     }
-//! }
-//!
-//! impl SessionHandler for Session {
-//!     fn content(&mut self, chunk: &[u8]) {
-//!         self.0.extend_from_slice(chunk);
-//!     }
-//!     fn message_end(&mut self, _size: u64) -> Decision {
-//!         println!("{}", String::from_utf8_lossy(&self.0));
-//!         self.0.clear();
-//!         Decision::Accept
-//!     }
-//! }
-//!
-//! let server = BlockingServer::new(ServerConfig::new("mx.example.test"), Backend);
-//! let listener = std::net::TcpListener::bind("127.0.0.1:2525").unwrap();
-//! server.serve(listener, false).unwrap(); // until server.shutdown_handle().shutdown()
-//! ```
+//! The blocking SMTP/LMTP server driver; see [`BlockingServer`].
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -51,6 +19,8 @@ use crate::tls::{TlsAcceptor, TlsInfo};
 
 /// How often a connection waiting for input looks at the shutdown flag.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+/// How long a write may block when the configuration has no read timeout.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Socket reads are this large.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -81,8 +51,12 @@ pub trait SessionHandler: Send {
     /// A message starts (after `354`, or with the first BDAT chunk).
     fn message_start(&mut self, _bdat: bool) {}
 
-    /// A piece of the message, un-dot-stuffed, in order.
-    fn content(&mut self, _chunk: &[u8]) {}
+    /// A piece of the message, un-dot-stuffed, in order. Returning a refusal ([`Decision::reply`]) refuses the
+    /// message before its end (go-smtp's `Data` returning early): the rest is read and dropped, then that reply is
+    /// sent; no more content arrives for it.
+    fn content(&mut self, _chunk: &[u8]) -> Decision {
+        Decision::Accept
+    }
 
     /// The message is complete (`size` content bytes): accept to answer `250`, or refuse.
     fn message_end(&mut self, _size: u64) -> Decision {
@@ -165,7 +139,40 @@ impl ShutdownHandle {
     }
 }
 
-/// A blocking SMTP/LMTP server: see the [module documentation](self).
+/// A blocking SMTP/LMTP server over [`std::net`]: a thread per connection, each driving one
+/// [`ServerConnection`] (the session over TLS). The application decides through a [`Handler`] (go-smtp's
+/// `Backend`), which makes a [`SessionHandler`] (go-smtp's `Session`) for each connection.
+///
+/// ```no_run
+/// use smtp_wasm::blocking::{BlockingServer, Handler, SessionHandler};
+/// use smtp_wasm::{Decision, PeerInfo, ServerConfig};
+///
+/// struct Backend;
+/// struct Session(Vec<u8>);
+///
+/// impl Handler for Backend {
+///     type Session = Session;
+///     fn connect(&self, _peer: &PeerInfo) -> Option<Session> {
+///         Some(Session(Vec::new()))
+///     }
+/// }
+///
+/// impl SessionHandler for Session {
+///     fn content(&mut self, chunk: &[u8]) -> Decision {
+///         self.0.extend_from_slice(chunk);
+///         Decision::Accept
+///     }
+///     fn message_end(&mut self, _size: u64) -> Decision {
+///         println!("{}", String::from_utf8_lossy(&self.0));
+///         self.0.clear();
+///         Decision::Accept
+///     }
+/// }
+///
+/// let server = BlockingServer::new(ServerConfig::new("mx.example.test"), Backend);
+/// let listener = std::net::TcpListener::bind("127.0.0.1:2525").unwrap();
+/// server.serve(listener, false).unwrap(); // until server.shutdown_handle().shutdown()
+/// ```
 pub struct BlockingServer<H: Handler> {
     config: ServerConfig,
     tls: Option<TlsAcceptor>,
@@ -292,6 +299,12 @@ impl<H: Handler> BlockingServer<H> {
         };
         let mut config = self.config.clone();
         self.handler.configure(&peer, &mut config);
+        // A client that stops reading must not hold a thread forever: writes time out like reads do.
+        let write_timeout = config
+            .read_timeout
+            .filter(|t| !t.is_zero())
+            .unwrap_or(DEFAULT_WRITE_TIMEOUT);
+        stream.set_write_timeout(Some(write_timeout))?;
         let session = self.handler.connect(&peer);
         let now = Timestamp::now();
         let connection = ServerConnection::new(config, peer, self.tls.clone(), now).map_err(invalid)?;
@@ -303,7 +316,7 @@ impl<H: Handler> BlockingServer<H> {
         };
         if driver.session.is_none() {
             // Refused by the handler: 421 in place of the greeting.
-            driver.connection.shutdown(now);
+            driver.connection.refuse_connection(now);
         }
         let result = driver.run();
         let _ = driver.stream.shutdown(Shutdown::Both);
@@ -422,9 +435,14 @@ impl<S: SessionHandler> Driver<S> {
                     Ok(())
                 }
                 ServerEvent::Content(chunk) => {
-                    session.content(&chunk);
+                    let decision = session.content(&chunk);
                     self.connection.content_read(chunk.len(), now);
-                    Ok(())
+                    match decision {
+                        Decision::Reply(reply) if !(200..300).contains(&reply.code()) => {
+                            self.connection.refuse_message(reply, now)
+                        }
+                        _ => Ok(()),
+                    }
                 }
                 ServerEvent::MessageEnd { id, size } => {
                     let decision = session.message_end(size);

@@ -15,7 +15,8 @@
 //! - At most one decision is pending; an answer to any other id is refused and changes nothing visible; ids
 //!   increase.
 //! - Content comes only between `MessageStart` and its end, never more than `content_window` (plus a line end)
-//!   unconfirmed; `MessageEnd.size` is the number of content bytes handed out.
+//!   unconfirmed within one message (the window is per message); `MessageEnd.size` is the number of content bytes
+//!   handed out.
 //! - After `Closed` nothing more is transmitted or reported, whatever comes in; no deadline, no input wanted.
 //! - A deadline from `poll_timeout` is honoured: `handle_timeout` before it does nothing.
 //! - The transcript never shows the AUTH secrets of the canned AUTH lines (in an AUTH command, or in the line
@@ -227,7 +228,7 @@ impl Runner {
                 return rest;
             }
             // A canned line, `b + 1` times (long pipelines and long content cheaply).
-            1 | 2 | 3 => {
+            1..=3 => {
                 let line = CLIENT_LINES[usize::from(a) % CLIENT_LINES.len()];
                 for _ in 0..=usize::from(b % 8) {
                     self.input(line);
@@ -337,6 +338,10 @@ impl Runner {
             result.is_ok(),
             "the pending decision's answer was refused: {result:?}"
         );
+        // What this answer released was written before any event it caused (a Closed among them) is looked at.
+        while let Some(bytes) = self.session.poll_transmit() {
+            self.check_replies(&bytes);
+        }
     }
 
     /// Drains every poll, answering decisions per the policy, and checks the invariants.
@@ -419,9 +424,12 @@ impl Runner {
                     "MessageEnd size differs from the content handed out"
                 );
                 self.in_message = false;
+                // The window is per message: what the application has not confirmed by the end is its own.
+                self.unconfirmed = 0;
             }
-            ServerEvent::MessageAborted { .. } => {
+            ServerEvent::MessageAborted { .. } | ServerEvent::Reset => {
                 self.in_message = false;
+                self.unconfirmed = 0;
             }
             ServerEvent::Transcript(line) if !line.from_client => {
                 self.challenged = line.text.starts_with("334");

@@ -27,6 +27,8 @@ pub struct ServerConnection {
     /// Why TLS failed, once it did: nothing more is written but the alert rustls queued.
     tls_error: Option<TlsError>,
     out: Vec<u8>,
+    /// Some output was handed to the driver (the greeting may be on the wire).
+    handed_out: bool,
     events: VecDeque<ServerEvent>,
     plaintext: Vec<u8>,
 }
@@ -78,6 +80,7 @@ impl ServerConnection {
             close_notify_sent: false,
             tls_error: None,
             out: Vec::new(),
+            handed_out: false,
             events: VecDeque::new(),
             plaintext: Vec::new(),
         };
@@ -178,12 +181,29 @@ impl ServerConnection {
         reject(id: RequestId, reply: ServerReply) -> Result<(), Error>;
         /// Answers the end of an LMTP message, per recipient ([`ServerSession::answer_lmtp`]).
         answer_lmtp(id: RequestId, overall: Decision, per_recipient: Vec<Option<Decision>>) -> Result<(), Error>;
+        /// Refuses the message being received, before its end ([`ServerSession::refuse_message`]).
+        refuse_message(reply: ServerReply) -> Result<(), Error>;
     }
 
     /// Confirms consumed message content ([`ServerSession::content_read`]).
     pub fn content_read(&mut self, bytes: usize, now: Timestamp) {
         self.session.content_read(bytes, now);
         self.flush(now);
+    }
+
+    /// Refuses the connection (go-smtp's `Conn.Reject`): `421` in place of the greeting when the greeting has not
+    /// been handed out yet (as [`ServerConnection::shutdown`] otherwise), then the connection closes.
+    pub fn refuse_connection(&mut self, now: Timestamp) {
+        if !self.handed_out {
+            match self.tls.as_mut() {
+                // Implicit TLS: the greeting waits, unencrypted, for the handshake.
+                Some(tls) => {
+                    tls.discard_early_plaintext();
+                }
+                None => self.out.clear(),
+            }
+        }
+        self.shutdown(now);
     }
 
     /// Closes on the server's initiative: `421` (see [`ServerSession::shutdown`]), then TLS close_notify.
@@ -200,6 +220,7 @@ impl ServerConnection {
         if self.out.is_empty() {
             None
         } else {
+            self.handed_out = true;
             Some(std::mem::take(&mut self.out))
         }
     }
@@ -212,6 +233,7 @@ impl ServerConnection {
 
     /// Marks the first `n` bytes of [`ServerConnection::pending_transmit`] as sent.
     pub fn consume_transmit(&mut self, n: usize) {
+        self.handed_out |= n > 0;
         if n >= self.out.len() {
             self.out.clear();
         } else {

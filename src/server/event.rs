@@ -242,3 +242,21 @@ pub enum ServerEvent {
     /// A protocol line (only with `transcript`).
     Transcript(ServerTranscriptLine),
 }
+
+impl ServerEvent {
+    /// The decision this event waits for, if it is one (`Hello`, `Auth`, `Mail`, `Rcpt`, `MessageEnd`,
+    /// `LmtpMessageEnd`, `Xclient`).
+    #[must_use]
+    pub fn request_id(&self) -> Option<RequestId> {
+        match self {
+            ServerEvent::Hello { id, .. }
+            | ServerEvent::Auth { id, .. }
+            | ServerEvent::Mail { id, .. }
+            | ServerEvent::Rcpt { id, .. }
+            | ServerEvent::MessageEnd { id, .. }
+            | ServerEvent::LmtpMessageEnd { id, .. }
+            | ServerEvent::Xclient { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}

@@ -60,6 +60,9 @@ const fn e(class: u8, subject: u16, detail: u16) -> EnhancedCode {
 /// Input held while the session cannot go on (a decision pending, content backpressure), beyond which the driver
 /// is ignoring [`ServerSession::wants_input`].
 const MIN_INPUT_LIMIT: usize = 1024 * 1024;
+/// Replies waiting to be written beyond which the session reads no further command until `poll_transmit` takes
+/// them (a flood of pipelined NOOPs must not turn into megabytes of replies in memory).
+const OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// An open mail transaction.
 #[derive(Debug, Clone)]
@@ -146,6 +149,8 @@ pub struct ServerSession {
     start_tls: bool,
     /// Content handed out and not yet confirmed.
     outstanding: usize,
+    /// The application refused the message being received ([`ServerSession::refuse_message`]).
+    message_refusal: Option<ServerReply>,
     last_activity: Timestamp,
 }
 
@@ -183,6 +188,7 @@ impl ServerSession {
             errors: 0,
             start_tls: false,
             outstanding: 0,
+            message_refusal: None,
             last_activity: now,
             config,
         };
@@ -236,11 +242,13 @@ impl ServerSession {
     }
 
     /// Whether the driver should read more from the client: false while a decision is pending, while content
-    /// backpressure holds, while the TLS handshake is due, and after the end.
+    /// backpressure holds, while 64 KiB of replies wait for `poll_transmit`, while the TLS handshake is due, and
+    /// after the end. Input fed anyway is buffered up to a bound (then `421 4.7.0` and close).
     #[must_use]
     pub fn wants_input(&self) -> bool {
         !(self.pending.is_some()
             || self.backpressured()
+            || self.output_full()
             || matches!(self.mode, Mode::Closed | Mode::AwaitingTls))
     }
 
@@ -397,6 +405,7 @@ impl ServerSession {
         }
         self.pending = None;
         self.last_activity = now;
+        self.outstanding = 0;
         let recipients = self.transaction.take().map(|t| t.recipients).unwrap_or_default();
         let mut statuses = per_recipient.into_iter();
         for recipient in &recipients {
@@ -427,6 +436,32 @@ impl ServerSession {
         }
     }
 
+    /// The application refuses the message being received, before its end (go-smtp: `Data` returning early). The
+    /// rest of the message is still read (DATA: to the final dot; BDAT: to the end of the current chunk, or the
+    /// next chunk is refused), then `reply` is sent (LMTP: once per recipient) and the transaction ends. No
+    /// further [`ServerEvent::Content`] arrives for it.
+    ///
+    /// Errors: [`Error::Usage`] when no message is being received (before it starts, use the RCPT or DATA
+    /// decisions; at its end, answer the `MessageEnd` event).
+    pub fn refuse_message(&mut self, reply: ServerReply, now: Timestamp) -> Result<(), Error> {
+        let between_chunks = matches!(self.mode, Mode::Command)
+            && self.pending.is_none()
+            && self.transaction.as_ref().is_some_and(|t| t.bdat_started);
+        match &mut self.mode {
+            Mode::Data { discarding, .. } | Mode::Bdat { discarding, .. } if !*discarding => {
+                *discarding = true
+            }
+            _ if between_chunks => {}
+            _ => return Err(Error::Usage("no message is being received".into())),
+        }
+        self.message_refusal = Some(reply);
+        self.outstanding = 0;
+        self.last_activity = now;
+        self.process();
+        self.release();
+        Ok(())
+    }
+
     // ----- outputs -----
 
     /// Bytes to write to the client, if any.
@@ -436,7 +471,13 @@ impl ServerSession {
             return None;
         }
         self.transmitted_any = true;
-        Some(std::mem::take(&mut self.transmit))
+        let out = std::mem::take(&mut self.transmit);
+        // Reading stopped at the output limit: go on now that the replies are taken.
+        if !self.input.is_empty() {
+            self.process();
+            self.release();
+        }
+        Some(out)
     }
 
     /// The next event, if any.
@@ -465,6 +506,10 @@ impl ServerSession {
     }
 
     // ----- internals: output -----
+
+    fn output_full(&self) -> bool {
+        self.held.len() + self.transmit.len() >= OUTPUT_LIMIT
+    }
 
     fn backpressured(&self) -> bool {
         matches!(
@@ -536,7 +581,7 @@ impl ServerSession {
 
     fn error(&mut self, reply: ServerReply) {
         self.send(&reply);
-        self.errors += 1;
+        self.errors = self.errors.saturating_add(1);
         if self.errors > self.config.max_errors {
             self.send(&ServerReply::fixed(
                 500,
@@ -566,6 +611,7 @@ impl ServerSession {
     fn reset_transaction(&mut self) {
         self.abort_message(MessageAbort::Reset);
         self.transaction = None;
+        self.message_refusal = None;
         self.outstanding = 0;
         self.events.push_back(ServerEvent::Reset);
     }
@@ -575,7 +621,7 @@ impl ServerSession {
     /// Reads as far as the input, the pending decision and backpressure allow.
     fn process(&mut self) {
         loop {
-            if self.pending.is_some() {
+            if self.pending.is_some() || self.output_full() {
                 return;
             }
             let progressed = match &self.mode {
@@ -930,6 +976,16 @@ impl ServerSession {
             Err(reply) => return self.error(reply),
         };
         // From here on the chunk's bytes are consumed whatever the answer, so the stream never desynchronises.
+        if let Some(reply) = self.message_refusal.take() {
+            // The application refused the message between chunks: this chunk gets the refusal.
+            self.send_refusal(&reply);
+            self.mode = Mode::Bdat {
+                reader: ChunkReader::new(size),
+                last,
+                discarding: true,
+            };
+            return;
+        }
         let refusal = if let Err(reply) = self.content_ready() {
             Some(reply)
         } else {
@@ -1052,7 +1108,10 @@ impl ServerSession {
         let (last, discarding) = (*last, *discarding);
         self.mode = Mode::Command;
         if discarding {
-            // The refusal was sent with the command.
+            // A refusal at the command was sent with it; one made during the chunk leaves now (go-smtp).
+            if let Some(reply) = self.message_refusal.take() {
+                self.send_refusal(&reply);
+            }
             return true;
         }
         if last {
@@ -1066,8 +1125,11 @@ impl ServerSession {
 
     fn end_of_message(&mut self, discarded: bool, too_big: bool, size: u64) {
         if discarded {
-            self.transaction = None;
             self.outstanding = 0;
+            if let Some(reply) = self.message_refusal.take() {
+                return self.send_refusal(&reply);
+            }
+            self.transaction = None;
             return self.send(&if too_big {
                 ServerReply::fixed(552, e(5, 3, 4), "Max message size exceeded")
             } else {
@@ -1087,6 +1149,19 @@ impl ServerSession {
             });
         } else {
             self.wait(Pending::MessageEnd, |id| ServerEvent::MessageEnd { id, size });
+        }
+    }
+
+    /// Sends a refusal of the whole message (LMTP: once per recipient, naming it) and ends the transaction.
+    fn send_refusal(&mut self, reply: &ServerReply) {
+        let recipients = self.transaction.take().map(|t| t.recipients).unwrap_or_default();
+        if self.config.lmtp {
+            for recipient in recipients {
+                let text = format!("<{recipient}> {}", reply.text());
+                self.send(&ServerReply::new(reply.code(), reply.enhanced_code(), &text));
+            }
+        } else {
+            self.send(reply);
         }
     }
 

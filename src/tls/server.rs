@@ -383,6 +383,12 @@ impl TlsServerLayer {
         self.encrypt(bytes)
     }
 
+    /// Drops the plaintext written during the handshake and not yet encrypted (a greeting that is to be replaced by
+    /// a refusal); returns how many bytes were dropped.
+    pub fn discard_early_plaintext(&mut self) -> usize {
+        std::mem::take(&mut self.early_plaintext).len()
+    }
+
     /// Queues a close_notify alert: the orderly end of the TLS stream. Nothing can be written after it.
     pub fn send_close_notify(&mut self) {
         if !self.close_notify_sent {

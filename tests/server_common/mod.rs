@@ -144,7 +144,7 @@ impl H {
         }
         self.log.push(name.clone());
         if self.backend.manual {
-            if let Some(id) = event_id(&event) {
+            if let Some(id) = event.request_id() {
                 self.pending.push((id, name));
             }
             return;
@@ -301,6 +301,12 @@ impl H {
         }
     }
 
+    /// Moves whatever the server sent since the last check into `out`.
+    pub fn server_prefixes_take(&mut self, out: &mut Vec<u8>) {
+        self.drain();
+        out.append(&mut self.sent);
+    }
+
     /// Drops whatever the server sent since the last check.
     pub fn discard(&mut self) {
         self.drain();
@@ -332,19 +338,6 @@ pub fn crlf(lines: &str) -> Vec<u8> {
         bytes.extend_from_slice(b"\r\n");
     }
     bytes
-}
-
-fn event_id(event: &ServerEvent) -> Option<RequestId> {
-    match event {
-        ServerEvent::Hello { id, .. }
-        | ServerEvent::Auth { id, .. }
-        | ServerEvent::Mail { id, .. }
-        | ServerEvent::Rcpt { id, .. }
-        | ServerEvent::MessageEnd { id, .. }
-        | ServerEvent::LmtpMessageEnd { id, .. }
-        | ServerEvent::Xclient { id, .. } => Some(*id),
-        _ => None,
-    }
 }
 
 /// A short name for the event log (`"Mail <a@b>"`, `"Reset"`).

@@ -1,0 +1,259 @@
+//! The blocking server driver over real loopback sockets: our blocking client delivering through STARTTLS and
+//! implicit TLS, the read timeout, shutdown of idle sessions, and a handler that refuses a connection.
+
+#[path = "common/certs.rs"]
+mod certs;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use certs::{KeyKind, Pki};
+use smtp_wasm::blocking::{BlockingClient, BlockingServer, Handler, SessionHandler, ShutdownHandle};
+use smtp_wasm::tls::{TlsAcceptor, TlsServerOptions};
+use smtp_wasm::{
+    CloseReason, ConnectionOptions, Decision, Envelope, PeerInfo, ServerConfig, TlsInfo, TlsOptions,
+};
+
+/// A delivered message and the TLS it came under.
+type Message = (Vec<u8>, Option<TlsInfo>);
+
+#[derive(Clone, Default)]
+struct Inbox {
+    messages: Arc<Mutex<Vec<Message>>>,
+    closed: Arc<Mutex<Vec<CloseReason>>>,
+    refuse: bool,
+}
+
+struct Session {
+    inbox: Inbox,
+    content: Vec<u8>,
+    tls: Option<TlsInfo>,
+}
+
+impl Handler for Inbox {
+    type Session = Session;
+
+    fn connect(&self, peer: &PeerInfo) -> Option<Session> {
+        assert!(peer.remote_ip.is_some() && peer.local_port.is_some());
+        (!self.refuse).then(|| Session {
+            inbox: self.clone(),
+            content: Vec::new(),
+            tls: None,
+        })
+    }
+}
+
+impl SessionHandler for Session {
+    fn message_start(&mut self, _bdat: bool) {
+        self.content.clear();
+    }
+
+    fn content(&mut self, chunk: &[u8]) -> Decision {
+        self.content.extend_from_slice(chunk);
+        if self.content.windows(4).any(|w| w == b"SPAM") {
+            // Refused while it is received: the rest is read and dropped, then this reply goes out.
+            return Decision::reply(550, (5, 7, 1), "no spam here");
+        }
+        Decision::Accept
+    }
+
+    fn message_end(&mut self, _size: u64) -> Decision {
+        let content = std::mem::take(&mut self.content);
+        self.inbox
+            .messages
+            .lock()
+            .unwrap()
+            .push((content, self.tls.clone()));
+        Decision::Accept
+    }
+
+    fn tls_established(&mut self, info: &TlsInfo) {
+        self.tls = Some(info.clone());
+    }
+
+    fn closed(&mut self, reason: CloseReason) {
+        self.inbox.closed.lock().unwrap().push(reason);
+    }
+}
+
+struct Running {
+    port: u16,
+    stop: ShutdownHandle,
+    thread: JoinHandle<std::io::Result<()>>,
+}
+
+fn start(server: &BlockingServer<Inbox>, implicit_tls: bool) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = server.shutdown_handle();
+    let server = server.clone();
+    let thread = std::thread::spawn(move || server.serve(listener, implicit_tls));
+    Running { port, stop, thread }
+}
+
+impl Running {
+    fn stop(self) {
+        self.stop.shutdown();
+        self.thread
+            .join()
+            .unwrap()
+            .expect("serve returns Ok after shutdown");
+    }
+}
+
+fn tls_server(pki: &Pki, inbox: Inbox, config: ServerConfig) -> BlockingServer<Inbox> {
+    let cert = pki.leaf(KeyKind::P256);
+    let acceptor = TlsAcceptor::new(&TlsServerOptions::new(cert.chain_pem, cert.key_pem)).unwrap();
+    BlockingServer::new(config, inbox).with_tls(acceptor)
+}
+
+fn client_options(pki: &Pki, implicit_tls: bool) -> ConnectionOptions {
+    let mut options = ConnectionOptions::new("localhost");
+    options.implicit_tls = implicit_tls;
+    options.tls = TlsOptions {
+        root_certificates_pem: vec![pki.ca_pem.clone()],
+        only_given_roots: true,
+        dangerously_accept_invalid_certificates: false,
+    };
+    options
+}
+
+const MESSAGE: &[u8] = b"Subject: hi\r\n\r\n.dot\r\nbody\r\n";
+
+#[test]
+fn our_blocking_client_delivers_over_starttls_and_implicit_tls() {
+    let pki = Pki::new();
+    let inbox = Inbox::default();
+    let server = tls_server(&pki, inbox.clone(), ServerConfig::new("mx.example.test"));
+    let plain = start(&server, false);
+    let implicit = start(&server, true);
+    for (port, implicit_tls) in [(plain.port, false), (implicit.port, true)] {
+        let mut client = BlockingClient::connect(("127.0.0.1", port), client_options(&pki, implicit_tls))
+            .expect("connect");
+        client.hello(None).unwrap();
+        if !implicit_tls {
+            client.start_tls(true).expect("STARTTLS");
+        }
+        let envelope = Envelope {
+            from: "a@example.test".into(),
+            to: vec!["b@example.test".into()],
+            ..Envelope::default()
+        };
+        let report = client.send_mail(envelope, MESSAGE).expect("send");
+        assert_eq!(report.accepted, ["b@example.test"]);
+        client.quit().unwrap();
+    }
+    let messages = inbox.messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 2);
+    for (content, tls) in messages {
+        assert_eq!(content, MESSAGE);
+        assert_eq!(tls.expect("under TLS").server_name, "localhost");
+    }
+    plain.stop();
+    implicit.stop();
+}
+
+fn read_line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    line
+}
+
+#[test]
+fn the_handler_refuses_a_message_while_it_is_received() {
+    let pki = Pki::new();
+    let inbox = Inbox::default();
+    let mut config = ServerConfig::new("mx.example.test");
+    config.content_window = 1024;
+    let running = start(&tls_server(&pki, inbox.clone(), config), false);
+    let mut client =
+        BlockingClient::connect(("127.0.0.1", running.port), client_options(&pki, false)).unwrap();
+    client.hello(None).unwrap();
+    let envelope = || Envelope {
+        from: "a@example.test".into(),
+        to: vec!["b@example.test".into()],
+        ..Envelope::default()
+    };
+    let mut spam = b"Subject: SPAM\r\n\r\n".to_vec();
+    spam.extend(std::iter::repeat_n(b"0123456789abcdef\r\n".as_slice(), 20_000).flatten());
+    match client.send_mail(envelope(), spam.as_slice()) {
+        Err(smtp_wasm::blocking::ClientError::Smtp(smtp_wasm::Error::Rejected(rejection))) => {
+            assert_eq!(rejection.reply.code(), 550, "{rejection:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The connection is still in step: the next message goes through.
+    client.send_mail(envelope(), MESSAGE).expect("the next message");
+    client.quit().unwrap();
+    let messages = inbox.messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0, MESSAGE);
+    running.stop();
+}
+
+#[test]
+fn read_timeout_closes_with_421() {
+    let inbox = Inbox::default();
+    let mut config = ServerConfig::new("mx.example.test");
+    config.read_timeout = Some(Duration::from_millis(300));
+    let running = start(&BlockingServer::new(config, inbox.clone()), false);
+    let stream = TcpStream::connect(("127.0.0.1", running.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(stream);
+    assert!(read_line(&mut reader).starts_with("220 "));
+    assert!(read_line(&mut reader).starts_with("421 4.4.2"));
+    assert_eq!(read_line(&mut reader), "", "closed after the 421");
+    assert_eq!(inbox.closed.lock().unwrap().as_slice(), [CloseReason::Timeout]);
+    running.stop();
+}
+
+#[test]
+fn shutdown_sends_421_to_open_sessions_and_serve_returns() {
+    let inbox = Inbox::default();
+    let running = start(
+        &BlockingServer::new(ServerConfig::new("mx.example.test"), inbox.clone()),
+        false,
+    );
+    let stream = TcpStream::connect(("127.0.0.1", running.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    assert!(read_line(&mut reader).starts_with("220 "));
+    writer.write_all(b"NOOP\r\n").unwrap();
+    assert!(read_line(&mut reader).starts_with("250 "));
+    let stop = running.stop.clone();
+    let stopper = std::thread::spawn(move || running.stop());
+    assert!(read_line(&mut reader).starts_with("421 4.3.2"));
+    assert_eq!(read_line(&mut reader), "");
+    stopper.join().unwrap();
+    assert!(stop.is_shutting_down());
+    assert_eq!(inbox.closed.lock().unwrap().as_slice(), [CloseReason::Shutdown]);
+}
+
+#[test]
+fn a_refused_connection_gets_421_instead_of_the_greeting() {
+    let inbox = Inbox {
+        refuse: true,
+        ..Inbox::default()
+    };
+    let running = start(
+        &BlockingServer::new(ServerConfig::new("mx.example.test"), inbox),
+        false,
+    );
+    let stream = TcpStream::connect(("127.0.0.1", running.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(stream);
+    assert!(read_line(&mut reader).starts_with("421 "));
+    assert_eq!(read_line(&mut reader), "");
+    running.stop();
+}
+
+#[test]
+fn implicit_tls_needs_a_certificate() {
+    let server = BlockingServer::new(ServerConfig::new("mx.example.test"), Inbox::default());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert!(server.serve(listener, true).is_err());
+}
