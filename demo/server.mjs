@@ -1,6 +1,7 @@
-// The demo: a local SMTP server (STARTTLS and implicit TLS on a test CA made at start, AUTH alice/secret), the
-// package's WebSocket-to-TCP bridge, and a static server for www/ (plus dist/ as /smtp-wasm/, and the received
-// messages as JSON). It first sends one message headlessly from Node through the package, prints the transcript,
+// The demo: our own SMTP server (`smtp-wasm serve`'s startServe: smtp-wasm/server with STARTTLS and implicit TLS on a
+// test CA made at start, AUTH alice/secret, a Maildir in a temporary folder, and its web inbox), the package's
+// WebSocket-to-TCP bridge, and a static server for www/ (plus dist/ as /smtp-wasm/, and the received messages as
+// JSON). It first sends one message headlessly from Node through the package, prints the transcript,
 // then serves the page until Ctrl-C (or exits with --once).
 //
 //   node demo/server.mjs [--once] [--http-port N] [--bridge-port N] [--smtp-port N] [--smtps-port N] [--quiet]
@@ -14,8 +15,8 @@ import http from "node:http";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { SMTPServer } from "smtp-server";
 import { createBridge } from "../node/bridge.js";
+import { startServe } from "../node/serve.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WWW = path.join(ROOT, "www");
@@ -59,78 +60,59 @@ function makeCertificates() {
 }
 
 // ---------------------------------------------------------------------------------------- SMTP server
-const inbox = []; // newest last; at most MAX_MESSAGES
-const MAX_MESSAGES = 50;
 const MAX_KEPT = 256 * 1024;
-let nextMessage = 1;
+const MAX_MESSAGES = 50;
+let smtp; // startServe's handle
 
-function headerOf(raw, name) {
-  const head = raw.split(/\r?\n\r?\n/, 1)[0].replace(/\r?\n[ \t]+/g, " ");
-  const m = new RegExp(`^${name}:[ \\t]*(.*)$`, "im").exec(head);
-  return m ? m[1].trim() : null;
+/** Our server, on the wanted ports (a busy one falls back to one the system picks). */
+async function startSmtp(certs, smtpPort, smtpsPort) {
+  const maildir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-wasm-demo-maildir-"));
+  const attempt = (p1, p2) =>
+    startServe({
+      listen: { host: HOST, port: p1 },
+      tlsListen: { host: HOST, port: p2 },
+      tls: { cert: certs.cert, key: certs.key },
+      users: new Map([[USER, PASS]]),
+      maxMessageBytes: 25 * 1024 * 1024,
+      maildir: path.join(maildir, "Maildir"),
+      domain: "demo.smtp-wasm.test",
+      http: { host: HOST, port: 0 },
+      quiet: true,
+      // Addresses starting with "nobody" or at "invalid.test" are refused, to show a per-recipient refusal.
+      checkRecipient(to, SmtpError) {
+        const a = to.toLowerCase();
+        if (a.startsWith("nobody") || a.endsWith("@invalid.test")) {
+          throw new SmtpError({ code: 550, enhancedCode: [5, 1, 1], message: `<${to}>: no such user here` });
+        }
+      },
+    });
+  try {
+    smtp = await attempt(smtpPort, smtpsPort);
+  } catch (error) {
+    if (error.code !== "EADDRINUSE") throw error;
+    smtp = await attempt(0, 0);
+  }
+  return smtp;
 }
 
-function smtpServer(certs, secure) {
-  const server = new SMTPServer({
-    secure,
-    key: certs.key,
-    cert: certs.cert,
-    name: "demo.smtp-wasm.test",
-    banner: `smtp-wasm demo server (${secure ? "implicit TLS" : "STARTTLS"})`,
-    authMethods: ["PLAIN", "LOGIN", "CRAM-MD5"],
-    allowInsecureAuth: false,
-    size: 25 * 1024 * 1024,
-    disableReverseLookup: true,
-    logger: false,
-    onAuth(auth, session, cb) {
-      const ok = auth.method === "CRAM-MD5"
-        ? auth.username === USER && auth.validatePassword(PASS)
-        : auth.username === USER && auth.password === PASS;
-      if (ok) cb(null, { user: auth.username });
-      else cb(Object.assign(new Error("Authentication failed: try alice / secret"), { responseCode: 535 }));
-    },
-    onRcptTo(address, session, cb) {
-      // Addresses starting with "nobody" or at "invalid.test" are refused, to show a per-recipient refusal.
-      const a = address.address.toLowerCase();
-      if (a.startsWith("nobody") || a.endsWith("@invalid.test")) {
-        return cb(Object.assign(new Error(`5.1.1 <${address.address}>: no such user here`), { responseCode: 550 }));
-      }
-      cb();
-    },
-    onData(stream, session, cb) {
-      const chunks = [];
-      let size = 0;
-      stream.on("data", (c) => {
-        size += c.length;
-        if (size <= MAX_KEPT) chunks.push(c);
-      });
-      stream.on("end", () => {
-        if (stream.sizeExceeded) return cb(Object.assign(new Error("5.3.4 message too big"), { responseCode: 552 }));
-        const raw = Buffer.concat(chunks).toString("utf8");
-        const id = `demo-${nextMessage++}`;
-        inbox.push({
-          id,
-          receivedAt: new Date().toISOString(),
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          subject: headerOf(raw, "Subject"),
-          size,
-          truncated: size > MAX_KEPT,
-          user: session.user ?? null,
-          tls: session.secure ? (session.tlsOptions?.standardName ?? session.tlsOptions?.name ?? "yes") : null,
-          tlsVersion: session.secure ? (session.tlsOptions?.version ?? null) : null,
-          message: raw,
-        });
-        while (inbox.length > MAX_MESSAGES) inbox.shift();
-        cb(null, `2.0.0 Ok: queued as ${id}`);
-      });
-    },
+/** The demo page's inbox: the newest messages of the Maildir, with their text. */
+function inboxJson() {
+  return smtp.messages().slice(0, MAX_MESSAGES).map((m) => {
+    const raw = fs.readFileSync(smtp.file(m.id));
+    return {
+      id: m.id,
+      receivedAt: m.receivedAt,
+      from: m.from,
+      to: m.to,
+      subject: m.subject,
+      size: m.size,
+      truncated: raw.length > MAX_KEPT,
+      user: m.user,
+      tls: m.tls ? (m.tlsVersion ?? "yes") : null,
+      tlsVersion: m.tlsVersion,
+      message: raw.subarray(0, MAX_KEPT).toString("utf8"),
+    };
   });
-  // A client that refuses the certificate (or drops the connection) is an event to log, not a crash.
-  server.on("error", (error) => {
-    if (!args.quiet) console.log(`  [smtp-server: ${error.code ?? "error"}: ${String(error.message).split("\n")[0]}]`);
-  });
-  return server;
 }
 
 function listen(server, port, host) {
@@ -219,7 +201,7 @@ async function headlessSend(config) {
   if (result.tls) info(`== TLS: ${result.tls.protocolVersion}, ${result.tls.cipherSuite} (verified for ${result.tls.serverName})`);
   info(`== accepted: ${result.accepted.join(", ")}${result.rejected.length ? `; refused: ${result.rejected.map((r) => r.recipient).join(", ")}` : ""}`);
   info(`== server's final reply: ${result.reply.code} ${result.reply.lines.join(" ")}`);
-  const got = inbox.find((m) => m.message.includes(marker));
+  const got = inboxJson().find((m) => m.message.includes(marker));
   if (!got) throw new Error("the demo server did not receive the message");
   info(`== received by the demo server: ${got.id}, ${got.size} bytes, from ${got.from} to ${got.to.join(", ")}, ` +
     `TLS ${got.tlsVersion ?? got.tls}, AUTH user ${got.user}`);
@@ -231,10 +213,9 @@ async function main() {
     throw new Error(`the package is not built (${DIST}/node.js missing): run npm run build`);
   }
   const certs = makeCertificates();
-  const starttls = smtpServer(certs, false);
-  const implicit = smtpServer(certs, true);
-  const smtpPort = await listen(starttls.server, Number(args["smtp-port"]), HOST);
-  const smtpsPort = await listen(implicit.server, Number(args["smtps-port"]), HOST);
+  await startSmtp(certs, Number(args["smtp-port"]), Number(args["smtps-port"]));
+  const smtpPort = smtp.smtp.port;
+  const smtpsPort = smtp.smtps.port;
 
   const config = { ca: certs.ca, smtpPort, smtpsPort };
   let allowedHosts = new Set();
@@ -262,7 +243,7 @@ async function main() {
         to: [`bob@${DOMAIN}`, `carol@${DOMAIN}`],
       });
     }
-    if (url.pathname === "/api/messages") return json(res, inbox.slice().reverse());
+    if (url.pathname === "/api/messages") return json(res, inboxJson());
     if (url.pathname.startsWith("/smtp-wasm/")) return serveFile(res, DIST, url.pathname.slice("/smtp-wasm".length));
     return serveFile(res, WWW, url.pathname);
   });
@@ -283,8 +264,9 @@ async function main() {
   const bridgePort = await listen(bridgeServer, Number(args["bridge-port"]), HOST);
   config.bridgeUrl = `ws://127.0.0.1:${bridgePort}/`;
 
-  info(`== demo SMTP server: 127.0.0.1:${smtpPort} (STARTTLS), 127.0.0.1:${smtpsPort} (implicit TLS); ` +
-    `AUTH ${USER} / ${PASS}; test CA made at start`);
+  info(`== demo SMTP server (smtp-wasm/server): 127.0.0.1:${smtpPort} (STARTTLS), 127.0.0.1:${smtpsPort} ` +
+    `(implicit TLS); AUTH ${USER} / ${PASS}; test CA made at start; Maildir ${smtp.maildir}`);
+  info(`== its web inbox: ${smtp.http}`);
   info(`== bridge: ${config.bridgeUrl} -> ${bridge.targets.join(", ")} (origins ${pageOrigins.join(", ")})`);
 
   const stop = async (code) => {
@@ -294,8 +276,7 @@ async function main() {
     await Promise.all([
       new Promise((r) => bridgeServer.close(() => r())),
       new Promise((r) => httpServer.close(() => r())),
-      new Promise((r) => starttls.close(() => r())),
-      new Promise((r) => implicit.close(() => r())),
+      smtp.close(),
     ]);
     process.exit(code);
   };

@@ -23,6 +23,7 @@ commands:
   send      send one message (STARTTLS required by default)
   probe     show a server's greeting, capabilities, STARTTLS and certificate chain
   bridge    run a WebSocket-to-TCP bridge for browsers
+  serve     run a local SMTP server that keeps mail in a Maildir, with a web inbox (see smtp-wasm serve --help)
 
 smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
   -s, --server HOST[:PORT]   the server (port default 587; 465 means implicit TLS)
@@ -781,6 +782,7 @@ async function cmdBridge(args, out, err) {
 /** Runs the CLI; returns the exit code. */
 export async function main(argv = process.argv.slice(2), out = process.stdout, err = process.stderr) {
   const [command, ...args] = argv;
+  if (command === "serve") return (await import("./serve.js")).cmdServe(args, out, err);
   if (args.includes("--help") || args.includes("-h")) {
     out.write(USAGE + "\n");
     return EXIT.OK;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package into dist/:
-#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort, two
-#      size flags of nightly rustc through RUSTC_BOOTSTRAP, see below)
+#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort), three times:
+#      the client wasm (feature `client`, with two size flags of nightly rustc through RUSTC_BOOTSTRAP, see below),
+#      the server wasm (feature `server`, for `smtp-wasm/server`, in dist/server/) and the composer (features
+#      `compose` + `dkim`), so no entrypoint's download carries another's code
 #   2. wasm-bindgen --target web (the CLI must be exactly the version pinned in Cargo.toml)
 #   3. wasm-opt -Oz from the npm package `binaryen` (never Debian's binaryen: it corrupts the externref table)
 #   4. tsc (strict, ESM, declarations) from ts/ into dist/
@@ -36,8 +38,14 @@ fi
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 raw_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm.wasm"
+raw_server_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm_server.wasm"
 if [ "$skip_cargo" = 0 ]; then
-  echo "==> cargo build --release --target wasm32-unknown-unknown"
+  echo "==> cargo build --release --target wasm32-unknown-unknown (server)"
+  # Its own target dir: the client build below changes RUSTFLAGS, and both artifacts are named smtp_wasm.wasm.
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features server \
+    --target-dir "$target_dir/server-wasm"
+  cp "$target_dir/server-wasm/wasm32-unknown-unknown/release/smtp_wasm.wasm" "$raw_server_wasm"
+  echo "==> cargo build --release --target wasm32-unknown-unknown (client)"
   # Two size flags that only nightly rustc documents, enabled on stable with RUSTC_BOOTSTRAP (the wasm only; tests
   # and native builds never see them): -Zlocation-detail=none drops the file/line/column of every panic site (a
   # panic aborts the wasm with a trap whose message never showed them: nothing observable changes), and
@@ -59,6 +67,7 @@ rm -rf "$out" dist
 mkdir -p "$out"
 echo "==> wasm-bindgen $want_bindgen --target web"
 wasm-bindgen --target web --out-dir "$out" --out-name smtp_wasm "$raw_wasm"
+wasm-bindgen --target web --out-dir "$out" --out-name smtp_wasm_server "$raw_server_wasm"
 
 if [ "$opt" = 1 ]; then
   echo "==> wasm-opt -Oz (npm binaryen $(node -p 'require("./node_modules/binaryen/package.json").version'))"
@@ -79,6 +88,11 @@ if [ "$opt" = 1 ]; then
     --enable-reference-types --enable-multivalue --enable-simd \
     "$out/smtp_wasm_bg.wasm" -o "$out/smtp_wasm_bg.opt.wasm"
   mv "$out/smtp_wasm_bg.opt.wasm" "$out/smtp_wasm_bg.wasm"
+  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 1500 --low-memory-unused --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-simd \
+    "$out/smtp_wasm_server_bg.wasm" -o "$out/smtp_wasm_server_bg.opt.wasm"
+  mv "$out/smtp_wasm_server_bg.opt.wasm" "$out/smtp_wasm_server_bg.wasm"
 fi
 
 # The composer and DKIM signer (features compose + dkim, no client): a second wasm, smtp_compose_bg.wasm, loaded by
@@ -106,6 +120,8 @@ cp "$out/smtp_compose.js" "$out/smtp_compose_bg.wasm" dist/
 cp ts/smtp_compose.d.ts dist/smtp_compose.d.ts
 # Types of the internal bindings module, for the compiled .d.ts files that refer to it.
 cp ts/smtp_wasm.d.ts dist/smtp_wasm.d.ts
+cp "$out/smtp_wasm_server.js" "$out/smtp_wasm_server_bg.wasm" dist/server/
+cp ts/server/smtp_wasm_server.d.ts dist/server/smtp_wasm_server.d.ts
 
 echo "==> dist/mozilla_roots.js (webpki-roots $(cargo tree -e normal -i webpki-roots --depth 0 2>/dev/null | awk 'NR==1{print $2}'))"
 roots_b64=build/mozilla_roots.b64
@@ -120,9 +136,11 @@ cp ts/mozilla_roots.d.ts dist/mozilla_roots.d.ts
 
 echo "==> checks"
 node scripts/check-wasm-imports.mjs dist/smtp_wasm_bg.wasm
+node scripts/check-wasm-imports.mjs dist/server/smtp_wasm_server_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_wasm.d.ts" ts/smtp_wasm.d.ts
 node scripts/check-wasm-imports.mjs dist/smtp_compose_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_compose.d.ts" ts/smtp_compose.d.ts WasmComposer WasmDkimSigner
+node scripts/check-bindings.mjs "$out/smtp_wasm_server.d.ts" ts/server/smtp_wasm_server.d.ts WasmServerConfig WasmServerConnection
 
 raw=$(wc -c < dist/smtp_wasm_bg.wasm)
 gz=$(gzip -9 -c dist/smtp_wasm_bg.wasm | wc -c)
@@ -136,3 +154,8 @@ craw=$(wc -c < dist/smtp_compose_bg.wasm)
 cgz=$(gzip -9 -c dist/smtp_compose_bg.wasm | wc -c)
 printf '==> dist/smtp_compose_bg.wasm (loaded only to compose or sign): %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB)\n' \
   "$craw" "$cgz" "$(echo "$craw/1000" | bc -l)" "$(echo "$cgz/1000" | bc -l)"
+raw=$(wc -c < dist/server/smtp_wasm_server_bg.wasm)
+gz=$(gzip -9 -c dist/server/smtp_wasm_server_bg.wasm | wc -c)
+js=$(cat dist/server/*.js | wc -c)
+printf '==> dist/server/smtp_wasm_server_bg.wasm: %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB); JS: %d bytes\n' \
+  "$raw" "$gz" "$(echo "$raw/1000" | bc -l)" "$(echo "$gz/1000" | bc -l)" "$js"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, with no configuration. Installs what it needs (skipping what is there), builds the npm package if
 # its sources changed, then starts on 127.0.0.1:
-#   - a local SMTP server (Nodemailer's smtp-server): STARTTLS and implicit TLS on a test CA made at start, AUTH
-#     alice / secret; it keeps what it receives in memory for the page;
+#   - our own SMTP server (smtp-wasm/server, as `smtp-wasm serve` runs it): STARTTLS and implicit TLS on a test CA
+#     made at start, AUTH alice / secret; it keeps what it receives in a Maildir (a temporary folder) and serves its
+#     web inbox; the page shows that inbox;
 #   - the package's WebSocket-to-TCP bridge (smtp-wasm/bridge), allowed to reach only that server;
 #   - a static server for www/ (the browser demo) with the built package under /smtp-wasm/.
 # It first sends one message headlessly from Node through the package (STARTTLS, AUTH) and prints the transcript
@@ -41,7 +42,6 @@ if [ "${SMTP_WASM_DEMO_NO_SETUP:-0}" != 1 ]; then
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
   fi
   npm_ci "$ROOT"        # the package's own dependencies (ws for the bridge; tsc, binaryen to build)
-  npm_ci "$ROOT/demo"   # the demo's SMTP server (smtp-server)
   # Build the package when dist/ is missing or older than any of its sources.
   stamp=dist/.demo-build-stamp
   if [ ! -f dist/node.js ] || [ ! -f "$stamp" ] \
@@ -51,6 +51,6 @@ if [ "${SMTP_WASM_DEMO_NO_SETUP:-0}" != 1 ]; then
     touch "$stamp"
   fi
 fi
-[ -f dist/node.js ] || die "the package is not built (dist/node.js missing): run npm run build"
+[ -f dist/node.js ] && [ -f dist/server/node.js ] || die "the package is not built (dist/node.js or dist/server/node.js missing): run npm run build"
 
 exec node "$ROOT/demo/server.mjs" "${args[@]}"

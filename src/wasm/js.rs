@@ -118,6 +118,7 @@ fn strings(items: impl IntoIterator<Item = String>) -> Array {
 }
 
 /// `{ code, enhancedCode, lines, text }`.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) fn reply_to_js(reply: &Reply) -> JsValue {
     let obj = Object::new();
     set_reply_fields(&obj, reply);

@@ -1,4 +1,4 @@
-//! JavaScript bindings (wasm32-unknown-unknown only): [`WasmConnection`] exposes the sans-IO core as a class with
+//! JavaScript bindings (wasm32-unknown-unknown only): [`WasmConnection`] exposes the sans-IO client core as a class with
 //! synchronous methods. All awaiting happens in TypeScript (`ts/driver.ts`), so no borrow of the core is ever held
 //! across a JavaScript await. Values cross as plain objects (see `js.rs`); errors are thrown as
 //! `{ kind, message, temporary, ... }` objects that the TypeScript side turns into error classes.
@@ -10,11 +10,15 @@ mod connection;
 // Some helpers are used by one build (client or composer) only.
 #[cfg_attr(not(all(feature = "client", feature = "compose")), allow(dead_code))]
 mod js;
+#[cfg(feature = "server")]
+mod server;
 
 #[cfg(all(feature = "compose", feature = "dkim"))]
 pub use compose::{WasmComposer, WasmDkimSigner};
 #[cfg(feature = "client")]
 pub use connection::WasmConnection;
+#[cfg(feature = "server")]
+pub use server::{WasmServerConfig, WasmServerConnection};
 
 use wasm_bindgen::prelude::*;
 

@@ -1,0 +1,280 @@
+// `smtp-wasm serve` with clients nobody here wrote: swaks (STARTTLS + AUTH, and a wrong password), Python smtplib
+// (SMTP + STARTTLS, SMTP_SSL, LMTP), curl (STARTTLS and smtps://), nodemailer, and our own client (BDAT, SMTPUTF8...
+// whatever it picks against the advertised extensions); the stored Maildir bytes are compared with what was sent.
+// Then the web inbox in headless Chromium: a message sent by swaks appears live; the HTML view loads nothing remote;
+// screenshot in test-output/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = path.join(ROOT, "test-output");
+fs.mkdirSync(OUT, { recursive: true });
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-wasm-serve-test-"));
+
+function run(cmd, args, { input, timeout = 30_000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? "");
+  });
+}
+
+/** Starts `smtp-wasm serve` with these flags; resolves with its ports and output. */
+function serve(name, flags) {
+  return new Promise((resolve, reject) => {
+    const maildir = path.join(WORK, name);
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/smtp-wasm.js"), "serve", "--maildir", maildir,
+      "--listen", "127.0.0.1:0", ...flags], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 20_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const smtp = / on 127\.0\.0\.1:(\d+)/.exec(out);
+      const ready = /web inbox (http\S+)|Maildir .*; (any mail|AUTH required)/.test(out) && (!flags.includes("--http") || /web inbox/.test(out));
+      if (smtp && ready && (!flags.includes("--tls-self-signed") || /trust its CA: (\S+)/.test(out))) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          port: Number(smtp[1]),
+          tlsPort: Number(/implicit TLS on 127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0),
+          http: /web inbox (http\S+)/.exec(out)?.[1] ?? null,
+          ca: /trust its CA: (\S+)/.exec(out)?.[1] ?? null,
+          maildir,
+          output: () => out,
+        });
+      }
+    });
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
+  });
+}
+
+/** The stored files (oldest first) with the envelope lines on top split off. */
+function stored(maildir) {
+  const dir = path.join(maildir, "new");
+  return fs.readdirSync(dir).sort().map((f) => {
+    const raw = fs.readFileSync(path.join(dir, f));
+    const text = raw.toString("latin1");
+    // Our lines: Return-Path, Delivered-To..., Received (3 folded lines).
+    const m = /^Return-Path: <([^>]*)>\r\n((?:Delivered-To: .*\r\n)*)Received: .*\r\n\t.*\r\n\t.*\r\n/.exec(text);
+    assert.ok(m, `envelope lines on top of ${f}:\n${text.slice(0, 400)}`);
+    return {
+      file: f,
+      from: m[1],
+      to: m[2].split("\r\n").filter(Boolean).map((l) => l.slice("Delivered-To: ".length)),
+      received: text.slice(m[0].indexOf("Received:"), m[0].length),
+      body: raw.subarray(Buffer.byteLength(m[0], "latin1")),
+    };
+  });
+}
+
+let smtp; // --tls-self-signed, users, http
+let lmtp;
+
+before(async () => {
+  smtp = await serve("smtp", ["--tls-self-signed", "--tls-listen", "127.0.0.1:0", "--user", "alice:secret",
+    "--http", "127.0.0.1:0"]);
+  lmtp = await serve("lmtp", ["--lmtp", "--no-http"]);
+});
+after(() => {
+  smtp?.child.kill("SIGTERM");
+  lmtp?.child.kill("SIGTERM");
+});
+
+const message = (subject, extra = "") =>
+  `From: A <a@example.test>\r\nTo: B <b@example.test>\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, "")}@t>\r\n` +
+  `\r\nline one\r\n.leading dot\r\n${extra}last line\r\n`;
+
+test("swaks: STARTTLS (test CA) + AUTH PLAIN; stored with its envelope", async () => {
+  const body = message("swaks one");
+  const r = await run("swaks", ["--server", `127.0.0.1:${smtp.port}`, "--from", "a@example.test", "--to",
+    "b@example.test,c@example.test", "--tls", "--tls-ca-path", smtp.ca, "--tls-verify", "--auth", "PLAIN",
+    "--auth-user", "alice", "--auth-password", "secret", "--data", "-"], { input: body });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const got = stored(smtp.maildir).find((m) => m.body.includes("swaks one"));
+  assert.ok(got);
+  assert.equal(got.from, "a@example.test");
+  assert.deepEqual(got.to, ["b@example.test", "c@example.test"]);
+  assert.match(got.received, /with ESMTPSA \(authenticated as alice\) \(TLSv1\.3/);
+  // swaks ends what it reads from --data with one more CRLF.
+  assert.equal(got.body.toString("latin1"), body + "\r\n");
+  assert.match(smtp.output(), /<a@example\.test> -> <b@example\.test>, <c@example\.test> "swaks one" \d+ bytes, TLSv1\.3, user alice/);
+});
+
+test("swaks: a wrong password gets 535, MAIL without AUTH gets 530", async () => {
+  const r = await run("swaks", ["--server", `127.0.0.1:${smtp.port}`, "--from", "a@example.test", "--to",
+    "b@example.test", "--tls", "--tls-ca-path", smtp.ca, "--auth", "PLAIN", "--auth-user", "alice",
+    "--auth-password", "nope"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout, /<~\* +535 5\.7\.8/);
+  const r2 = await run("swaks", ["--server", `127.0.0.1:${smtp.port}`, "--from", "a@example.test", "--to",
+    "b@example.test", "--tls", "--tls-ca-path", smtp.ca]);
+  assert.notEqual(r2.code, 0);
+  assert.match(r2.stdout, /<~\* +530 5\.7\.0/);
+});
+
+const PY = `
+import smtplib, ssl, sys
+mode, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+body = sys.stdin.buffer.read()
+if mode == "starttls":
+    s = smtplib.SMTP("127.0.0.1", port)
+    s.starttls(context=ssl.create_default_context(cafile=ca))
+    s.login("alice", "secret")
+elif mode == "ssl":
+    s = smtplib.SMTP_SSL("localhost", port, context=ssl.create_default_context(cafile=ca))
+    s.login("alice", "secret")
+else:
+    s = smtplib.LMTP("127.0.0.1", port)
+refused = s.sendmail("py@example.test", ["x@example.test", "y@example.test"], body)
+print("refused", refused)
+s.quit()
+`;
+
+for (const mode of ["starttls", "ssl", "lmtp"]) {
+  test(`python smtplib ${mode === "ssl" ? "SMTP_SSL" : mode === "lmtp" ? "LMTP" : "SMTP + STARTTLS"}`, async () => {
+    const server = mode === "lmtp" ? lmtp : smtp;
+    const port = mode === "ssl" ? smtp.tlsPort : server.port;
+    const body = message(`python ${mode}`, "caf\u00e9 8bit\r\n");
+    const r = await run("python3", ["-c", PY, mode, String(port), smtp.ca ?? ""], { input: Buffer.from(body, "utf8") });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /refused \{\}/);
+    const got = stored(server.maildir).find((m) => m.body.includes(`python ${mode}`));
+    assert.ok(got, "stored");
+    assert.deepEqual(got.to, ["x@example.test", "y@example.test"]);
+    assert.equal(got.body.toString("utf8"), body);
+    if (mode === "lmtp") assert.match(got.received, /with LMTP/);
+  });
+}
+
+test("curl: STARTTLS (--ssl-reqd) and smtps://, with AUTH", async () => {
+  for (const [url, subject] of [[`smtp://127.0.0.1:${smtp.port}`, "curl starttls"], [`smtps://localhost:${smtp.tlsPort}`, "curl smtps"]]) {
+    const body = message(subject);
+    const r = await run("curl", ["-sS", url, "--ssl-reqd", "--cacert", smtp.ca, "--user", "alice:secret",
+      "--mail-from", "curl@example.test", "--mail-rcpt", "r@example.test", "-T", "-"], { input: body });
+    assert.equal(r.code, 0, r.stderr);
+    const got = stored(smtp.maildir).find((m) => m.body.includes(subject));
+    assert.ok(got, `stored ${subject}`);
+    assert.equal(got.body.toString("latin1"), body);
+  }
+});
+
+test("nodemailer (STARTTLS required, AUTH LOGIN)", async () => {
+  const require = createRequire(path.join(ROOT, "test-servers/x.js"));
+  let nodemailer;
+  try {
+    nodemailer = require("nodemailer");
+  } catch {
+    return test.skip?.("nodemailer not installed (test-servers/node_modules)");
+  }
+  const t = nodemailer.createTransport({ host: "127.0.0.1", port: smtp.port, secure: false, requireTLS: true,
+    tls: { ca: fs.readFileSync(smtp.ca), servername: "localhost" }, auth: { user: "alice", pass: "secret" },
+    authMethod: "LOGIN" });
+  const info = await t.sendMail({ from: "nm@example.test", to: "z@example.test", subject: "nodemailer one",
+    text: "hello from nodemailer", html: "<p>hi</p>", attachments: [{ filename: "a.txt", content: "attached" }] });
+  assert.deepEqual(info.accepted, ["z@example.test"]);
+  const got = stored(smtp.maildir).find((m) => m.body.includes("nodemailer one"));
+  assert.ok(got);
+  assert.match(got.received, /ESMTPSA/);
+});
+
+test("our own client: STARTTLS + AUTH, SMTPUTF8 not offered so ASCII, BDAT (CHUNKING), 8-bit", async () => {
+  const { sendMail } = await import(path.join(ROOT, "dist/node.js"));
+  const body = message("our client", "8bit \u00fcber\r\n");
+  const result = await sendMail({ host: "127.0.0.1", port: smtp.port, serverName: "localhost",
+    rootCertificates: fs.readFileSync(smtp.ca, "utf8"), auth: { username: "alice", password: "secret" },
+    from: "us@example.test", to: ["v@example.test", "w@example.test"], message: body });
+  assert.deepEqual(result.accepted, ["v@example.test", "w@example.test"]);
+  assert.equal(result.tls?.protocolVersion, "TLSv1.3");
+  const got = stored(smtp.maildir).find((m) => m.body.includes("our client"));
+  assert.equal(got.body.toString("utf8"), body);
+});
+
+test("the web inbox in Chromium: a message sent by swaks appears live; HTML view loads nothing remote", async (t) => {
+  let launch;
+  try {
+    ({ launch } = await import("./lib/browser.mjs"));
+  } catch {
+    return t.skip("no browser helper");
+  }
+  let browser;
+  try {
+    browser = await launch();
+  } catch (error) {
+    return t.skip(String(error.message));
+  }
+  try {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // Chromium reports a request the CSP stopped as a failed request (ERR_BLOCKED_BY_CSP): anything else that
+    // left for a remote host is a leak.
+    const remote = [];
+    const blocked = [];
+    const isRemote = (url) => !url.startsWith(smtp.http) && !url.startsWith("data:") && url !== "about:blank";
+    page.on("requestfailed", (req) => {
+      if (isRemote(req.url()) && /^csp$|BLOCKED_BY_CSP/i.test(req.failure()?.errorText ?? "")) blocked.push(req.url());
+    });
+    page.on("requestfinished", (req) => {
+      if (isRemote(req.url())) remote.push(req.url());
+    });
+    page.on("requestfailed", (req) => {
+      if (isRemote(req.url()) && !/^csp$|BLOCKED_BY_CSP/i.test(req.failure()?.errorText ?? "")) {
+        remote.push(`${req.url()} (${req.failure()?.errorText})`);
+      }
+    });
+    await page.goto(smtp.http);
+    await page.waitForSelector("#status.live", { timeout: 10_000 });
+    const html = `<html><body><h1 style="color:#2a6">Hello from swaks</h1><p>pixel:<img src="http://example.com/pixel.png">` +
+      `</p><script>document.title="pwned"</script></body></html>`;
+    const r = await run("swaks", ["--server", `127.0.0.1:${smtp.port}`, "--from", "live@example.test", "--to",
+      "inbox@example.test", "--tls", "--tls-ca-path", smtp.ca, "--auth", "PLAIN", "--auth-user", "alice",
+      "--auth-password", "secret", "--header", "Subject: live in the inbox", "--attach-type", "text/html",
+      "--attach-body", html, "--attach-type", "application/pdf", "--attach-name", "report.pdf", "--attach-body", "%PDF-1.4 x"]);
+    assert.equal(r.code, 0, r.stdout);
+    const row = page.locator("#messages li", { hasText: "live in the inbox" });
+    await row.waitFor({ timeout: 10_000 });
+    await row.click();
+    await page.waitForSelector("#attachments a", { timeout: 10_000 });
+    assert.match(await page.locator("#attachments").innerText(), /application\/pdf, 10 B/);
+    await page.click('[data-tab="html"]');
+    const frame = page.frameLocator("#pane-html");
+    await frame.locator("h1").waitFor({ timeout: 10_000 });
+    assert.equal(await frame.locator("h1").innerText(), "Hello from swaks");
+    await page.waitForTimeout(300);
+    const shot = path.join(OUT, "serve-inbox.png");
+    await page.screenshot({ path: shot });
+    const png = fs.readFileSync(shot);
+    assert.ok(png.length > 20_000, `screenshot has content (${png.length} bytes)`);
+    assert.deepEqual(remote, [], "no remote request from the page or the message");
+    assert.deepEqual(blocked, ["http://example.com/pixel.png"], "the tracking pixel was blocked by the CSP");
+    assert.notEqual(await page.title(), "pwned");
+    // Delete: it disappears from the list and the Maildir.
+    const before_ = fs.readdirSync(path.join(smtp.maildir, "new")).length;
+    await page.click("#delete");
+    await row.waitFor({ state: "detached", timeout: 10_000 });
+    assert.equal(fs.readdirSync(path.join(smtp.maildir, "new")).length, before_ - 1);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("serve refuses a non-loopback --http without --http-token", async () => {
+  const r = await run(process.execPath, [path.join(ROOT, "bin/smtp-wasm.js"), "serve", "--maildir",
+    path.join(WORK, "x"), "--http", "0.0.0.0:0"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /not a loopback address.*--http-token/);
+});

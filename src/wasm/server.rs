@@ -1,0 +1,501 @@
+//! [`WasmServerConnection`]: the server core as a JavaScript class, for `smtp-wasm/server`. Every method is
+//! synchronous; the TypeScript driver (`ts/server/conn.ts`) feeds input, answers decisions, then drains
+//! `pollTransmit`, `pollEvent` and `pollTimeout`. [`WasmServerConfig`] is made once per server, so the certificate
+//! and key are parsed once and every connection shares the rustls configuration (and its resumption cache).
+//! The value shapes are mirrored by hand in `ts/server/core.ts` and `ts/server/smtp_wasm_server.d.ts`.
+
+use std::net::IpAddr;
+
+use js_sys::{Array, Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::js::{
+    error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, set, text, timestamp,
+};
+use crate::codec::params::{DsnRet, MailBody};
+use crate::sasl::{Credentials, Mechanism};
+use crate::server::{
+    CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, RequestId, ServerConfig, ServerConnection,
+    ServerEvent, XclientAttribute,
+};
+use crate::tls::{TlsAcceptor, TlsServerOptions};
+use crate::ServerReply;
+
+/// A server's configuration, parsed once: the session settings and the TLS acceptor (certificate and key).
+#[wasm_bindgen]
+pub struct WasmServerConfig {
+    config: ServerConfig,
+    acceptor: Option<TlsAcceptor>,
+}
+
+#[wasm_bindgen]
+impl WasmServerConfig {
+    /// `config`: `{ domain, lmtp, tls: { cert, key } | null, maxRecipients, maxMessageBytes, maxLineLength,
+    /// allowInsecureAuth, authDisabled, strict, enableSmtpUtf8, enableRequireTls, enableBinaryMime, enableDsn,
+    /// readTimeout, transcript, authMechanisms, secureNets, xclient }`. Throws `{ kind, message }` for a certificate
+    /// or key that cannot be used, or a bad CIDR.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &JsValue) -> Result<WasmServerConfig, JsValue> {
+        let domain = get_string(config, "domain")?.ok_or_else(|| option_error("domain", "is required"))?;
+        let mut c = ServerConfig::new(&domain);
+        c.lmtp = get_bool(config, "lmtp")?;
+        if let Some(n) = get_u64(config, "maxRecipients")? {
+            c.max_recipients = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = get_u64(config, "maxMessageBytes")? {
+            c.max_message_bytes = n;
+        }
+        if let Some(n) = get_u64(config, "maxLineLength")? {
+            if n > 0 {
+                c.max_line_length = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+        }
+        c.allow_insecure_auth = get_bool(config, "allowInsecureAuth")?;
+        c.auth_disabled = get_bool(config, "authDisabled")?;
+        c.strict = get_bool(config, "strict")?;
+        c.enable_smtputf8 = get_bool(config, "enableSmtpUtf8")?;
+        c.enable_requiretls = get_bool(config, "enableRequireTls")?;
+        c.enable_binarymime = get_bool(config, "enableBinaryMime")?;
+        c.enable_dsn = get_bool(config, "enableDsn")?;
+        c.transcript = get_bool(config, "transcript")?;
+        c.xclient_allowed = get_bool(config, "xclient")?;
+        c.read_timeout = match get_u64(config, "readTimeout")? {
+            Some(0) => None,
+            Some(ms) => Some(core::time::Duration::from_millis(ms)),
+            None => c.read_timeout,
+        };
+        let mechanisms = get(config, "authMechanisms");
+        if !mechanisms.is_undefined() {
+            c.auth_mechanisms = get_strings(config, "authMechanisms")?
+                .iter()
+                .filter_map(|name| Mechanism::from_name(name))
+                .collect();
+        }
+        c.secure_nets = get_strings(config, "secureNets")?;
+        let tls = get(config, "tls");
+        let acceptor = if tls.is_object() {
+            let cert = get_string(&tls, "cert")?.ok_or_else(|| option_error("tls.cert", "is required"))?;
+            let key = get_string(&tls, "key")?.ok_or_else(|| option_error("tls.key", "is required"))?;
+            Some(TlsAcceptor::new(&TlsServerOptions::new(cert, key)).map_err(|error| error_to_js(&error))?)
+        } else {
+            None
+        };
+        // A bad CIDR (or another refused setting) is reported now, not at the first connection.
+        crate::server::ServerSession::new(c.clone(), PeerInfo::default(), timestamp(0.0))
+            .map_err(|error| error_to_js(&error))?;
+        Ok(WasmServerConfig { config: c, acceptor })
+    }
+}
+
+/// One client connection: the TLS layer and the server session.
+#[wasm_bindgen]
+pub struct WasmServerConnection {
+    inner: ServerConnection,
+}
+
+/// An address as the session wants it: IPv4-mapped IPv6 (what a dual-stack listener reports) as IPv4.
+fn ip(text: &str) -> Option<IpAddr> {
+    let trimmed = text.trim_start_matches('[').trim_end_matches(']');
+    let addr: IpAddr = trimmed.split('%').next()?.parse().ok()?;
+    Some(match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    })
+}
+
+fn port(value: Option<u64>) -> Option<u16> {
+    value.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0)
+}
+
+/// `{ code, enhancedCode: [c, s, d] | null, text }` as a reply; `None` for undefined/null.
+fn reply_of(value: &JsValue) -> Result<Option<ServerReply>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let code = get_u64(value, "code")?.ok_or_else(|| option_error("code", "is required"))?;
+    let code = u16::try_from(code)
+        .ok()
+        .filter(|c| (200..600).contains(c))
+        .ok_or_else(|| option_error("code", "must be a reply code (200-599)"))?;
+    let message = get_string(value, "text")?.unwrap_or_default();
+    let enhanced = get(value, "enhancedCode");
+    let enhanced = if Array::is_array(&enhanced) {
+        let parts = Array::from(&enhanced);
+        let n = |i: u32| parts.get(i).as_f64().unwrap_or(0.0) as u16;
+        Some((u8::try_from(n(0)).unwrap_or(0), n(1), n(2)))
+    } else {
+        None
+    };
+    Ok(Some(ServerReply::new(code, enhanced, &message)))
+}
+
+fn decision(value: &JsValue) -> Result<Decision, JsValue> {
+    Ok(reply_of(value)?.map_or(Decision::Accept, Decision::Reply))
+}
+
+fn abort_name(reason: MessageAbort) -> &'static str {
+    match reason {
+        MessageAbort::TooBig => "too-big",
+        MessageAbort::BareLf => "bare-lf",
+        MessageAbort::Reset => "reset",
+        MessageAbort::PeerClosed => "peer-closed",
+        MessageAbort::Timeout => "timeout",
+        MessageAbort::Shutdown => "shutdown",
+    }
+}
+
+fn close_name(reason: CloseReason) -> &'static str {
+    match reason {
+        CloseReason::Quit => "quit",
+        CloseReason::PeerClosed => "peer-closed",
+        CloseReason::Timeout => "timeout",
+        CloseReason::TooManyErrors => "too-many-errors",
+        CloseReason::Shutdown => "shutdown",
+        CloseReason::TlsFailed => "tls-failed",
+        CloseReason::InputOverflow => "input-overflow",
+    }
+}
+
+fn id_of(id: f64) -> RequestId {
+    RequestId(id as u64)
+}
+
+fn event_to_js(event: ServerEvent) -> JsValue {
+    let obj = Object::new();
+    let kind = |name: &'static str| set(&obj, "type", text(name));
+    match event {
+        ServerEvent::Hello {
+            id,
+            kind: hello,
+            name,
+        } => {
+            kind("hello");
+            set(&obj, "id", id.get() as f64);
+            let verb = match hello {
+                HelloKind::Helo => "HELO",
+                HelloKind::Ehlo => "EHLO",
+                HelloKind::Lhlo => "LHLO",
+            };
+            set(&obj, "kind", text(verb));
+            set(&obj, "name", name);
+        }
+        ServerEvent::Auth {
+            id,
+            mechanism,
+            credentials,
+        } => {
+            kind("auth");
+            set(&obj, "id", id.get() as f64);
+            set(&obj, "mechanism", text(mechanism.name()));
+            match credentials {
+                Credentials::Password {
+                    username,
+                    password,
+                    identity,
+                } => {
+                    set(&obj, "username", username);
+                    set(&obj, "password", password);
+                    if let Some(identity) = identity {
+                        set(&obj, "identity", identity);
+                    }
+                }
+                Credentials::OAuth {
+                    username,
+                    access_token,
+                } => {
+                    set(&obj, "username", username);
+                    set(&obj, "token", access_token);
+                }
+            }
+        }
+        ServerEvent::Mail { id, from, options } => {
+            kind("mail");
+            set(&obj, "id", id.get() as f64);
+            set(&obj, "from", from);
+            let o = Object::new();
+            if let Some(size) = options.size {
+                set(&o, "size", size as f64);
+            }
+            if let Some(body) = options.body {
+                let name = match body {
+                    MailBody::SevenBit => "7BIT",
+                    MailBody::EightBitMime => "8BITMIME",
+                    MailBody::BinaryMime => "BINARYMIME",
+                };
+                set(&o, "body", text(name));
+            }
+            set(&o, "utf8", options.utf8);
+            set(&o, "requireTls", options.require_tls);
+            if let Some(auth) = options.auth {
+                set(
+                    &o,
+                    "auth",
+                    if auth.is_empty() {
+                        JsValue::NULL
+                    } else {
+                        JsValue::from(auth)
+                    },
+                );
+            }
+            if let Some(ret) = options.ret {
+                set(&o, "ret", text(if ret == DsnRet::Full { "FULL" } else { "HDRS" }));
+            }
+            if let Some(envid) = options.envelope_id {
+                set(&o, "envelopeId", envid);
+            }
+            set(&obj, "options", o);
+        }
+        ServerEvent::Rcpt { id, to, options } => {
+            kind("rcpt");
+            set(&obj, "id", id.get() as f64);
+            set(&obj, "to", to);
+            let o = Object::new();
+            if let Some(notify) = options.notify {
+                if notify.never {
+                    set(&o, "notify", text("NEVER"));
+                } else {
+                    let list = Array::new();
+                    for (on, name) in [
+                        (notify.success, "SUCCESS"),
+                        (notify.failure, "FAILURE"),
+                        (notify.delay, "DELAY"),
+                    ] {
+                        if on {
+                            list.push(&text(name));
+                        }
+                    }
+                    set(&o, "notify", list);
+                }
+            }
+            if let Some(orcpt) = options.original_recipient {
+                set(&o, "originalRecipient", orcpt);
+            }
+            if let Some(kind) = options.original_recipient_type {
+                set(&o, "originalRecipientType", kind);
+            }
+            set(&obj, "options", o);
+        }
+        ServerEvent::MessageStart { bdat } => {
+            kind("data-start");
+            set(&obj, "bdat", bdat);
+        }
+        ServerEvent::Content(bytes) => {
+            kind("content");
+            set(&obj, "chunk", Uint8Array::from(bytes.as_slice()));
+        }
+        ServerEvent::MessageEnd { id, size } => {
+            kind("data-end");
+            set(&obj, "id", id.get() as f64);
+            set(&obj, "size", size as f64);
+        }
+        ServerEvent::LmtpMessageEnd { id, size, recipients } => {
+            kind("lmtp-data-end");
+            set(&obj, "id", id.get() as f64);
+            set(&obj, "size", size as f64);
+            set(
+                &obj,
+                "recipients",
+                recipients.into_iter().map(JsValue::from).collect::<Array>(),
+            );
+        }
+        ServerEvent::MessageAborted { reason } => {
+            kind("data-aborted");
+            set(&obj, "reason", text(abort_name(reason)));
+        }
+        ServerEvent::Reset => kind("reset"),
+        ServerEvent::Xclient { id, attributes } => {
+            kind("xclient");
+            set(&obj, "id", id.get() as f64);
+            let o = Object::new();
+            for (attribute, value) in attributes {
+                let key = match attribute {
+                    XclientAttribute::Addr => "addr",
+                    XclientAttribute::Port => "port",
+                    XclientAttribute::Proto => "proto",
+                    XclientAttribute::Helo => "helo",
+                    XclientAttribute::Login => "login",
+                    XclientAttribute::Name => "name",
+                    XclientAttribute::DestAddr => "destaddr",
+                    XclientAttribute::DestPort => "destport",
+                };
+                let js = match (attribute, value) {
+                    (_, None) => JsValue::NULL,
+                    (XclientAttribute::Port | XclientAttribute::DestPort, Some(v)) => v
+                        .parse::<u16>()
+                        .map_or(JsValue::NULL, |p| JsValue::from(f64::from(p))),
+                    (XclientAttribute::Addr | XclientAttribute::DestAddr, Some(v)) => {
+                        // Postfix sends IPv6 as "IPV6:2001:db8::1".
+                        let bare = v
+                            .strip_prefix("IPV6:")
+                            .or_else(|| v.strip_prefix("ipv6:"))
+                            .unwrap_or(&v);
+                        JsValue::from(ip(bare).map_or_else(|| bare.to_string(), |a| a.to_string()))
+                    }
+                    (_, Some(v)) => JsValue::from(v),
+                };
+                set(&o, key, js);
+            }
+            set(&obj, "attributes", o);
+        }
+        ServerEvent::StartTls => kind("starttls"),
+        ServerEvent::TlsEstablished { info } => {
+            kind("tls-established");
+            let o = Object::new();
+            set(&o, "protocolVersion", info.protocol_version);
+            set(&o, "cipherSuite", info.cipher_suite);
+            set(
+                &o,
+                "serverName",
+                if info.server_name.is_empty() {
+                    JsValue::NULL
+                } else {
+                    JsValue::from(info.server_name)
+                },
+            );
+            let certs: Array = info
+                .peer_certificates
+                .iter()
+                .map(|der| JsValue::from(Uint8Array::from(der.as_slice())))
+                .collect();
+            set(&o, "peerCertificates", certs);
+            set(&o, "resumed", info.resumed);
+            set(&obj, "info", o);
+        }
+        ServerEvent::Quit => kind("quit"),
+        ServerEvent::Closed { reason } => {
+            kind("closed");
+            set(&obj, "reason", text(close_name(reason)));
+        }
+        ServerEvent::Transcript(line) => {
+            kind("transcript");
+            set(
+                &obj,
+                "direction",
+                text(if line.from_client { "client" } else { "server" }),
+            );
+            set(&obj, "text", line.text);
+        }
+    }
+    obj.into()
+}
+
+#[wasm_bindgen]
+impl WasmServerConnection {
+    /// A connection from `peer` (`{ remoteAddress, remotePort, localAddress, localPort, implicitTls }`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &WasmServerConfig, peer: &JsValue, now: f64) -> Result<WasmServerConnection, JsValue> {
+        let info = PeerInfo {
+            remote_ip: get_string(peer, "remoteAddress")?.as_deref().and_then(ip),
+            remote_port: port(get_u64(peer, "remotePort")?),
+            local_ip: get_string(peer, "localAddress")?.as_deref().and_then(ip),
+            local_port: port(get_u64(peer, "localPort")?),
+            tls: get_bool(peer, "implicitTls")?,
+            ..PeerInfo::default()
+        };
+        let inner = ServerConnection::new(
+            config.config.clone(),
+            info,
+            config.acceptor.clone(),
+            timestamp(now),
+        )
+        .map_err(|error| error_to_js(&error))?;
+        Ok(WasmServerConnection { inner })
+    }
+
+    // ----- inputs -----
+
+    /// Bytes from the client (ciphertext once TLS is up).
+    #[wasm_bindgen(js_name = handleInput)]
+    pub fn handle_input(&mut self, bytes: &[u8], now: f64) {
+        self.inner.handle_input(bytes, timestamp(now));
+    }
+
+    /// The client closed the connection.
+    #[wasm_bindgen(js_name = handleEof)]
+    pub fn handle_eof(&mut self, now: f64) {
+        self.inner.handle_eof(timestamp(now));
+    }
+
+    /// The deadline from `pollTimeout` passed.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now: f64) {
+        self.inner.handle_timeout(timestamp(now));
+    }
+
+    // ----- answers (false: the id is not the decision waited for, e.g. the session closed meanwhile) -----
+
+    /// Accepts decision `id`, with the session's usual reply or `reply` (a 2xx).
+    pub fn accept(&mut self, id: f64, reply: &JsValue, now: f64) -> Result<bool, JsValue> {
+        let decision = decision(reply)?;
+        Ok(self.inner.answer(id_of(id), decision, timestamp(now)).is_ok())
+    }
+
+    /// Refuses decision `id` with `reply`.
+    pub fn reject(&mut self, id: f64, reply: &JsValue, now: f64) -> Result<bool, JsValue> {
+        let reply = reply_of(reply)?.ok_or_else(|| option_error("reply", "is required"))?;
+        Ok(self.inner.reject(id_of(id), reply, timestamp(now)).is_ok())
+    }
+
+    /// LMTP: one reply per recipient of the message end `id` (`null`: delivered).
+    #[wasm_bindgen(js_name = answerRecipients)]
+    pub fn answer_recipients(&mut self, id: f64, replies: &JsValue, now: f64) -> Result<bool, JsValue> {
+        let mut per_recipient = Vec::new();
+        if Array::is_array(replies) {
+            for item in Array::from(replies).iter() {
+                per_recipient.push(reply_of(&item)?.map(Decision::Reply));
+            }
+        }
+        Ok(self
+            .inner
+            .answer_lmtp(id_of(id), Decision::Accept, per_recipient, timestamp(now))
+            .is_ok())
+    }
+
+    /// The application consumed `n` bytes of content.
+    #[wasm_bindgen(js_name = contentRead)]
+    pub fn content_read(&mut self, n: f64, now: f64) {
+        self.inner.content_read(n as usize, timestamp(now));
+    }
+
+    /// `421` and close.
+    pub fn shutdown(&mut self, now: f64) {
+        self.inner.shutdown(timestamp(now));
+    }
+
+    // ----- outputs -----
+
+    /// Bytes to write to the client, or `undefined`.
+    #[wasm_bindgen(js_name = pollTransmit)]
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.inner.poll_transmit()
+    }
+
+    /// The next event, or `undefined`.
+    #[wasm_bindgen(js_name = pollEvent)]
+    #[must_use]
+    pub fn poll_event(&mut self) -> JsValue {
+        self.inner.poll_event().map_or(JsValue::UNDEFINED, event_to_js)
+    }
+
+    /// When to call `handleTimeout` (ms since the epoch), or `undefined`.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.inner.poll_timeout().map(millis)
+    }
+
+    /// Whether to read more from the client now.
+    #[wasm_bindgen(js_name = wantsInput)]
+    #[must_use]
+    pub fn wants_input(&self) -> bool {
+        self.inner.wants_input()
+    }
+
+    /// Whether the session is over.
+    #[wasm_bindgen(js_name = isClosed)]
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}

@@ -1,0 +1,649 @@
+/**
+ * The driver of one client connection: reads the transport into the core, drains the core's outputs after every
+ * input (str0m's rule), and answers each decision event by calling the backend.
+ *
+ * The loop is sequential on purpose: while a backend call is pending nothing more is read from the client, so a
+ * client pipelining thousands of commands costs one transport read of memory, and the backend sees the commands one
+ * at a time, in order (go-smtp's semantics). Inside a message, reading also waits while the message stream's queue
+ * is full (the backend reads slowly): the client is slowed down by TCP, and the memory held per connection stays
+ * bounded (the stream window, {@link MESSAGE_WINDOW}, plus one transport read) whatever the message size.
+ *
+ * Every wait is bounded: client silence by the core's read timeout, each backend call and a stalled message reader by
+ * `readTimeout` (the client gets a `451`), each write by `writeTimeout`.
+ * @module
+ */
+
+import { SmtpError as ClientSmtpError } from "../errors.js";
+import type { RawReplySpec, RawServerEvent, RawServerTlsInfo, RawXclient, ServerCore } from "./core.js";
+import { BACKEND_TIMEOUT_REPLY, ErrAuthRequired, INTERNAL_ERROR_REPLY, type SmtpError } from "./errors.js";
+import type { ResolvedOptions } from "./options.js";
+import type { ServerTransport } from "./transport.js";
+import type { ConnectionState, ServerMailOptions, ServerRcptOptions, ServerTlsInfo, Session } from "./types.js";
+
+/** Bytes of message content queued for the backend before reading from the client pauses. */
+export const MESSAGE_WINDOW = 64 * 1024;
+
+/** Why a connection is being ended from our side. */
+type Stop = { kind: "shutdown" } | { kind: "end" } | { kind: "destroy" };
+
+/** What a backend call came to. */
+type Outcome<T> = { ok: true; value: T } | { ok: false; reply: RawReplySpec; error: unknown } | { ok: false; stop: true };
+
+/** The server-wide things a connection needs. */
+export interface ConnectionHost {
+  options: ResolvedOptions;
+  /** Reports a backend error that became `451` (the client never sees it). */
+  onError(error: unknown, state: ConnectionState, phase: string): void;
+  /** The connection ended (every resource released). */
+  onClosed(conn: ConnectionDriver): void;
+}
+
+const TOO_MANY_AUTH_FAILURES: RawReplySpec = {
+  code: 421,
+  enhancedCode: [4, 7, 0],
+  text: "Too many failed authentication attempts, try again later",
+};
+const AUTH_REQUIRED: RawReplySpec = replyOf(ErrAuthRequired) ?? INTERNAL_ERROR_REPLY;
+const XCLIENT_REFUSED: RawReplySpec = { code: 550, enhancedCode: [5, 7, 0], text: "Error: insufficient authorization" };
+
+/** An {@link SmtpError} (or the client API's, rethrown by a relaying backend) as a reply; `null` for anything else. */
+export function replyOf(error: unknown): RawReplySpec | null {
+  if (!(error instanceof ClientSmtpError)) return null;
+  const { code } = error;
+  if (!Number.isInteger(code) || code < 400 || code > 599) return null;
+  const enhanced = error.enhancedCode;
+  const lines = error.lines.length > 0 ? error.lines : [error.message];
+  // The client API keeps the enhanced code at the start of each received line: send the text once, without it.
+  const prefix = enhanced === null ? null : `${enhanced[0]}.${enhanced[1]}.${enhanced[2]} `;
+  const text = lines.map((l) => (prefix !== null && l.startsWith(prefix) ? l.slice(prefix.length) : l)).join("\n");
+  return { code, enhancedCode: enhanced, text };
+}
+
+/** Whether a refused login counts as a failed attempt (a wrong password, not "AUTH unavailable" or a 4xx). */
+function isAuthFailure(reply: RawReplySpec): boolean {
+  return reply.code === 535 || (reply.code >= 500 && reply.code !== 502 && reply.code !== 504);
+}
+
+function tlsInfoOf(raw: RawServerTlsInfo): ServerTlsInfo {
+  return {
+    protocolVersion: raw.protocolVersion,
+    cipherSuite: raw.cipherSuite,
+    serverName: raw.serverName,
+    peerCertificates: raw.peerCertificates,
+    resumed: raw.resumed,
+  };
+}
+
+/** The message being received: its stream, and what the backend made of it. */
+class Message {
+  readonly stream: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** The backend stopped reading (returned, threw, or cancelled the stream): content is dropped from now on. */
+  discarding = false;
+  private closed = false;
+  private roomWaiters: Array<() => void> = [];
+  outcome: Promise<Outcome<unknown>> | null = null;
+
+  constructor() {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => this.wake(),
+        cancel: () => {
+          this.discarding = true;
+          this.wake();
+        },
+      },
+      { highWaterMark: MESSAGE_WINDOW, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  private wake(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Whether more content may be read from the client now. */
+  hasRoom(): boolean {
+    return this.discarding || this.closed || (this.controller.desiredSize ?? 1) > 0;
+  }
+
+  /** Resolves when {@link hasRoom} may have changed. */
+  waitForRoom(): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.discarding || this.closed) return;
+    // The core may reuse its buffer: the backend gets its own copy (only when the chunk is a view into wasm memory).
+    this.controller.enqueue(chunk);
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.discarding) {
+      try {
+        this.controller.close();
+      } catch {
+        // Cancelled meanwhile.
+      }
+    }
+    this.wake();
+  }
+
+  fail(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.controller.error(new Error(`the message was not received completely: ${reason}`));
+    } catch {
+      // Cancelled meanwhile.
+    }
+    this.discarding = true;
+    this.wake();
+  }
+}
+
+/** What a wait ended with. */
+type Woken<T> = { kind: "value"; value: T } | { kind: "error"; error: unknown } | { kind: "stop" } | { kind: "alarm" };
+
+/** One client connection. */
+export class ConnectionDriver {
+  readonly id: number;
+  readonly state: ConnectionState;
+  private session: Session | null = null;
+  private message: Message | null = null;
+  private statuses: Map<string, SmtpError | null> | null = null;
+  private closed = false;
+  private stopRequest: Stop | null = null;
+  /** The transport read in flight (kept across waits that an alarm or a stop won). */
+  private pendingRead: Promise<Uint8Array | null> | null = null;
+  /**
+   * The one wait in progress (the loop is sequential, so there is at most one): resolved by its promise, by a stop
+   * (when stoppable), or by the alarm at `alarmAt`, which the server's watchdog checks ({@link tick}). One deadline
+   * field instead of a timer per wait: a timer armed and cleared per read and per backend call cost measurable CPU
+   * at thousands of messages per second, and racing a long-lived promise leaks a reaction per race.
+   */
+  private wake: ((woken: Woken<never>) => void) | null = null;
+  private wakeStoppable = false;
+  private alarmAt = 0;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly core: ServerCore,
+    private readonly transport: ServerTransport,
+    state: ConnectionState,
+    id: number,
+  ) {
+    this.id = id;
+    this.state = state;
+    this.done = this.run();
+  }
+
+  /** Resolves when the connection is over and released. */
+  finished(): Promise<void> {
+    return this.done;
+  }
+
+  /** A copy of the state (what `connections()` shows). */
+  snapshot(): ConnectionState {
+    const copy = { ...this.state };
+    if (this.state.original !== undefined) copy.original = { ...this.state.original };
+    return copy;
+  }
+
+  /**
+   * Ends the connection: `shutdown` has the core send `421` and closes, `end` closes once what is queued was written
+   * (after a `421` reply of our own), `destroy` drops it at once.
+   */
+  stop(request: Stop): void {
+    if (this.closed) return;
+    if (request.kind === "destroy") {
+      this.closed = true;
+      this.transport.destroy();
+    }
+    if (this.stopRequest !== null && request.kind !== "destroy") return;
+    this.stopRequest = request;
+    if (this.wake !== null && (this.wakeStoppable || request.kind === "destroy")) this.resolveWait({ kind: "stop" });
+  }
+
+  /** Called by the server's watchdog: fires the alarm of the wait in progress once its time has come. */
+  tick(now: number): void {
+    if (this.wake !== null && this.alarmAt !== 0 && now >= this.alarmAt) this.resolveWait({ kind: "alarm" });
+  }
+
+  private resolveWait(woken: Woken<never>): void {
+    const wake = this.wake;
+    this.wake = null;
+    this.alarmAt = 0;
+    wake?.(woken);
+  }
+
+  /** Waits for `promise`, a stop (if `stoppable`), or `alarmAt` (0: none). */
+  private wait<T>(promise: Promise<T>, alarmAt: number, stoppable: boolean): Promise<Woken<T>> {
+    if (stoppable && this.stopRequest !== null) return Promise.resolve({ kind: "stop" });
+    if (this.stopRequest?.kind === "destroy") return Promise.resolve({ kind: "stop" });
+    return new Promise<Woken<T>>((resolve) => {
+      const wake = resolve as (woken: Woken<never>) => void;
+      this.wake = wake;
+      this.wakeStoppable = stoppable;
+      this.alarmAt = alarmAt;
+      promise.then(
+        (value) => {
+          if (this.wake !== wake) return;
+          this.wake = null;
+          this.alarmAt = 0;
+          resolve({ kind: "value", value });
+        },
+        (error: unknown) => {
+          if (this.wake !== wake) return;
+          this.wake = null;
+          this.alarmAt = 0;
+          resolve({ kind: "error", error });
+        },
+      );
+    });
+  }
+
+  private deadline(ms: number): number {
+    return ms === 0 ? 0 : Date.now() + ms;
+  }
+
+  // ------------------------------------------------------------------------------------------------ the loop
+
+  private async run(): Promise<void> {
+    try {
+      await this.drain();
+      while (!this.closed) {
+        if (this.stopRequest !== null) {
+          await this.applyStop(this.stopRequest);
+          break;
+        }
+        const input = await this.nextInput();
+        if (input === "again") continue;
+        const now = Date.now();
+        if (input === null) this.core.handleEof(now);
+        else this.core.handleInput(input, now);
+        await this.drain();
+      }
+    } catch (error) {
+      // A transport failure or a bug: the session is over either way.
+      if (!this.closed && this.stopRequest === null) this.host.onError(error, this.state, "connection");
+    } finally {
+      await this.release();
+    }
+  }
+
+  /** Waits for the client's next bytes (`null`: EOF); "again" after the core's deadline, a stop, or more room. */
+  private async nextInput(): Promise<Uint8Array | null | "again"> {
+    // Inside a message: wait until the backend made room (bounded by readTimeout: a reader that stalls forever).
+    const message = this.message;
+    if (message !== null && !message.hasRoom()) {
+      const r = await this.wait(message.waitForRoom(), this.deadline(this.host.options.readTimeout), true);
+      if (r.kind === "alarm") message.fail("the backend stopped reading the message");
+      return "again";
+    }
+    this.pendingRead ??= this.transport.read().then(
+      (chunk) => chunk,
+      () => null, // a reset connection is an EOF for the session
+    );
+    const r = await this.wait(this.pendingRead, this.core.pollTimeout() ?? 0, true);
+    if (r.kind === "alarm") {
+      this.core.handleTimeout(Date.now());
+      await this.drain();
+      return "again";
+    }
+    if (r.kind !== "value") return "again";
+    this.pendingRead = null;
+    return r.value;
+  }
+
+  private async applyStop(stop: Stop): Promise<void> {
+    if (stop.kind === "destroy") return;
+    if (stop.kind === "shutdown") this.core.shutdown(Date.now());
+    // Only the transmit and the closing matter now: backend calls see the stop and do not run.
+    await this.drain();
+    this.closed = true;
+  }
+
+  /** Writes what the core has to send and handles its events until it has nothing more. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      await this.flush();
+      const event = this.core.pollEvent();
+      if (event === undefined) break;
+      await this.handle(event);
+    }
+    await this.flush();
+  }
+
+  /** Writes everything the core queued, as one write. */
+  private async flush(): Promise<void> {
+    let out: Uint8Array | undefined = this.core.pollTransmit();
+    if (out === undefined) return;
+    const more: Uint8Array[] = [];
+    for (let next = this.core.pollTransmit(); next !== undefined; next = this.core.pollTransmit()) more.push(next);
+    if (more.length > 0) out = concat([out, ...more]);
+    const limit = this.host.options.writeTimeout;
+    const r = await this.wait(this.transport.write(out), this.deadline(limit), false);
+    if (r.kind === "alarm") throw new Error(`a write to the client took longer than writeTimeout (${limit} ms)`);
+    if (r.kind === "error") throw r.error;
+  }
+
+  // ------------------------------------------------------------------------------------------------ events
+
+  private async handle(event: RawServerEvent): Promise<void> {
+    const { options } = this.host;
+    switch (event.type) {
+      case "transcript":
+        options.debug?.({
+          sid: this.state.sid,
+          remoteAddress: this.state.remoteAddress,
+          direction: event.direction,
+          text: event.text,
+        });
+        return;
+      case "hello":
+        this.state.hostname = event.name;
+        if (event.id !== undefined) this.acceptId(event.id);
+        return;
+      case "starttls":
+        return;
+      case "tls-established":
+        // RFC 3207: everything learnt before TLS is forgotten, AUTH included.
+        this.state.tls = tlsInfoOf(event.info);
+        this.state.hostname = "";
+        await this.logout();
+        return;
+      case "auth":
+        return this.onAuth(event);
+      case "mail":
+        return this.onMail(event.id, event.from, event.options as ServerMailOptions);
+      case "rcpt":
+        return this.answer(event.id, () => this.requireSession().rcpt(event.to, event.options as ServerRcptOptions));
+      case "data-start":
+        return this.onDataStart();
+      case "content":
+        this.message?.push(event.chunk);
+        this.core.contentRead(event.chunk.byteLength, Date.now());
+        return;
+      case "data-end":
+        return this.onDataEnd(event.id, null);
+      case "lmtp-data-end":
+        return this.onDataEnd(event.id, event.recipients);
+      case "data-aborted":
+        this.message?.fail(event.reason);
+        this.message = null;
+        return;
+      case "reset":
+        if (this.session !== null) {
+          const session = this.session;
+          // Like go-smtp's Reset, it cannot refuse: an error is logged and RSET still succeeds.
+          const r = await this.call("reset", () => session.reset());
+          if ("stop" in r) return;
+        }
+        if (event.id !== undefined) this.acceptId(event.id);
+        return;
+      case "quit":
+        if (event.id !== undefined) this.acceptId(event.id);
+        return;
+      case "xclient":
+        return this.onXclient(event.id, event.attributes);
+      case "closed":
+        this.closed = true;
+        this.message?.fail(event.reason);
+        this.message = null;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private requireSession(): Session {
+    // The core emits RCPT and DATA only after an accepted MAIL, which made the session.
+    if (this.session === null) throw new Error("no session (the core emitted a transaction event before MAIL)");
+    return this.session;
+  }
+
+  /** Calls the backend for a decision and answers the command with its outcome. */
+  private async answer(id: number, fn: () => unknown, phase = "command"): Promise<void> {
+    const r = await this.call(phase, fn);
+    if (r.ok) this.acceptId(id);
+    else if (!("stop" in r)) this.rejectId(id, r.reply);
+  }
+
+  private async onAuth(event: Extract<RawServerEvent, { type: "auth" }>): Promise<void> {
+    const { backend, rateLimiter } = this.host.options;
+    const login = backend.login;
+    if (login === undefined) {
+      this.rejectId(event.id, replyOf(ErrAuthRequired) ?? INTERNAL_ERROR_REPLY);
+      return;
+    }
+    const secret = event.password ?? event.token ?? "";
+    const r = await this.call("login", () =>
+      login.call(backend, this.state, event.username, secret, this.state.sid),
+    );
+    if ("stop" in r) return;
+    if (r.ok) {
+      await this.logout();
+      this.session = r.value;
+      this.state.username = event.username;
+      this.acceptId(event.id);
+      return;
+    }
+    if (isAuthFailure(r.reply) && rateLimiter !== null) {
+      const allowed = await this.call("rateLimiter", () => rateLimiter.take(this.state.remoteAddress));
+      if (allowed.ok && allowed.value === false) {
+        this.rejectId(event.id, TOO_MANY_AUTH_FAILURES);
+        this.stop({ kind: "end" });
+        return;
+      }
+    }
+    this.rejectId(event.id, r.reply);
+  }
+
+  private async onMail(id: number, from: string, opts: ServerMailOptions): Promise<void> {
+    if (this.session === null) {
+      const { backend } = this.host.options;
+      const anonymous = backend.anonymousLogin;
+      if (anonymous === undefined) {
+        this.rejectId(id, AUTH_REQUIRED);
+        return;
+      }
+      const r = await this.call("anonymousLogin", () => anonymous.call(backend, this.state, this.state.sid));
+      if ("stop" in r) return;
+      if (!r.ok) {
+        this.rejectId(id, r.reply);
+        return;
+      }
+      this.session = r.value;
+    }
+    const session = this.session;
+    return this.answer(id, () => session.mail(from, opts), "mail");
+  }
+
+  private onDataStart(): void {
+    const session = this.requireSession();
+    const message = new Message();
+    this.message = message;
+    const lmtp = this.host.options.lmtp;
+    const statuses = new Map<string, SmtpError | null>();
+    const collector = {
+      setStatus(recipient: string, error: SmtpError | null): void {
+        statuses.set(recipient, error);
+      },
+    };
+    const run = (): unknown =>
+      lmtp && typeof session.lmtpData === "function"
+        ? session.lmtpData(message.stream, collector)
+        : session.data(message.stream);
+    // Not awaited: the backend reads the stream while the content arrives; its outcome answers the final dot.
+    message.outcome = this.call("data", run, false).then((r) => {
+      // The backend is done with the message: whatever it did not read is dropped.
+      message.discarding = true;
+      return r;
+    });
+    this.statuses = statuses;
+  }
+
+  private async onDataEnd(id: number, recipients: string[] | null): Promise<void> {
+    const message = this.message;
+    this.message = null;
+    const statuses = this.statuses;
+    this.statuses = null;
+    if (message === null || message.outcome === null) {
+      this.rejectId(id, INTERNAL_ERROR_REPLY);
+      return;
+    }
+    message.end();
+    const r = await this.bounded(message.outcome);
+    if ("stop" in r) return;
+    if (recipients === null) {
+      const text: unknown = r.ok ? r.value : undefined;
+      if (r.ok && typeof text === "string" && text !== "") {
+        this.core.accept(id, { code: 250, enhancedCode: [2, 0, 0], text }, Date.now());
+      } else if (r.ok) this.acceptId(id);
+      else this.rejectId(id, r.reply);
+      return;
+    }
+    // LMTP: one reply per recipient; a backend that threw fails them all, unset statuses are delivered.
+    const replies = recipients.map((rcpt): RawReplySpec | null => {
+      if (!r.ok) return r.reply;
+      const status = statuses?.get(rcpt) ?? null;
+      if (status === null) return null;
+      return replyOf(status) ?? INTERNAL_ERROR_REPLY;
+    });
+    this.core.answerRecipients(id, replies, Date.now());
+  }
+
+  private async onXclient(id: number, attrs: RawXclient): Promise<void> {
+    const { backend } = this.host.options;
+    const actual = this.snapshot();
+    const asserted: ConnectionState = { ...actual };
+    delete asserted.username;
+    delete asserted.original;
+    if (attrs.addr !== undefined) asserted.remoteAddress = attrs.addr ?? "";
+    if (attrs.port !== undefined) asserted.remotePort = attrs.port ?? 0;
+    if (attrs.helo !== undefined) asserted.hostname = attrs.helo ?? "";
+    if (attrs.destaddr !== undefined) asserted.localAddress = attrs.destaddr ?? "";
+    if (attrs.destport !== undefined) asserted.localPort = attrs.destport ?? 0;
+    if (attrs.login !== undefined && attrs.login !== null) asserted.username = attrs.login;
+    const session = this.session;
+    const ask =
+      session !== null && typeof session.allowProxy === "function"
+        ? () => session.allowProxy?.(asserted, this.state.sid)
+        : typeof backend.allowProxy === "function"
+          ? () => backend.allowProxy?.(actual, asserted, this.state.sid)
+          : null;
+    if (ask === null) {
+      this.rejectId(id, XCLIENT_REFUSED);
+      return;
+    }
+    const r = await this.call("allowProxy", ask);
+    if ("stop" in r) return;
+    if (!r.ok) {
+      this.rejectId(id, r.reply);
+      return;
+    }
+    if (r.value !== true) {
+      this.rejectId(id, XCLIENT_REFUSED);
+      return;
+    }
+    // The asserted client replaces the real one; the session starts over (a new greeting follows).
+    await this.logout();
+    const original = this.state.original ?? actual;
+    Object.assign(this.state, asserted, { original });
+    if (asserted.username === undefined) delete this.state.username;
+    this.acceptId(id);
+  }
+
+  // ------------------------------------------------------------------------------------------------ helpers
+
+  private acceptId(id: number): void {
+    this.core.accept(id, undefined, Date.now());
+  }
+
+  private rejectId(id: number, reply: RawReplySpec): void {
+    this.core.reject(id, reply, Date.now());
+  }
+
+  /**
+   * Runs a backend call: its value, or the reply its error maps to (an SmtpError as given, anything else `451 4.3.0`),
+   * or `451 4.4.2` after `readTimeout`; `stop` when the connection is being stopped meanwhile. With `bounded: false`
+   * the outcome is returned unbounded (the message reader, awaited later through {@link bounded}).
+   */
+  private call<T>(phase: string, fn: () => T | Promise<T>, bound = true): Promise<Outcome<Awaited<T>>> {
+    let promise: Promise<Awaited<T>>;
+    try {
+      promise = Promise.resolve(fn()) as Promise<Awaited<T>>;
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    const outcome = promise.then(
+      (value): Outcome<Awaited<T>> => ({ ok: true, value }),
+      (error: unknown): Outcome<Awaited<T>> => {
+        const reply = replyOf(error);
+        if (reply === null) this.host.onError(error, this.state, phase);
+        return { ok: false, reply: reply ?? INTERNAL_ERROR_REPLY, error };
+      },
+    );
+    return bound ? this.bounded(outcome) : outcome;
+  }
+
+  /** Bounds a pending outcome by `readTimeout` and by a stop of the connection. */
+  private async bounded<T>(outcome: Promise<Outcome<T>>): Promise<Outcome<T>> {
+    const r = await this.wait(outcome, this.deadline(this.host.options.readTimeout), true);
+    switch (r.kind) {
+      case "value":
+        return r.value;
+      case "alarm":
+        this.host.onError(new Error("the backend did not answer within readTimeout"), this.state, "backend");
+        return { ok: false, reply: BACKEND_TIMEOUT_REPLY, error: new Error("backend timeout") };
+      default:
+        return { ok: false, stop: true };
+    }
+  }
+
+  private async logout(): Promise<void> {
+    const session = this.session;
+    if (session === null) return;
+    this.session = null;
+    delete this.state.username;
+    // Bounded, and not stoppable: logout runs even while the connection is being stopped.
+    const done = Promise.resolve()
+      .then(() => session.logout())
+      .catch((error: unknown) => this.host.onError(error, this.state, "logout"));
+    const r = await this.wait(done, this.deadline(this.host.options.readTimeout), false);
+    if (r.kind === "alarm") this.host.onError(new Error("logout() did not return within readTimeout"), this.state, "logout");
+  }
+
+  private async release(): Promise<void> {
+    this.closed = true;
+    this.message?.fail("the connection closed");
+    this.message = null;
+    try {
+      await this.logout();
+    } finally {
+      this.transport.end();
+      this.core.free?.();
+      this.host.onClosed(this);
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

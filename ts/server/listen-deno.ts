@@ -1,0 +1,81 @@
+/**
+ * The TCP listener of Deno (`Deno.listen`), each connection read and written through its web streams.
+ * @module
+ */
+
+import type { ListenFunction } from "./runtime.js";
+import { duplexTransport } from "./transport.js";
+
+interface DenoNetAddr {
+  hostname: string;
+  port: number;
+}
+
+interface DenoConn {
+  readonly remoteAddr: DenoNetAddr;
+  readonly localAddr: DenoNetAddr;
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  close(): void;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+interface DenoListener extends AsyncIterable<DenoConn> {
+  readonly addr: DenoNetAddr;
+  close(): void;
+}
+
+interface DenoNamespace {
+  listen(options: { hostname: string; port: number; transport?: "tcp" }): DenoListener;
+}
+
+/** Listens with `Deno.listen`. */
+export const listenDeno: ListenFunction = (where, onConnection) => {
+  const deno = (globalThis as unknown as { Deno?: DenoNamespace }).Deno;
+  if (deno === undefined) return Promise.reject(new Error("Deno.listen is not available in this runtime"));
+  const listener = deno.listen({ hostname: where.host, port: where.port, transport: "tcp" });
+  let closed = false;
+  const loop = (async () => {
+    try {
+      for await (const conn of listener) {
+        try {
+          conn.setNoDelay?.(true);
+        } catch {
+          // Not supported: only latency.
+        }
+        const transport = duplexTransport({
+          readable: conn.readable,
+          writable: conn.writable,
+          close: () => {
+            try {
+              conn.close();
+            } catch {
+              // Already closed through its streams.
+            }
+            return Promise.resolve();
+          },
+        });
+        onConnection(transport, {
+          remoteAddress: conn.remoteAddr.hostname,
+          remotePort: conn.remoteAddr.port,
+          localAddress: conn.localAddr.hostname,
+          localPort: conn.localAddr.port,
+        });
+      }
+    } catch (error) {
+      if (!closed) console.error(`smtp-wasm/server: listener error: ${String(error)}`);
+    }
+  })();
+  return Promise.resolve({
+    address: { host: where.host, port: listener.addr.port },
+    close: async () => {
+      closed = true;
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      await loop;
+    },
+  });
+};

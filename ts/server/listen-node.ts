@@ -1,0 +1,113 @@
+/**
+ * The TCP listener of Node and Bun (`node:net`), and a {@link ServerTransport} straight over `net.Socket` (no web
+ * streams in between: the socket is paused after every chunk and resumed when the driver reads again, which is the
+ * backpressure).
+ * @module
+ */
+
+import { createServer, type Socket } from "node:net";
+
+import type { ListenFunction } from "./runtime.js";
+import { END_GRACE_MS, type ServerTransport } from "./transport.js";
+
+/** A transport over an accepted socket. */
+export function socketTransport(socket: Socket): ServerTransport {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let failure: Error | null = null;
+  let waiter: { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void } | null = null;
+  let ending = false;
+
+  socket.on("data", (data: Buffer) => {
+    if (ending) return; // after end(): read and dropped, so the client's FIN is seen
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (waiter !== null) {
+      const w = waiter;
+      waiter = null;
+      w.resolve(chunk);
+    } else {
+      queue.push(chunk);
+    }
+    // One chunk at a time: the next 'data' only after the driver asked (read() resumes).
+    socket.pause();
+  });
+  const finish = (): void => {
+    ended = true;
+    if (waiter !== null) {
+      const w = waiter;
+      waiter = null;
+      if (failure !== null) w.reject(failure);
+      else w.resolve(null);
+    }
+  };
+  socket.on("end", finish);
+  socket.on("error", (error) => {
+    failure = error;
+  });
+  socket.on("close", finish);
+
+  return {
+    read(): Promise<Uint8Array | null> {
+      const next = queue.shift();
+      if (next !== undefined) return Promise.resolve(next);
+      if (ended) return failure !== null ? Promise.reject(failure) : Promise.resolve(null);
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+        socket.resume();
+      });
+    },
+    write(bytes: Uint8Array): Promise<void> {
+      return new Promise((resolve, reject) => {
+        if (socket.destroyed || !socket.writable) {
+          reject(failure ?? new Error("the connection is closed"));
+          return;
+        }
+        socket.write(bytes, (error) => {
+          if (error) reject(failure ?? error);
+          else resolve();
+        });
+      });
+    },
+    end(): void {
+      if (ending || socket.destroyed) return;
+      ending = true;
+      socket.end();
+      // A client that never closes its side does not keep the socket.
+      const timer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+      timer.unref();
+      socket.once("close", () => clearTimeout(timer));
+      socket.resume();
+    },
+    destroy(): void {
+      socket.destroy();
+    },
+  };
+}
+
+/** Listens with `node:net` (Node, Bun). */
+export const listenNode: ListenFunction = (where, onConnection) =>
+  new Promise((resolve, reject) => {
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+      socket.setNoDelay(true);
+      const transport = socketTransport(socket);
+      socket.resume();
+      onConnection(transport, {
+        remoteAddress: socket.remoteAddress ?? "",
+        remotePort: socket.remotePort ?? 0,
+        localAddress: socket.localAddress ?? "",
+        localPort: socket.localPort ?? 0,
+      });
+    });
+    server.once("error", reject);
+    server.listen(where.port, where.host, () => {
+      server.off("error", reject);
+      // Accept errors (EMFILE...) must not take the process down.
+      server.on("error", (error) => console.error(`smtp-wasm/server: listener error: ${error.message}`));
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : where.port;
+      resolve({
+        address: { host: where.host, port },
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });

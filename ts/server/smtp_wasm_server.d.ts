@@ -1,0 +1,50 @@
+/**
+ * The shape of the module wasm-bindgen generates from src/wasm/server.rs (`--target web`, out-name
+ * `smtp_wasm_server`): written by hand because wasm-bindgen types every JsValue as `any`. scripts/check-bindings.mjs
+ * compares the method names with the generated `.d.ts` at build time. Internal; the public API never exposes it.
+ */
+
+import type { RawPeer, RawReplySpec, RawServerConfig, RawServerEvent } from "./core.js";
+
+/** A server configuration parsed once (the certificate chain and key included). */
+export class WasmServerConfig {
+  free(): void;
+  /** Throws `{ kind, message }` when the certificate or key cannot be used. */
+  constructor(config: RawServerConfig);
+}
+
+/** One client connection: the TLS layer and the server session. */
+export class WasmServerConnection {
+  free(): void;
+  constructor(config: WasmServerConfig, peer: RawPeer, now: number);
+  handleInput(bytes: Uint8Array, now: number): void;
+  handleEof(now: number): void;
+  handleTimeout(now: number): void;
+  pollTransmit(): Uint8Array | undefined;
+  pollEvent(): RawServerEvent | undefined;
+  pollTimeout(): number | undefined;
+  accept(id: number, reply: RawReplySpec | undefined, now: number): boolean;
+  reject(id: number, reply: RawReplySpec, now: number): boolean;
+  answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
+  contentRead(n: number, now: number): void;
+  shutdown(now: number): void;
+  wantsInput(): boolean;
+  isClosed(): boolean;
+}
+
+/** The crate version the wasm was built from. */
+export function coreVersion(): string;
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+  readonly memory: WebAssembly.Memory;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+export default function __wbg_init(
+  module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>,
+): Promise<InitOutput>;
