@@ -117,6 +117,7 @@ fn client_options(pki: &Pki, implicit_tls: bool) -> ConnectionOptions {
         root_certificates_pem: vec![pki.ca_pem.clone()],
         only_given_roots: true,
         dangerously_accept_invalid_certificates: false,
+        client_certificate: None,
     };
     options
 }

@@ -217,6 +217,7 @@ impl Pair {
                             username,
                             access_token,
                         } => username == "alice" && access_token == "token",
+                        Credentials::External { .. } => false,
                     };
                     b.auth.push((mechanism, credentials));
                     let decision = if ok {

@@ -48,10 +48,11 @@ pub struct SaslServer {
 }
 
 impl SaslServer {
-    /// The mechanisms a server can run (CRAM-MD5 needs the plaintext password on the server; it is not offered).
+    /// The mechanisms a server can run (CRAM-MD5 needs the plaintext password on the server; EXTERNAL needs a
+    /// client certificate, which the server does not ask for: neither is offered).
     #[must_use]
     pub fn supports(mechanism: Mechanism) -> bool {
-        !matches!(mechanism, Mechanism::CramMd5)
+        !matches!(mechanism, Mechanism::CramMd5 | Mechanism::External)
     }
 
     /// Starts an exchange for `mechanism` with the AUTH line's initial response (base64, `=` for empty), if any.
@@ -108,7 +109,7 @@ impl SaslServer {
             (Mechanism::Plain, _) => plain(&decoded),
             (Mechanism::XOAuth2, _) => xoauth2(&decoded),
             (Mechanism::OAuthBearer, _) => oauthbearer(&decoded),
-            (Mechanism::CramMd5, _) => None,
+            (Mechanism::CramMd5 | Mechanism::External, _) => None,
         };
         match credentials {
             Some(credentials) => SaslServerStep::Done(credentials),

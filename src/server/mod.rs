@@ -1260,6 +1260,8 @@ impl ServerSession {
                     Credentials::Password { username, .. } | Credentials::OAuth { username, .. } => {
                         username.clone()
                     }
+                    // Never produced: SaslServer::supports refuses EXTERNAL before an exchange starts.
+                    Credentials::External { identity } => identity.clone().unwrap_or_default(),
                 };
                 let mechanism = server.mechanism();
                 self.wait(Pending::Auth { username }, |id| ServerEvent::Auth {

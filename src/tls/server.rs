@@ -278,6 +278,9 @@ impl TlsServerLayer {
             cipher_suite: provider::iana_name(self.conn.negotiated_cipher_suite()?.suite()),
             server_name: self.conn.server_name().unwrap_or_default().to_owned(),
             peer_certificates: Vec::new(),
+            subject: None,
+            issuer: None,
+            not_after: None,
             resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
         })
     }

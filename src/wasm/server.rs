@@ -206,6 +206,10 @@ fn event_to_js(event: ServerEvent) -> JsValue {
                     set(&obj, "username", username);
                     set(&obj, "token", access_token);
                 }
+                // Never produced by the server (SaslServer::supports refuses EXTERNAL).
+                Credentials::External { identity } => {
+                    set(&obj, "username", identity.unwrap_or_default());
+                }
             }
         }
         ServerEvent::Mail { id, from, options } => {

@@ -120,6 +120,7 @@ impl Pki {
             root_certificates_pem: vec![self.ca_pem.clone()],
             only_given_roots: true,
             dangerously_accept_invalid_certificates: false,
+            client_certificate: None,
         })
         .expect("connector")
     }
