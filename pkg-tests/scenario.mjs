@@ -130,6 +130,21 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
       check(error instanceof lib.SmtpError, `SmtpError, got ${error}`);
       check(error.code >= 400 && error.code < 600 && error.lines.length > 0, "code and lines");
     });
+    add("postfix: a composed message (the composer's wasm, loaded on first use), streamed attachment", env.SMTP_WASM_POSTFIX_PORT, async (port) => {
+      const bytes = new Uint8Array(200_000).map((_, i) => i & 255);
+      const attachment = new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 65536) controller.enqueue(bytes.slice(at, at + 65536));
+          controller.close();
+        },
+      });
+      const result = await lib.sendMail({
+        host, port, serverName, rootCertificates: roots, auth, from: { name: "Zoë", address: from }, to: [to],
+        subject: `Grüße 👋 composed in ${runtime}`, text: "Hello\n", html: "<p>Hello</p>",
+        attachments: [{ filename: "data.bin", content: attachment }],
+      });
+      check(result.accepted.length === 1 && result.reply.code === 250, "accepted with 250");
+    });
   } else {
     add("bridge to smtp-server: STARTTLS + AUTH through a WebSocket", env.SMTP_WASM_WS_PORT, async () => {
       const result = await lib.sendMail({
@@ -301,6 +316,23 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
   });
 
   const results = [];
+  // No server: the composer and the DKIM signer alone (Ed25519: ring in the core; header injection refused).
+  add("composeMessage + DKIM (no network)", 1, async () => {
+    const raw = await lib.composeMessage({
+      from: "Zoë <zoe@example.test>", to: "bob@example.test", subject: "Grüße 👋", text: "hi",
+      attachments: [{ filename: "ä.txt", content: "x" }],
+      dkim: {
+        domainName: "example.test", keySelector: "ed",
+        privateKey: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+qRdJWmUFLDRtuRGT6Lt/sZiDmFx6brDaQTTTPVyqu\n-----END PRIVATE KEY-----\n",
+      },
+    });
+    const text = new TextDecoder().decode(raw);
+    check(text.startsWith("DKIM-Signature: v=1; a=ed25519-sha256;"), "signed");
+    check(text.includes("Subject: =?UTF-8?B?"), "encoded subject");
+    const refused = await lib.composeMessage({ from: "a@example.test", subject: "x\r\nBcc: v@x.test" }).then(() => null, (e) => e);
+    check(refused instanceof lib.InvalidInputError, `InvalidInputError, got ${refused}`);
+  });
+
   for (const c of cases) {
     const started = Date.now();
     try {

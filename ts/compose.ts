@@ -28,6 +28,15 @@ export function initCompose(source?: ComposeWasmSource | Promise<ComposeWasmSour
   return loadComposer().then(() => undefined);
 }
 
+/**
+ * Registers where the composer's wasm comes from without loading it (an entrypoint's default, e.g. the Workers
+ * bundle's compiled module; nothing may be instantiated at a Worker's top level).
+ * @internal
+ */
+export function setComposeWasmSource(source: ComposeWasmSource): void {
+  if (loading === undefined) composeSource ??= source;
+}
+
 interface Globals {
   Deno?: { readFile(path: URL): Promise<Uint8Array> };
 }
