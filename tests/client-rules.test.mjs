@@ -358,3 +358,54 @@ describe("SASL: a mechanism of your own, and EXTERNAL with a TLS client certific
     }
   });
 });
+
+describe("default limits", () => {
+  test("connectTcp arms a 60 s connect timeout when none is given", async (t) => {
+    const { connectTcp } = await import("../dist/node.js");
+    const delays = [];
+    const real = globalThis.setTimeout;
+    t.mock.method(globalThis, "setTimeout", (fn, ms, ...rest) => {
+      delays.push(ms);
+      return real(fn, ms, ...rest);
+    });
+    // A port where nothing listens: the connect fails at once, but the timer was armed first.
+    const net = await import("node:net");
+    const free = net.createServer();
+    await new Promise((r) => free.listen(0, "127.0.0.1", r));
+    const port = free.address().port;
+    await new Promise((r) => free.close(r));
+    await assert.rejects(connectTcp("127.0.0.1", port));
+    assert.ok(delays.includes(60_000), `timers armed: ${delays.join(", ")}`);
+  });
+
+  test("the top-level sendMail gives up on an operation after 30 minutes by default", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: Date.now() });
+    const server = fakeServer(
+      `${GREETING}
+       C: EHLO localhost
+       S: <hold>`,
+    );
+    const sending = sendMail({
+      host: "mx.example.org",
+      tls: "none",
+      connect: async () => server.duplex,
+      from: "a@example.org",
+      to: "b@example.org",
+      message: "x",
+      // Longer than the default total, so that the total is what fires.
+      timeouts: { command: 2 * 3600_000 },
+    });
+    const outcome = sending.then(
+      () => "sent",
+      (e) => e,
+    );
+    // Let the greeting and EHLO go through the (real) microtask queue, then move the clock.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(30 * 60_000 - 1000);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(2000);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    const error = await outcome;
+    assert.ok(error instanceof TimeoutError, `got ${error}`);
+  });
+});
