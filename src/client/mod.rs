@@ -70,6 +70,38 @@ pub(crate) enum Step {
     Raw,
 }
 
+impl Step {
+    /// The command a reply to this step answers, as errors name it ([`Rejection::command`]): the one table of
+    /// command names, for the session and its transactions alike.
+    pub(crate) fn command(self, lmtp: bool) -> &'static str {
+        match self {
+            Step::Greeting => "greeting",
+            Step::Ehlo if lmtp => "LHLO",
+            Step::Ehlo => "EHLO",
+            Step::Helo => "HELO",
+            Step::StartTls => "STARTTLS",
+            Step::Auth | Step::AuthCancel => "AUTH",
+            Step::Mail => "MAIL FROM",
+            Step::Rcpt(_) => "RCPT TO",
+            Step::DataInit | Step::DataEnd | Step::DiscardDot => "DATA",
+            Step::Bdat => "BDAT",
+            Step::Rset => "RSET",
+            Step::Noop => "NOOP",
+            Step::Vrfy => "VRFY",
+            Step::Quit => "QUIT",
+            Step::Raw => "command",
+        }
+    }
+
+    /// The refusal of this step's command with `reply`.
+    pub(crate) fn refused(self, reply: Reply) -> Error {
+        Error::Rejected(Rejection {
+            command: self.command(false).into(),
+            reply,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Await {
     step: Step,
@@ -1125,10 +1157,7 @@ impl ClientSession {
                         self.active.as_ref().map(|a| &a.op),
                         Some(Op::StartTls { required: true, .. })
                     );
-                    let error = Error::Rejected(Rejection {
-                        command: "STARTTLS".into(),
-                        reply,
-                    });
+                    let error = Step::StartTls.refused(reply);
                     self.complete(Err(error.clone()));
                     if required {
                         self.fail_queued_after_required_tls(&error);
@@ -1156,10 +1185,7 @@ impl ClientSession {
                     });
                     self.complete(Ok(Completion::Reply(reply)));
                 } else {
-                    self.complete(Err(Error::Rejected(Rejection {
-                        command: "MAIL FROM".into(),
-                        reply,
-                    })));
+                    self.complete(Err(Step::Mail.refused(reply)));
                 }
             }
             Step::Rcpt(_) => {
@@ -1176,10 +1202,7 @@ impl ClientSession {
                     }
                     self.complete(Ok(Completion::Reply(reply)));
                 } else {
-                    self.complete(Err(Error::Rejected(Rejection {
-                        command: "RCPT TO".into(),
-                        reply,
-                    })));
+                    self.complete(Err(Step::Rcpt(0).refused(reply)));
                 }
             }
             Step::Rset | Step::Noop | Step::Vrfy => {
@@ -1199,10 +1222,7 @@ impl ClientSession {
                 let result = if reply.code() == 221 {
                     Ok(Completion::Reply(reply))
                 } else {
-                    Err(Error::Rejected(Rejection {
-                        command: "QUIT".into(),
-                        reply,
-                    }))
+                    Err(Step::Quit.refused(reply))
                 };
                 self.complete(result);
                 self.close_session(None);
@@ -1618,24 +1638,7 @@ impl ClientSession {
     }
 
     fn command_name(&self, step: Step) -> String {
-        match step {
-            Step::Greeting => "greeting",
-            Step::Ehlo if self.config.lmtp => "LHLO",
-            Step::Ehlo => "EHLO",
-            Step::Helo => "HELO",
-            Step::StartTls => "STARTTLS",
-            Step::Auth | Step::AuthCancel => "AUTH",
-            Step::Mail => "MAIL FROM",
-            Step::Rcpt(_) => "RCPT TO",
-            Step::DataInit | Step::DataEnd | Step::DiscardDot => "DATA",
-            Step::Bdat => "BDAT",
-            Step::Rset => "RSET",
-            Step::Noop => "NOOP",
-            Step::Vrfy => "VRFY",
-            Step::Quit => "QUIT",
-            Step::Raw => "command",
-        }
-        .to_string()
+        step.command(self.config.lmtp).to_string()
     }
 
     fn current_phase(&self) -> Phase {

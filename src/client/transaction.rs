@@ -13,7 +13,7 @@ use crate::client::Step;
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;
 use crate::codec::ehlo::Capabilities;
-use crate::error::{Error, Phase, Rejection};
+use crate::error::{Error, Phase};
 use crate::reply::Reply;
 
 /// Where a command's reply stands.
@@ -598,13 +598,6 @@ impl Transaction {
         Flow::Complete(Err(error))
     }
 
-    fn rejection(command: &str, reply: Reply) -> Error {
-        Error::Rejected(Rejection {
-            command: command.into(),
-            reply,
-        })
-    }
-
     /// The reply to one of this transaction's commands.
     pub(crate) fn on_reply(&mut self, step: Step, reply: Reply) -> Flow {
         self.outstanding = self.outstanding.saturating_sub(1);
@@ -615,7 +608,7 @@ impl Transaction {
                     self.mail = Status::Accepted(reply);
                     self.server_open = true;
                 } else {
-                    let error = Self::rejection("MAIL FROM", reply);
+                    let error = Step::Mail.refused(reply);
                     self.mail = Status::Refused(error.clone());
                     self.fail(error);
                 }
@@ -624,7 +617,7 @@ impl Transaction {
                 let status = if positive {
                     Status::Accepted(reply)
                 } else {
-                    Status::Refused(Self::rejection("RCPT TO", reply))
+                    Status::Refused(Step::Rcpt(index).refused(reply))
                 };
                 if let Some(recipient) = self.recipients.get_mut(index) {
                     recipient.at_rcpt = status;
@@ -649,14 +642,12 @@ impl Transaction {
                 } else {
                     let error = self
                         .envelope_error()
-                        .unwrap_or_else(|| Self::rejection("DATA", reply));
+                        .unwrap_or_else(|| Step::DataInit.refused(reply));
                     self.fail(error);
                 }
             }
             Step::Bdat if !positive => {
-                let error = self
-                    .envelope_error()
-                    .unwrap_or_else(|| Self::rejection("BDAT", reply));
+                let error = self.envelope_error().unwrap_or_else(|| Step::Bdat.refused(reply));
                 self.fail(error);
             }
             Step::DataEnd => self.on_final_reply(reply),
@@ -667,15 +658,13 @@ impl Transaction {
     }
 
     fn on_final_reply(&mut self, reply: Reply) {
-        let command = if self.use_bdat { "BDAT" } else { "DATA" };
+        let end = if self.use_bdat { Step::Bdat } else { Step::DataEnd };
         if !self.lmtp || !self.any_accepted() {
             self.server_open = false;
             if reply.is_positive_completion() {
                 self.final_reply = Some(reply);
             } else {
-                let error = self
-                    .envelope_error()
-                    .unwrap_or_else(|| Self::rejection(command, reply));
+                let error = self.envelope_error().unwrap_or_else(|| end.refused(reply));
                 self.fail(error);
             }
             return;
@@ -692,7 +681,7 @@ impl Transaction {
             let status = if reply.is_positive_completion() {
                 Status::Accepted(reply)
             } else {
-                Status::Refused(Self::rejection(command, reply))
+                Status::Refused(end.refused(reply))
             };
             self.recipients[index].after_message = status;
         }
