@@ -477,12 +477,7 @@ impl ClientSession {
         now: Timestamp,
     ) -> Result<CommandId, Error> {
         credentials.validate()?;
-        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
-            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
-        if !self.auth_allowed() && !tls_coming {
-            // Refused before anything is written (not even the hello): credentials never go out in cleartext.
-            return Err(Error::InsecureAuth);
-        }
+        self.check_auth_may_be_queued()?;
         if let Some(mechanism) = mechanism {
             // Fails now if the mechanism does not fit the credentials.
             SaslExchange::new(mechanism, credentials.clone(), None)?;
@@ -522,11 +517,7 @@ impl ClientSession {
             )
             .into());
         }
-        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
-            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
-        if !self.auth_allowed() && !tls_coming {
-            return Err(Error::InsecureAuth);
-        }
+        self.check_auth_may_be_queued()?;
         let op = AuthOp {
             with: AuthWith::Caller {
                 name: mechanism.to_ascii_uppercase(),
@@ -1029,6 +1020,18 @@ impl ClientSession {
         self.write_command("STARTTLS", BASE_LINE_LIMIT, "STARTTLS", now)?;
         self.await_reply(Step::StartTls, Phase::StartTls);
         Ok(None)
+    }
+
+    /// Refuses AUTH before anything is written (not even the hello) when it would go out in cleartext: no TLS now,
+    /// none coming from a queued STARTTLS, and no exception applies.
+    fn check_auth_may_be_queued(&self) -> Result<(), Error> {
+        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
+        if self.auth_allowed() || tls_coming {
+            Ok(())
+        } else {
+            Err(Error::InsecureAuth)
+        }
     }
 
     fn auth_allowed(&self) -> bool {
