@@ -189,7 +189,9 @@ struct Active {
 #[derive(Debug, Clone)]
 struct OpenTransaction {
     agreement: BodyAgreement,
+    /// The accepted recipients, in order, and the server's reply to each RCPT.
     recipients: Vec<String>,
+    replies: Vec<Reply>,
 }
 
 /// A sans-IO SMTP (or LMTP) client session. See the [module documentation](self) for how to drive it.
@@ -933,7 +935,14 @@ impl ClientSession {
                     return;
                 };
                 let (recipients, agreement) = match &self.open_transaction {
-                    Some(open) => (open.recipients.clone(), Some(open.agreement)),
+                    Some(open) => (
+                        open.recipients
+                            .iter()
+                            .cloned()
+                            .zip(open.replies.iter().cloned())
+                            .collect(),
+                        Some(open.agreement),
+                    ),
                     None => (Vec::new(), None),
                 };
                 let pending = pending.with_open_transaction(recipients, agreement);
@@ -1185,6 +1194,7 @@ impl ClientSession {
                     self.open_transaction = Some(OpenTransaction {
                         agreement,
                         recipients: Vec::new(),
+                        replies: Vec::new(),
                     });
                     self.complete(Ok(Completion::Reply(reply)));
                 } else {
@@ -1202,6 +1212,7 @@ impl ClientSession {
                     ) = (self.open_transaction.as_mut(), self.active.as_ref())
                     {
                         open.recipients.push(to.clone());
+                        open.replies.push(reply.clone());
                     }
                     self.complete(Ok(Completion::Reply(reply)));
                 } else {

@@ -86,7 +86,9 @@ pub(crate) struct Transaction {
     /// The MAIL line, present for a whole transaction (`send_mail`); absent for `data` after `mail`/`rcpt`.
     mail_line: Option<EncodedLine>,
     mail_line_sent: bool,
-    mail: Status,
+    /// The refusal of this transaction's MAIL, once refused (an accepted MAIL needs no record: it opens the
+    /// transaction on the server, `server_open`).
+    mail_refusal: Option<Error>,
     recipients: Vec<Recipient>,
     lmtp: bool,
     pipelining: bool,
@@ -128,7 +130,10 @@ impl Transaction {
     }
 
     /// The message part of a transaction opened with `mail` and `rcpt`.
-    pub(crate) fn data_only(recipients: Vec<String>, agreement: Option<BodyAgreement>) -> PendingTransaction {
+    pub(crate) fn data_only(
+        recipients: Vec<(String, Reply)>,
+        agreement: Option<BodyAgreement>,
+    ) -> PendingTransaction {
         PendingTransaction {
             envelope: None,
             recipients,
@@ -144,7 +149,8 @@ impl Transaction {
 #[derive(Debug)]
 pub(crate) struct PendingTransaction {
     envelope: Option<Envelope>,
-    recipients: Vec<String>,
+    /// For `data`: the recipients the server accepted earlier, with its reply to each RCPT.
+    recipients: Vec<(String, Reply)>,
     /// For `data`: what MAIL agreed (`None` when there was no accepted MAIL).
     agreement: Option<BodyAgreement>,
     raw: Vec<u8>,
@@ -204,7 +210,7 @@ impl PendingTransaction {
     /// For `data`: the recipients and body agreement of the transaction opened with `mail`/`rcpt`.
     pub(crate) fn with_open_transaction(
         mut self,
-        recipients: Vec<String>,
+        recipients: Vec<(String, Reply)>,
         agreement: Option<BodyAgreement>,
     ) -> Self {
         if self.envelope.is_none() {
@@ -242,10 +248,11 @@ impl PendingTransaction {
                 let recipients = self
                     .recipients
                     .into_iter()
-                    .map(|address| Recipient {
+                    .map(|(address, reply)| Recipient {
                         address,
                         line: None,
-                        at_rcpt: Status::Accepted(Reply::new(250, Vec::new())),
+                        // The server's own reply to that earlier RCPT.
+                        at_rcpt: Status::Accepted(reply),
                         after_message: Status::Pending,
                     })
                     .collect();
@@ -270,11 +277,7 @@ impl PendingTransaction {
             Encoder::Data(DataEncoder::new(agreement.allow_8bit))
         };
         let mut transaction = Transaction {
-            mail: if mail_line.is_some() {
-                Status::Pending
-            } else {
-                Status::Accepted(Reply::new(250, Vec::new()))
-            },
+            mail_refusal: None,
             mail_line,
             mail_line_sent: false,
             recipients,
@@ -361,7 +364,7 @@ impl Transaction {
 
     /// Why the envelope failed, if it did: MAIL refused, or every recipient refused.
     fn envelope_error(&self) -> Option<Error> {
-        if let Status::Refused(error) = &self.mail {
+        if let Some(error) = &self.mail_refusal {
             return Some(error.clone());
         }
         if self.all_rcpt_answered() && !self.any_accepted() {
@@ -605,11 +608,10 @@ impl Transaction {
         match step {
             Step::Mail => {
                 if positive {
-                    self.mail = Status::Accepted(reply);
                     self.server_open = true;
                 } else {
                     let error = Step::Mail.refused(reply);
-                    self.mail = Status::Refused(error.clone());
+                    self.mail_refusal = Some(error.clone());
                     self.fail(error);
                 }
             }
