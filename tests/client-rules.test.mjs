@@ -409,3 +409,47 @@ describe("default limits", () => {
     assert.ok(error instanceof TimeoutError, `got ${error}`);
   });
 });
+
+describe("the top-level sendMail takes lmtp, preferChunking and the MAIL/RCPT options", () => {
+  test("lmtp: LHLO and one reply per recipient; preferChunking false: DATA although CHUNKING is offered", async () => {
+    const server = fakeServer(
+      `${GREETING}
+       C: LHLO localhost
+       S: 250-mx.example.org
+       S: 250-PIPELINING
+       S: 250-CHUNKING
+       S: 250 DSN
+       C: MAIL FROM:<a@example.org> RET=HDRS
+       C: RCPT TO:<b@example.org> NOTIFY=FAILURE
+       C: RCPT TO:<c@example.org> NOTIFY=FAILURE
+       C: DATA
+       S: 250 ok
+       S: 250 ok
+       S: 250 ok
+       S: 354 go
+       C: hello
+       C: .
+       S: 250 2.0.0 b delivered
+       S: 452 4.2.2 c over quota
+       C: QUIT
+       S: 221 bye`,
+    );
+    const result = await sendMail({
+      host: "mx.example.org",
+      tls: "none",
+      lmtp: true,
+      preferChunking: false,
+      connect: async () => server.duplex,
+      from: "a@example.org",
+      to: ["b@example.org", "c@example.org"],
+      message: "hello\r\n",
+      mailOptions: { ret: "HDRS" },
+      rcptOptions: { notify: ["FAILURE"] },
+    });
+    assert.deepEqual(result.accepted, ["b@example.org"]);
+    assert.equal(result.rejected.length, 1);
+    assert.equal(result.rejected[0].recipient, "c@example.org");
+    assert.equal(result.rejected[0].error.code, 452);
+    await finished(server);
+  });
+});
