@@ -278,12 +278,13 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
   }
   let { host, port } = parseHostPort(v.server, undefined);
   if (v.port !== undefined) port = parsePort(v.port);
-  port ??= tlsGiven === "implicit" ? 465 : 587;
-  const tls = tlsGiven ?? (port === 465 ? "implicit" : "starttls");
+  // The port and TLS defaults (587 with STARTTLS, 465 with implicit TLS) are sendMail's: one policy, in one place.
   const to = (v.to ?? []).flatMap((t) => t.split(",")).map((t) => t.trim()).filter((t) => t !== "");
   if (to.length === 0) throw usage("--to is required");
   if (v.from === undefined) throw usage("--from is required");
-  const opts = { host, port, tls, from: v.from, to };
+  const opts = { host, from: v.from, to };
+  if (port !== undefined) opts.port = port;
+  if (tlsGiven !== undefined) opts.tls = tlsGiven;
   if (v["server-name"] !== undefined) opts.serverName = v["server-name"];
   if (v.ca !== undefined) opts.rootCertificates = v.ca.map((f) => readFileOr(f, "CA file").toString("utf8"));
   if (v.insecure) opts.dangerouslyAcceptInvalidCertificates = true;

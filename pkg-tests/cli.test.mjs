@@ -70,11 +70,12 @@ test("argument parsing: defaults, implicit TLS on 465, recipients, password sour
   const a = parseSendArgs(["-s", "mail.example:465", "-f", "a@x", "-t", "b@x,c@x", "-t", "d@x"], {});
   assert.equal(a.opts.host, "mail.example");
   assert.equal(a.opts.port, 465);
-  assert.equal(a.opts.tls, "implicit");
+  // The TLS mode for a port is sendMail's decision (465: implicit), not a second copy of the rule here.
+  assert.equal(a.opts.tls, undefined);
   assert.deepEqual(a.opts.to, ["b@x", "c@x", "d@x"]);
   const b = parseSendArgs(["--server", "h", "--from", "a@x", "--to", "b@x", "-u", "u"], { SMTP_PASSWORD: "pw" });
-  assert.equal(b.opts.port, 587);
-  assert.equal(b.opts.tls, "starttls");
+  assert.equal(b.opts.port, undefined);
+  assert.equal(b.opts.tls, undefined);
   assert.deepEqual(b.opts.auth, { username: "u", password: "pw" });
   assert.deepEqual(parseHostPort("[::1]:25"), { host: "::1", port: 25 });
   assert.throws(() => parseSendArgs(["-s", "h", "-f", "a@x"], {}), /--to is required/);

@@ -358,3 +358,98 @@ describe("SASL: a mechanism of your own, and EXTERNAL with a TLS client certific
     }
   });
 });
+
+describe("default limits", () => {
+  test("connectTcp arms a 60 s connect timeout when none is given", async (t) => {
+    const { connectTcp } = await import("../dist/node.js");
+    const delays = [];
+    const real = globalThis.setTimeout;
+    t.mock.method(globalThis, "setTimeout", (fn, ms, ...rest) => {
+      delays.push(ms);
+      return real(fn, ms, ...rest);
+    });
+    // A port where nothing listens: the connect fails at once, but the timer was armed first.
+    const net = await import("node:net");
+    const free = net.createServer();
+    await new Promise((r) => free.listen(0, "127.0.0.1", r));
+    const port = free.address().port;
+    await new Promise((r) => free.close(r));
+    await assert.rejects(connectTcp("127.0.0.1", port));
+    assert.ok(delays.includes(60_000), `timers armed: ${delays.join(", ")}`);
+  });
+
+  test("the top-level sendMail gives up on an operation after 30 minutes by default", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: Date.now() });
+    const server = fakeServer(
+      `${GREETING}
+       C: EHLO localhost
+       S: <hold>`,
+    );
+    const sending = sendMail({
+      host: "mx.example.org",
+      tls: "none",
+      connect: async () => server.duplex,
+      from: "a@example.org",
+      to: "b@example.org",
+      message: "x",
+      // Longer than the default total, so that the total is what fires.
+      timeouts: { command: 2 * 3600_000 },
+    });
+    const outcome = sending.then(
+      () => "sent",
+      (e) => e,
+    );
+    // Let the greeting and EHLO go through the (real) microtask queue, then move the clock.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(30 * 60_000 - 1000);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(2000);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    const error = await outcome;
+    assert.ok(error instanceof TimeoutError, `got ${error}`);
+  });
+});
+
+describe("the top-level sendMail takes lmtp, preferChunking and the MAIL/RCPT options", () => {
+  test("lmtp: LHLO and one reply per recipient; preferChunking false: DATA although CHUNKING is offered", async () => {
+    const server = fakeServer(
+      `${GREETING}
+       C: LHLO localhost
+       S: 250-mx.example.org
+       S: 250-PIPELINING
+       S: 250-CHUNKING
+       S: 250 DSN
+       C: MAIL FROM:<a@example.org> RET=HDRS
+       C: RCPT TO:<b@example.org> NOTIFY=FAILURE
+       C: RCPT TO:<c@example.org> NOTIFY=FAILURE
+       C: DATA
+       S: 250 ok
+       S: 250 ok
+       S: 250 ok
+       S: 354 go
+       C: hello
+       C: .
+       S: 250 2.0.0 b delivered
+       S: 452 4.2.2 c over quota
+       C: QUIT
+       S: 221 bye`,
+    );
+    const result = await sendMail({
+      host: "mx.example.org",
+      tls: "none",
+      lmtp: true,
+      preferChunking: false,
+      connect: async () => server.duplex,
+      from: "a@example.org",
+      to: ["b@example.org", "c@example.org"],
+      message: "hello\r\n",
+      mailOptions: { ret: "HDRS" },
+      rcptOptions: { notify: ["FAILURE"] },
+    });
+    assert.deepEqual(result.accepted, ["b@example.org"]);
+    assert.equal(result.rejected.length, 1);
+    assert.equal(result.rejected[0].recipient, "c@example.org");
+    assert.equal(result.rejected[0].error.code, 452);
+    await finished(server);
+  });
+});

@@ -141,6 +141,26 @@ fn server_config(leaf: &Leaf, versions: &[&'static SupportedProtocolVersion]) ->
     Arc::new(config)
 }
 
+/// A server that requires a client certificate issued by one of `client_roots`.
+fn server_requiring_client_certificates(
+    client_roots: &RootCertStore,
+    leaf: &Leaf,
+    version: &'static SupportedProtocolVersion,
+) -> Arc<ServerConfig> {
+    let client_verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(client_roots.clone()), provider())
+            .build()
+            .expect("verifier");
+    Arc::new(
+        ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[version])
+            .expect("versions")
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
+            .expect("server certificate"),
+    )
+}
+
 fn connector_trusting(ca: &Ca) -> TlsConnector {
     TlsConnector::new(&TlsOptions {
         root_certificates_pem: vec![ca.pem.clone()],
@@ -659,18 +679,8 @@ fn server_requiring_a_client_certificate_sends_an_alert() {
     let leaf = ca.leaf(Alg::P256);
     let mut client_roots = RootCertStore::empty();
     client_roots.add(leaf.chain[0].clone()).expect("root");
-    let client_verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(client_roots), provider())
-        .build()
-        .expect("verifier");
     for version in [TLS13, TLS12] {
-        let server = Arc::new(
-            ServerConfig::builder_with_provider(provider())
-                .with_protocol_versions(&[version])
-                .expect("versions")
-                .with_client_cert_verifier(Arc::clone(&client_verifier))
-                .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
-                .expect("server certificate"),
-        );
+        let server = server_requiring_client_certificates(&client_roots, &leaf, version);
         let mut pair = Pair::new(&connector_trusting(&ca), "localhost", server);
         let error = pair
             .run()
@@ -999,18 +1009,8 @@ fn a_client_certificate_is_presented_when_the_server_asks() {
     let ca_der: CertificateDer<'static> =
         rustls::pki_types::pem::PemObject::from_pem_slice(ca.pem.as_bytes()).expect("CA DER");
     client_roots.add(ca_der).expect("root");
-    let client_verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(client_roots), provider())
-        .build()
-        .expect("verifier");
     for version in [TLS13, TLS12] {
-        let server = Arc::new(
-            ServerConfig::builder_with_provider(provider())
-                .with_protocol_versions(&[version])
-                .expect("versions")
-                .with_client_cert_verifier(Arc::clone(&client_verifier))
-                .with_single_cert(server_leaf.chain.clone(), server_leaf.key.clone_key())
-                .expect("server certificate"),
-        );
+        let server = server_requiring_client_certificates(&client_roots, &server_leaf, version);
         let connector = TlsConnector::new(&TlsOptions {
             root_certificates_pem: vec![ca.pem.clone()],
             only_given_roots: true,

@@ -21,10 +21,9 @@ export const TIMEOUT_KEYS = [
   "total",
 ] as const;
 
-/** The keys of `ClientOptions`. */
-export const CLIENT_OPTION_KEYS = [
+/** The keys `ClientOptions` and `SendMailOptions` share: the session's and TLS's settings. */
+const SESSION_KEYS = [
   "serverName",
-  "implicitTls",
   "localName",
   "lmtp",
   "preferChunking",
@@ -32,29 +31,24 @@ export const CLIENT_OPTION_KEYS = [
   "onlyRootCertificates",
   "dangerouslyAcceptInvalidCertificates",
   "clientCertificate",
+  "allowInsecureAuth",
   "timeouts",
   "debug",
-  "allowInsecureAuth",
   "signal",
 ] as const;
+
+/** The keys of `ClientOptions`. */
+export const CLIENT_OPTION_KEYS = [...SESSION_KEYS, "implicitTls"] as const;
 
 /**
  * The keys of `SendMailOptions`. Composition options (subject, text, attachments...) are added here by the module
  * that composes messages.
  */
 export const SEND_MAIL_KEYS: string[] = [
+  ...SESSION_KEYS,
   "host",
   "port",
   "tls",
-  "serverName",
-  "localName",
-  "lmtp",
-  "preferChunking",
-  "rootCertificates",
-  "onlyRootCertificates",
-  "dangerouslyAcceptInvalidCertificates",
-  "clientCertificate",
-  "allowInsecureAuth",
   "auth",
   "from",
   "to",
@@ -62,9 +56,6 @@ export const SEND_MAIL_KEYS: string[] = [
   "mailOptions",
   "rcptOptions",
   "connect",
-  "timeouts",
-  "debug",
-  "signal",
   "onProgress",
 ];
 

@@ -45,6 +45,8 @@ export class SmtpError extends SmtpWasmError {
   readonly lines: string[];
   /** The refused command without its arguments (`"RCPT TO"`, `"DATA"`, `"AUTH PLAIN"`, ...). */
   readonly command: string;
+  /** The reply's text as the core computed it (the lines without the enhanced code), when it came from the core. */
+  readonly #text: string | undefined;
 
   constructor(
     message: string,
@@ -54,6 +56,8 @@ export class SmtpError extends SmtpWasmError {
       lines?: string[];
       command: string;
       kind?: string;
+      /** The reply's text; computed from `lines` when absent. */
+      text?: string;
     },
   ) {
     super(message, {
@@ -65,11 +69,12 @@ export class SmtpError extends SmtpWasmError {
     this.enhancedCode = options.enhancedCode ?? null;
     this.lines = options.lines ?? [];
     this.command = options.command;
+    this.#text = options.text;
   }
 
   /** The reply, as returned by successful commands. */
   get reply(): Reply {
-    return { code: this.code, enhancedCode: this.enhancedCode, lines: this.lines, text: replyText(this) };
+    return { code: this.code, enhancedCode: this.enhancedCode, lines: this.lines, text: this.#text ?? replyText(this) };
   }
 }
 
@@ -227,6 +232,8 @@ export function toError(raw: unknown): Error {
         enhancedCode: raw.enhancedCode ?? null,
         lines: raw.lines ?? [],
         command: raw.command ?? "",
+        // The core's reply-text rule, not a second copy of it here.
+        ...(raw.text !== undefined && { text: raw.text }),
       });
     case "tls":
       return new TlsError(raw.message, { ...common, tlsKind: (raw.tlsKind ?? "other") as TlsErrorKind });

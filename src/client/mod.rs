@@ -70,6 +70,38 @@ pub(crate) enum Step {
     Raw,
 }
 
+impl Step {
+    /// The command a reply to this step answers, as errors name it ([`Rejection::command`]): the one table of
+    /// command names, for the session and its transactions alike.
+    pub(crate) fn command(self, lmtp: bool) -> &'static str {
+        match self {
+            Step::Greeting => "greeting",
+            Step::Ehlo if lmtp => "LHLO",
+            Step::Ehlo => "EHLO",
+            Step::Helo => "HELO",
+            Step::StartTls => "STARTTLS",
+            Step::Auth | Step::AuthCancel => "AUTH",
+            Step::Mail => "MAIL FROM",
+            Step::Rcpt(_) => "RCPT TO",
+            Step::DataInit | Step::DataEnd | Step::DiscardDot => "DATA",
+            Step::Bdat => "BDAT",
+            Step::Rset => "RSET",
+            Step::Noop => "NOOP",
+            Step::Vrfy => "VRFY",
+            Step::Quit => "QUIT",
+            Step::Raw => "command",
+        }
+    }
+
+    /// The refusal of this step's command with `reply`.
+    pub(crate) fn refused(self, reply: Reply) -> Error {
+        Error::Rejected(Rejection {
+            command: self.command(false).into(),
+            reply,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Await {
     step: Step,
@@ -157,7 +189,9 @@ struct Active {
 #[derive(Debug, Clone)]
 struct OpenTransaction {
     agreement: BodyAgreement,
+    /// The accepted recipients, in order, and the server's reply to each RCPT.
     recipients: Vec<String>,
+    replies: Vec<Reply>,
 }
 
 /// A sans-IO SMTP (or LMTP) client session. See the [module documentation](self) for how to drive it.
@@ -445,12 +479,7 @@ impl ClientSession {
         now: Timestamp,
     ) -> Result<CommandId, Error> {
         credentials.validate()?;
-        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
-            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
-        if !self.auth_allowed() && !tls_coming {
-            // Refused before anything is written (not even the hello): credentials never go out in cleartext.
-            return Err(Error::InsecureAuth);
-        }
+        self.check_auth_may_be_queued()?;
         if let Some(mechanism) = mechanism {
             // Fails now if the mechanism does not fit the credentials.
             SaslExchange::new(mechanism, credentials.clone(), None)?;
@@ -490,11 +519,7 @@ impl ClientSession {
             )
             .into());
         }
-        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
-            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
-        if !self.auth_allowed() && !tls_coming {
-            return Err(Error::InsecureAuth);
-        }
+        self.check_auth_may_be_queued()?;
         let op = AuthOp {
             with: AuthWith::Caller {
                 name: mechanism.to_ascii_uppercase(),
@@ -923,7 +948,14 @@ impl ClientSession {
                     return;
                 };
                 let (recipients, agreement) = match &self.open_transaction {
-                    Some(open) => (open.recipients.clone(), Some(open.agreement)),
+                    Some(open) => (
+                        open.recipients
+                            .iter()
+                            .cloned()
+                            .zip(open.replies.iter().cloned())
+                            .collect(),
+                        Some(open.agreement),
+                    ),
                     None => (Vec::new(), None),
                 };
                 let pending = pending.with_open_transaction(recipients, agreement);
@@ -1010,6 +1042,18 @@ impl ClientSession {
         self.write_command("STARTTLS", BASE_LINE_LIMIT, "STARTTLS", now)?;
         self.await_reply(Step::StartTls, Phase::StartTls);
         Ok(None)
+    }
+
+    /// Refuses AUTH before anything is written (not even the hello) when it would go out in cleartext: no TLS now,
+    /// none coming from a queued STARTTLS, and no exception applies.
+    fn check_auth_may_be_queued(&self) -> Result<(), Error> {
+        let tls_coming = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::StartTls { .. }))
+            || self.queue.iter().any(|(_, op)| matches!(op, Op::StartTls { .. }));
+        if self.auth_allowed() || tls_coming {
+            Ok(())
+        } else {
+            Err(Error::InsecureAuth)
+        }
     }
 
     fn auth_allowed(&self) -> bool {
@@ -1138,10 +1182,7 @@ impl ClientSession {
                         self.active.as_ref().map(|a| &a.op),
                         Some(Op::StartTls { required: true, .. })
                     );
-                    let error = Error::Rejected(Rejection {
-                        command: "STARTTLS".into(),
-                        reply,
-                    });
+                    let error = Step::StartTls.refused(reply);
                     self.complete(Err(error.clone()));
                     if required {
                         self.fail_queued_after_required_tls(&error);
@@ -1166,13 +1207,11 @@ impl ClientSession {
                     self.open_transaction = Some(OpenTransaction {
                         agreement,
                         recipients: Vec::new(),
+                        replies: Vec::new(),
                     });
                     self.complete(Ok(Completion::Reply(reply)));
                 } else {
-                    self.complete(Err(Error::Rejected(Rejection {
-                        command: "MAIL FROM".into(),
-                        reply,
-                    })));
+                    self.complete(Err(Step::Mail.refused(reply)));
                 }
             }
             Step::Rcpt(_) => {
@@ -1186,13 +1225,11 @@ impl ClientSession {
                     ) = (self.open_transaction.as_mut(), self.active.as_ref())
                     {
                         open.recipients.push(to.clone());
+                        open.replies.push(reply.clone());
                     }
                     self.complete(Ok(Completion::Reply(reply)));
                 } else {
-                    self.complete(Err(Error::Rejected(Rejection {
-                        command: "RCPT TO".into(),
-                        reply,
-                    })));
+                    self.complete(Err(Step::Rcpt(0).refused(reply)));
                 }
             }
             Step::Rset | Step::Noop | Step::Vrfy => {
@@ -1212,10 +1249,7 @@ impl ClientSession {
                 let result = if reply.code() == 221 {
                     Ok(Completion::Reply(reply))
                 } else {
-                    Err(Error::Rejected(Rejection {
-                        command: "QUIT".into(),
-                        reply,
-                    }))
+                    Err(Step::Quit.refused(reply))
                 };
                 self.complete(result);
                 self.close_session(None);
@@ -1631,24 +1665,7 @@ impl ClientSession {
     }
 
     fn command_name(&self, step: Step) -> String {
-        match step {
-            Step::Greeting => "greeting",
-            Step::Ehlo if self.config.lmtp => "LHLO",
-            Step::Ehlo => "EHLO",
-            Step::Helo => "HELO",
-            Step::StartTls => "STARTTLS",
-            Step::Auth | Step::AuthCancel => "AUTH",
-            Step::Mail => "MAIL FROM",
-            Step::Rcpt(_) => "RCPT TO",
-            Step::DataInit | Step::DataEnd | Step::DiscardDot => "DATA",
-            Step::Bdat => "BDAT",
-            Step::Rset => "RSET",
-            Step::Noop => "NOOP",
-            Step::Vrfy => "VRFY",
-            Step::Quit => "QUIT",
-            Step::Raw => "command",
-        }
-        .to_string()
+        step.command(self.config.lmtp).to_string()
     }
 
     fn current_phase(&self) -> Phase {

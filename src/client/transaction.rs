@@ -13,7 +13,7 @@ use crate::client::Step;
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;
 use crate::codec::ehlo::Capabilities;
-use crate::error::{Error, Phase, Rejection};
+use crate::error::{Error, Phase};
 use crate::reply::Reply;
 
 /// Where a command's reply stands.
@@ -86,7 +86,9 @@ pub(crate) struct Transaction {
     /// The MAIL line, present for a whole transaction (`send_mail`); absent for `data` after `mail`/`rcpt`.
     mail_line: Option<EncodedLine>,
     mail_line_sent: bool,
-    mail: Status,
+    /// The refusal of this transaction's MAIL, once refused (an accepted MAIL needs no record: it opens the
+    /// transaction on the server, `server_open`).
+    mail_refusal: Option<Error>,
     recipients: Vec<Recipient>,
     lmtp: bool,
     pipelining: bool,
@@ -128,7 +130,10 @@ impl Transaction {
     }
 
     /// The message part of a transaction opened with `mail` and `rcpt`.
-    pub(crate) fn data_only(recipients: Vec<String>, agreement: Option<BodyAgreement>) -> PendingTransaction {
+    pub(crate) fn data_only(
+        recipients: Vec<(String, Reply)>,
+        agreement: Option<BodyAgreement>,
+    ) -> PendingTransaction {
         PendingTransaction {
             envelope: None,
             recipients,
@@ -144,7 +149,8 @@ impl Transaction {
 #[derive(Debug)]
 pub(crate) struct PendingTransaction {
     envelope: Option<Envelope>,
-    recipients: Vec<String>,
+    /// For `data`: the recipients the server accepted earlier, with its reply to each RCPT.
+    recipients: Vec<(String, Reply)>,
     /// For `data`: what MAIL agreed (`None` when there was no accepted MAIL).
     agreement: Option<BodyAgreement>,
     raw: Vec<u8>,
@@ -204,7 +210,7 @@ impl PendingTransaction {
     /// For `data`: the recipients and body agreement of the transaction opened with `mail`/`rcpt`.
     pub(crate) fn with_open_transaction(
         mut self,
-        recipients: Vec<String>,
+        recipients: Vec<(String, Reply)>,
         agreement: Option<BodyAgreement>,
     ) -> Self {
         if self.envelope.is_none() {
@@ -242,10 +248,11 @@ impl PendingTransaction {
                 let recipients = self
                     .recipients
                     .into_iter()
-                    .map(|address| Recipient {
+                    .map(|(address, reply)| Recipient {
                         address,
                         line: None,
-                        at_rcpt: Status::Accepted(Reply::new(250, Vec::new())),
+                        // The server's own reply to that earlier RCPT.
+                        at_rcpt: Status::Accepted(reply),
                         after_message: Status::Pending,
                     })
                     .collect();
@@ -270,11 +277,7 @@ impl PendingTransaction {
             Encoder::Data(DataEncoder::new(agreement.allow_8bit))
         };
         let mut transaction = Transaction {
-            mail: if mail_line.is_some() {
-                Status::Pending
-            } else {
-                Status::Accepted(Reply::new(250, Vec::new()))
-            },
+            mail_refusal: None,
             mail_line,
             mail_line_sent: false,
             recipients,
@@ -361,7 +364,7 @@ impl Transaction {
 
     /// Why the envelope failed, if it did: MAIL refused, or every recipient refused.
     fn envelope_error(&self) -> Option<Error> {
-        if let Status::Refused(error) = &self.mail {
+        if let Some(error) = &self.mail_refusal {
             return Some(error.clone());
         }
         if self.all_rcpt_answered() && !self.any_accepted() {
@@ -598,13 +601,6 @@ impl Transaction {
         Flow::Complete(Err(error))
     }
 
-    fn rejection(command: &str, reply: Reply) -> Error {
-        Error::Rejected(Rejection {
-            command: command.into(),
-            reply,
-        })
-    }
-
     /// The reply to one of this transaction's commands.
     pub(crate) fn on_reply(&mut self, step: Step, reply: Reply) -> Flow {
         self.outstanding = self.outstanding.saturating_sub(1);
@@ -612,11 +608,10 @@ impl Transaction {
         match step {
             Step::Mail => {
                 if positive {
-                    self.mail = Status::Accepted(reply);
                     self.server_open = true;
                 } else {
-                    let error = Self::rejection("MAIL FROM", reply);
-                    self.mail = Status::Refused(error.clone());
+                    let error = Step::Mail.refused(reply);
+                    self.mail_refusal = Some(error.clone());
                     self.fail(error);
                 }
             }
@@ -624,7 +619,7 @@ impl Transaction {
                 let status = if positive {
                     Status::Accepted(reply)
                 } else {
-                    Status::Refused(Self::rejection("RCPT TO", reply))
+                    Status::Refused(Step::Rcpt(index).refused(reply))
                 };
                 if let Some(recipient) = self.recipients.get_mut(index) {
                     recipient.at_rcpt = status;
@@ -649,14 +644,12 @@ impl Transaction {
                 } else {
                     let error = self
                         .envelope_error()
-                        .unwrap_or_else(|| Self::rejection("DATA", reply));
+                        .unwrap_or_else(|| Step::DataInit.refused(reply));
                     self.fail(error);
                 }
             }
             Step::Bdat if !positive => {
-                let error = self
-                    .envelope_error()
-                    .unwrap_or_else(|| Self::rejection("BDAT", reply));
+                let error = self.envelope_error().unwrap_or_else(|| Step::Bdat.refused(reply));
                 self.fail(error);
             }
             Step::DataEnd => self.on_final_reply(reply),
@@ -667,15 +660,13 @@ impl Transaction {
     }
 
     fn on_final_reply(&mut self, reply: Reply) {
-        let command = if self.use_bdat { "BDAT" } else { "DATA" };
+        let end = if self.use_bdat { Step::Bdat } else { Step::DataEnd };
         if !self.lmtp || !self.any_accepted() {
             self.server_open = false;
             if reply.is_positive_completion() {
                 self.final_reply = Some(reply);
             } else {
-                let error = self
-                    .envelope_error()
-                    .unwrap_or_else(|| Self::rejection(command, reply));
+                let error = self.envelope_error().unwrap_or_else(|| end.refused(reply));
                 self.fail(error);
             }
             return;
@@ -692,7 +683,7 @@ impl Transaction {
             let status = if reply.is_positive_completion() {
                 Status::Accepted(reply)
             } else {
-                Status::Refused(Self::rejection(command, reply))
+                Status::Refused(end.refused(reply))
             };
             self.recipients[index].after_message = status;
         }

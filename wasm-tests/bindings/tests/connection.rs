@@ -599,3 +599,66 @@ fn next_event_carries_the_common_events_as_numbers() {
     assert_eq!(conn.event_reply_line(), "queued");
     assert_eq!(conn.event_reply_enhanced(), -1.0);
 }
+
+#[wasm_bindgen_test]
+fn raw_commands_recipients_and_caller_driven_sasl_through_the_js_api() {
+    // loopbackPeer: the transport connected to a loopback address, so AUTH may go to "localhost" in cleartext.
+    let options = obj(&[("serverName", s("localhost")), ("loopbackPeer", JsValue::TRUE)]);
+    let mut conn = WasmConnection::new(&options, NOW).expect("options accepted");
+    conn.handle_input(GREETING, NOW);
+    only_event(&mut conn, "greeting");
+    let help = conn.command("HELP", NOW).expect("raw command");
+    assert_eq!(transmitted(&mut conn), "EHLO localhost\r\n");
+    conn.handle_input(b"250-mx.example.test\r\n250 AUTH X-ECHO\r\n", NOW);
+    assert_eq!(transmitted(&mut conn), "HELP\r\n");
+    conn.handle_input(b"214 see RFC 5321\r\n", NOW);
+    let done = completed(&only_event(&mut conn, "completed"), help);
+    check_reply(&get(&done, "reply"), 214.0, "see RFC 5321");
+    // A tracked verb is a usage error object, nothing written.
+    let error = conn.command("DATA", NOW).expect_err("DATA is refused");
+    assert_eq!(get_str(&error, "kind"), "usage", "{}", json(&error));
+    assert_eq!(transmitted(&mut conn), "");
+
+    let auth = conn
+        .auth_custom("X-ECHO", Some(b"hi".to_vec()), NOW)
+        .expect("custom AUTH");
+    assert_eq!(transmitted(&mut conn), "AUTH X-ECHO aGk=\r\n");
+    conn.handle_input(b"334 Y2g=\r\n", NOW);
+    let challenge = only_event(&mut conn, "sasl-challenge");
+    assert_eq!(get_num(&challenge, "id"), auth);
+    let bytes = js_sys::Uint8Array::new(&get(&challenge, "challenge")).to_vec();
+    assert_eq!(bytes, b"ch");
+    conn.sasl_respond(auth, Some(b"ok".to_vec()), NOW)
+        .expect("respond");
+    assert_eq!(transmitted(&mut conn), "b2s=\r\n");
+    conn.handle_input(b"235 2.7.0 fine\r\n", NOW);
+    completed(&only_event(&mut conn, "completed"), auth);
+
+    let mail = conn
+        .mail("a@example.test", &JsValue::UNDEFINED, NOW)
+        .expect("mail");
+    let rcpt = conn
+        .rcpt("b@example.test", &JsValue::UNDEFINED, NOW)
+        .expect("rcpt");
+    assert_eq!(transmitted(&mut conn), "MAIL FROM:<a@example.test>\r\n");
+    conn.handle_input(b"250 ok\r\n", NOW);
+    completed(&only_event(&mut conn, "completed"), mail);
+    assert_eq!(transmitted(&mut conn), "RCPT TO:<b@example.test>\r\n");
+    conn.handle_input(b"250 ok\r\n", NOW);
+    completed(&only_event(&mut conn, "completed"), rcpt);
+    assert_eq!(conn.recipients(), vec!["b@example.test".to_string()]);
+}
+
+#[wasm_bindgen_test]
+fn a_client_certificate_that_is_not_pem_is_a_tls_error_object() {
+    let options = obj(&[
+        ("serverName", s("localhost")),
+        (
+            "clientCertificate",
+            obj(&[("cert", s("not a certificate")), ("key", s("hunter2"))]),
+        ),
+    ]);
+    let error = WasmConnection::new(&options, NOW).err().expect("refused");
+    assert_eq!(get_str(&error, "kind"), "tls", "{}", json(&error));
+    assert!(!json(&error).contains("hunter2"), "{}", json(&error));
+}
