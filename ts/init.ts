@@ -99,7 +99,7 @@ export function loadRoots(): Promise<void> {
   if (roots === undefined) {
     if (mozillaRootsLoaded()) return Promise.resolve();
     const attempt = import("./mozilla_roots.js").then((module: { default: string }) => {
-      loadMozillaRoots(module.default);
+      loadMozillaRoots(fromBase64(module.default));
     });
     roots = attempt;
     attempt.catch(() => {
@@ -107,4 +107,14 @@ export function loadRoots(): Promise<void> {
     });
   }
   return roots;
+}
+
+/** Base64 to bytes with the runtime's native decoder (`Uint8Array.fromBase64` where it exists, else `atob`). */
+function fromBase64(text: string): Uint8Array {
+  const native = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+  if (typeof native === "function") return native.call(Uint8Array, text);
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

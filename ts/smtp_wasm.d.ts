@@ -195,8 +195,8 @@ export class WasmConnection {
   transmitBuffered(): number;
 }
 
-/** Loads the Mozilla root store from the base64 blob of `mozilla_roots.js` (once; later calls are ignored). */
-export function loadMozillaRoots(base64: string): void;
+/** Loads the Mozilla root store from the decoded blob of `mozilla_roots.js` (once; later calls are ignored). */
+export function loadMozillaRoots(blob: Uint8Array): void;
 
 /** Whether the Mozilla root store is loaded. */
 export function mozillaRootsLoaded(): boolean;

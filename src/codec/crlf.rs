@@ -1,8 +1,9 @@
 //! Line-end normalisation shared by the DATA and BDAT encoders: bare CR and bare LF become CRLF, NUL is refused,
 //! 8-bit bytes are refused unless allowed, and (for DATA only) a `.` at the start of a line is doubled.
 //!
-//! The hot path copies runs of ordinary bytes with one slice copy each; the scan for the next special byte looks at
-//! eight bytes at a time, so the encoders run at memory speed on ordinary text.
+//! The hot path copies runs of ordinary bytes, CRLF line ends included, with one slice copy each (one per chunk for
+//! well-formed content; a line starting with `.` splits it when dot-stuffing); the scan for the next special byte
+//! looks at eight bytes at a time, so the encoders run at memory speed on ordinary text.
 
 use crate::error::{Field, InputError, InputErrorReason};
 
@@ -54,11 +55,12 @@ impl Normalizer {
             if DOT_STUFF && self.at_line_start && first == b'.' {
                 out.push(b'.');
             }
-            let run = find_special(rest, self.allow_8bit);
-            let (ordinary, tail) = rest.split_at(run);
+            let run = ordinary_run::<DOT_STUFF>(rest, self.allow_8bit);
+            let (ordinary, tail) = rest.split_at_checked(run).unwrap_or((rest, &[]));
             if !ordinary.is_empty() {
                 out.extend_from_slice(ordinary);
-                self.at_line_start = false;
+                // The run may end with a CRLF taken as it is.
+                self.at_line_start = ordinary.ends_with(b"\r\n");
             }
             let Some((&special, after)) = tail.split_first() else {
                 break;
@@ -82,6 +84,24 @@ impl Normalizer {
         }
         Ok(())
     }
+}
+
+/// The length of the run at the start of `bytes` that is copied as it is: ordinary bytes and the CRLF pairs among
+/// them (the usual line end needs no change), so that well-formed content is copied in one piece per chunk instead of
+/// one per line. A CRLF followed by `.` ends the run when dot-stuffing (the `.` must be doubled), and so does one
+/// whose LF is not in `bytes` (the next chunk decides).
+#[inline]
+fn ordinary_run<const DOT_STUFF: bool>(bytes: &[u8], allow_8bit: bool) -> usize {
+    let mut run = 0;
+    while let Some(rest) = bytes.get(run..) {
+        run += find_special(rest, allow_8bit);
+        let crlf = bytes.get(run) == Some(&b'\r') && bytes.get(run + 1) == Some(&b'\n');
+        if !crlf || (DOT_STUFF && bytes.get(run + 2) == Some(&b'.')) {
+            break;
+        }
+        run += 2;
+    }
+    run
 }
 
 /// The error for a refused content byte (NUL, or an 8-bit byte when 8-bit is not allowed).

@@ -29,28 +29,15 @@ pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// Loads the Mozilla root store from the base64 blob of `dist/mozilla_roots.js` (built by
-/// `examples/mozilla-roots.rs`), once per instance: the npm wasm does not compile the roots in, and a connection that
-/// trusts them (no `onlyRootCertificates`) fails until they are loaded. Later calls are ignored.
+/// Loads the Mozilla root store from the blob of `dist/mozilla_roots.js` (built by `examples/mozilla-roots.rs`; the
+/// module holds it in base64, decoded by the caller: the runtime's native decoder is faster than wasm code that runs
+/// once), once per instance: the npm wasm does not compile the roots in, and a connection that trusts them (no
+/// `onlyRootCertificates`) fails until they are loaded. Later calls are ignored. The bytes are kept, not copied:
+/// the anchors borrow from them.
 #[cfg(not(feature = "mozilla-roots"))]
 #[wasm_bindgen(js_name = loadMozillaRoots)]
-pub fn load_mozilla_roots(base64: &str) -> Result<(), JsValue> {
-    use base64::Engine as _;
-    if crate::tls::roots::mozilla_roots_loaded() {
-        return Ok(());
-    }
-    let blob = base64::engine::general_purpose::STANDARD
-        .decode(base64)
-        .map_err(|_| js::error_to_js(&crate::error::Error::Tls(malformed_roots())))?;
+pub fn load_mozilla_roots(blob: Vec<u8>) -> Result<(), JsValue> {
     crate::tls::roots::load_mozilla_roots(blob).map_err(|e| js::error_to_js(&crate::error::Error::Tls(e)))
-}
-
-#[cfg(not(feature = "mozilla-roots"))]
-fn malformed_roots() -> crate::error::TlsError {
-    crate::error::TlsError {
-        kind: crate::error::TlsErrorKind::Other,
-        message: "the Mozilla root store blob is not valid base64".into(),
-    }
 }
 
 /// Whether the Mozilla root store is available (compiled in, or loaded with `loadMozillaRoots`).
