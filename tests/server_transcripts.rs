@@ -713,9 +713,10 @@ fn xclient_changes_the_peer_and_greets_again() {
                     "250-LIMITS RCPTMAX=100\n250 XCLIENT ADDR PORT PROTO HELO LOGIN NAME DESTADDR DESTPORT"
                 )
         ));
-        h.client("XCLIENT FOO=bar\nXCLIENT ADDR=not-an-ip\nXCLIENT\nXCLIENT ADDR=IPV6:2001:db8::1 LOGIN=bob");
+        h.client("XCLIENT FOO=bar\nXCLIENT ADDR=not-an-ip\nXCLIENT NAME=a+0D+0Ab\nXCLIENT\nXCLIENT ADDR=IPV6:2001:db8::1 LOGIN=bob");
         h.server(
             "501 5.5.4 Bad XCLIENT attribute name: FOO\n501 5.5.4 Bad XCLIENT ADDR syntax\n\
+             501 5.5.4 Bad XCLIENT NAME syntax\n\
              501 5.5.4 Syntax: XCLIENT attribute=value...\n220 mx.example.org ESMTP Service Ready",
         );
         assert_eq!(h.session.peer().remote_ip, Some("2001:db8::1".parse().unwrap()));

@@ -232,7 +232,10 @@ pub fn parse_path(args: &[u8], kind: PathKind, strict: bool) -> Result<(String, 
         PathKind::From => Field::From,
         PathKind::To => Field::To,
     };
-    if validate_address(field, address, true, kind == PathKind::From).is_err() {
+    // C1 controls too (U+0085 is a line break to some readers): never in an address handed to the application.
+    if validate_address(field, address, true, kind == PathKind::From).is_err()
+        || address.chars().any(char::is_control)
+    {
         return Err(match kind {
             PathKind::From => {
                 ServerReply::fixed(553, EnhancedCode::new(5, 1, 7), "Bad sender address syntax")
@@ -462,6 +465,11 @@ mod tests {
         );
         assert!(ok("TO:<a@b>x", PathKind::To, false).is_err());
         assert_eq!(ok("TO:<a b@c>", PathKind::To, false).unwrap_err().code(), 553);
+        assert_eq!(
+            ok("TO:<\"a\u{9c}\"@x>", PathKind::To, false).unwrap_err().code(),
+            553
+        );
+        assert_eq!(ok("TO:<a\u{85}@x>", PathKind::To, false).unwrap_err().code(), 553);
         assert!(ok("TO:<a@b", PathKind::To, false).is_err());
     }
 

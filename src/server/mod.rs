@@ -1473,7 +1473,10 @@ fn parse_xclient(args: &[u8]) -> Result<Vec<(XclientAttribute, Option<String>)>,
                     &format!("Bad XCLIENT {} syntax", attribute.name()),
                 )
             };
-            let decoded = decode_xtext(value).filter(|v| v.len() <= 255).ok_or_else(bad)?;
+            // Decoded values must not smuggle line ends or other controls into logs and trace headers.
+            let decoded = decode_xtext(value)
+                .filter(|v| v.len() <= 255 && !v.chars().any(char::is_control))
+                .ok_or_else(bad)?;
             let valid = match attribute {
                 XclientAttribute::Addr | XclientAttribute::DestAddr => parse_xclient_ip(&decoded).is_some(),
                 XclientAttribute::Port | XclientAttribute::DestPort => decoded.parse::<u16>().is_ok(),
