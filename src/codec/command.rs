@@ -158,14 +158,19 @@ pub fn parse_command(line: &[u8]) -> ParsedCommand<'_> {
     }
 }
 
-/// The HELO/EHLO/LHLO argument: the first word, printable, at most 255 octets.
+/// The HELO/EHLO/LHLO argument: the first word, UTF-8 without control characters (C1 included), at most 255
+/// octets.
 pub fn parse_hello(args: &[u8]) -> Result<String, ServerReply> {
     let refuse = || ServerReply::fixed(501, E_SYNTAX, "Domain/address argument required for HELO");
     let word = args.split(|&b| b == b' ').next().unwrap_or_default();
     if word.is_empty() || word.len() > 255 || word.iter().any(|&b| b < 0x21 || b == 0x7f) {
         return Err(refuse());
     }
-    String::from_utf8(word.to_vec()).map_err(|_| refuse())
+    let name = String::from_utf8(word.to_vec()).map_err(|_| refuse())?;
+    if name.chars().any(char::is_control) {
+        return Err(refuse());
+    }
+    Ok(name)
 }
 
 /// Which envelope command a path belongs to.

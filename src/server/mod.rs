@@ -537,6 +537,14 @@ impl ServerSession {
 
     fn transcript(&mut self, from_client: bool, text: String) {
         if self.config.transcript {
+            // A debug line must not carry terminal escapes or line breaks from the client.
+            let text = if text.chars().any(char::is_control) {
+                text.chars()
+                    .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+                    .collect()
+            } else {
+                text
+            };
             self.events
                 .push_back(ServerEvent::Transcript(ServerTranscriptLine {
                     from_client,
