@@ -1040,3 +1040,37 @@ fn a_flood_of_pipelined_commands_is_read_as_the_replies_are_taken() {
     );
     assert!(h.session.wants_input());
 }
+
+#[test]
+fn anonymous_mail_refused_and_bdat_closed_mid_chunk() {
+    // go-smtp TestServer_anonymousUserError: the application refuses MAIL without AUTH.
+    let auth_required = || Backend {
+        mail: Some(Box::new(|_: &String| {
+            refuse(530, (5, 7, 0), "Authentication required")
+        })),
+        ..Default::default()
+    };
+    run_with(config, auth_required, |h| {
+        greet_ehlo(h);
+        h.client("MAIL FROM:<root@nsa.gov>\nRCPT TO:<root@gchq.gov.uk>");
+        h.server("530 5.7.0 Authentication required\n503 5.5.1 Missing MAIL FROM command.");
+    });
+    // go-smtp TestServer_Chunking_ClosedInTheMiddle: the message is dropped, the session ends.
+    run(|h| {
+        greet_ehlo(h);
+        h.client("MAIL FROM:<root@nsa.gov>\nRCPT TO:<root@gchq.gov.uk>");
+        h.discard();
+        h.client_raw(b"BDAT 8\r\nHey <");
+        h.session.handle_eof(h.now);
+        h.drain();
+        assert!(h.messages.is_empty());
+        assert!(
+            h.log.ends_with(&[
+                "MessageAborted PeerClosed".to_string(),
+                "Closed PeerClosed".to_string()
+            ]),
+            "{:?}",
+            h.log
+        );
+    });
+}
