@@ -260,7 +260,11 @@ DOV
 }
 postfix_up() {
   local checks=("$SMTP_WASM_POSTFIX_PORT" "$SMTP_WASM_POSTFIX_TLS_PORT:tls")
-  if postfix_running && dovecot_running && greets "$SMTP_WASM_POSTFIX_PORT"; then log "postfix: already up"; return 0; fi
+  # An instance configured by an older servers.sh (no relay to our Rust server yet) is restarted with this config.
+  if postfix_running && dovecot_running && greets "$SMTP_WASM_POSTFIX_PORT" \
+     && [ "$(postconf -c "$PF/etc" -h relay_domains 2>/dev/null)" = "$SMTP_WASM_RELAY_DOMAIN" ]; then
+    log "postfix: already up"; return 0
+  fi
   postfix_down quiet
   have postfix && have dovecot && have script || { log "postfix: postfix/dovecot not installed (scripts/setup.sh servers)"; return 1; }
   ports_free postfix "$SMTP_WASM_POSTFIX_PORT" "$SMTP_WASM_POSTFIX_TLS_PORT" || return 1

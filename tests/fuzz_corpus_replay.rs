@@ -70,6 +70,11 @@ fn server_session_corpus() {
 }
 
 #[test]
+fn tls_server_corpus() {
+    replay("tls_server", fuzzing::tls_server);
+}
+
+#[test]
 fn session_corpus() {
     replay("session", fuzzing::run_session);
 }

@@ -713,9 +713,10 @@ fn xclient_changes_the_peer_and_greets_again() {
                     "250-LIMITS RCPTMAX=100\n250 XCLIENT ADDR PORT PROTO HELO LOGIN NAME DESTADDR DESTPORT"
                 )
         ));
-        h.client("XCLIENT FOO=bar\nXCLIENT ADDR=not-an-ip\nXCLIENT\nXCLIENT ADDR=IPV6:2001:db8::1 LOGIN=bob");
+        h.client("XCLIENT FOO=bar\nXCLIENT ADDR=not-an-ip\nXCLIENT NAME=a+0D+0Ab\nXCLIENT\nXCLIENT ADDR=IPV6:2001:db8::1 LOGIN=bob");
         h.server(
             "501 5.5.4 Bad XCLIENT attribute name: FOO\n501 5.5.4 Bad XCLIENT ADDR syntax\n\
+             501 5.5.4 Bad XCLIENT NAME syntax\n\
              501 5.5.4 Syntax: XCLIENT attribute=value...\n220 mx.example.org ESMTP Service Ready",
         );
         assert_eq!(h.session.peer().remote_ip, Some("2001:db8::1".parse().unwrap()));
@@ -1038,4 +1039,38 @@ fn a_flood_of_pipelined_commands_is_read_as_the_replies_are_taken() {
         50_000 * "250 2.0.0 I have successfully done nothing\r\n".len()
     );
     assert!(h.session.wants_input());
+}
+
+#[test]
+fn anonymous_mail_refused_and_bdat_closed_mid_chunk() {
+    // go-smtp TestServer_anonymousUserError: the application refuses MAIL without AUTH.
+    let auth_required = || Backend {
+        mail: Some(Box::new(|_: &String| {
+            refuse(530, (5, 7, 0), "Authentication required")
+        })),
+        ..Default::default()
+    };
+    run_with(config, auth_required, |h| {
+        greet_ehlo(h);
+        h.client("MAIL FROM:<root@nsa.gov>\nRCPT TO:<root@gchq.gov.uk>");
+        h.server("530 5.7.0 Authentication required\n503 5.5.1 Missing MAIL FROM command.");
+    });
+    // go-smtp TestServer_Chunking_ClosedInTheMiddle: the message is dropped, the session ends.
+    run(|h| {
+        greet_ehlo(h);
+        h.client("MAIL FROM:<root@nsa.gov>\nRCPT TO:<root@gchq.gov.uk>");
+        h.discard();
+        h.client_raw(b"BDAT 8\r\nHey <");
+        h.session.handle_eof(h.now);
+        h.drain();
+        assert!(h.messages.is_empty());
+        assert!(
+            h.log.ends_with(&[
+                "MessageAborted PeerClosed".to_string(),
+                "Closed PeerClosed".to_string()
+            ]),
+            "{:?}",
+            h.log
+        );
+    });
 }

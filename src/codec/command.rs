@@ -158,14 +158,19 @@ pub fn parse_command(line: &[u8]) -> ParsedCommand<'_> {
     }
 }
 
-/// The HELO/EHLO/LHLO argument: the first word, printable, at most 255 octets.
+/// The HELO/EHLO/LHLO argument: the first word, UTF-8 without control characters (C1 included), at most 255
+/// octets.
 pub fn parse_hello(args: &[u8]) -> Result<String, ServerReply> {
     let refuse = || ServerReply::fixed(501, E_SYNTAX, "Domain/address argument required for HELO");
     let word = args.split(|&b| b == b' ').next().unwrap_or_default();
     if word.is_empty() || word.len() > 255 || word.iter().any(|&b| b < 0x21 || b == 0x7f) {
         return Err(refuse());
     }
-    String::from_utf8(word.to_vec()).map_err(|_| refuse())
+    let name = String::from_utf8(word.to_vec()).map_err(|_| refuse())?;
+    if name.chars().any(char::is_control) {
+        return Err(refuse());
+    }
+    Ok(name)
 }
 
 /// Which envelope command a path belongs to.
@@ -232,7 +237,10 @@ pub fn parse_path(args: &[u8], kind: PathKind, strict: bool) -> Result<(String, 
         PathKind::From => Field::From,
         PathKind::To => Field::To,
     };
-    if validate_address(field, address, true, kind == PathKind::From).is_err() {
+    // C1 controls too (U+0085 is a line break to some readers): never in an address handed to the application.
+    if validate_address(field, address, true, kind == PathKind::From).is_err()
+        || address.chars().any(char::is_control)
+    {
         return Err(match kind {
             PathKind::From => {
                 ServerReply::fixed(553, EnhancedCode::new(5, 1, 7), "Bad sender address syntax")
@@ -462,6 +470,11 @@ mod tests {
         );
         assert!(ok("TO:<a@b>x", PathKind::To, false).is_err());
         assert_eq!(ok("TO:<a b@c>", PathKind::To, false).unwrap_err().code(), 553);
+        assert_eq!(
+            ok("TO:<\"a\u{9c}\"@x>", PathKind::To, false).unwrap_err().code(),
+            553
+        );
+        assert_eq!(ok("TO:<a\u{85}@x>", PathKind::To, false).unwrap_err().code(), 553);
         assert!(ok("TO:<a@b", PathKind::To, false).is_err());
     }
 

@@ -7,10 +7,12 @@
 mod client_session;
 mod server_codec;
 mod server_session;
+mod tls_server;
 
 pub use client_session::{config_for, describe_session, run_session, MAX_ACTIONS, SERVER_LINES};
 pub use server_codec::{server_command, server_content};
 pub use server_session::{run_server_session, server_config_for, CLIENT_LINES, SERVER_MAX_ACTIONS};
+pub use tls_server::tls_server;
 
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;

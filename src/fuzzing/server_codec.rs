@@ -73,7 +73,7 @@ fn check_command_line(line: &[u8], offered: Offered, strict: bool) {
     assert!(command.name.len() <= 16);
     let args = command.args;
     if let Ok(name) = parse_hello(args) {
-        assert!(!name.is_empty() && !name.bytes().any(|b| b <= b' ' || b == 0x7f));
+        assert!(!name.is_empty() && !name.chars().any(|c| c == ' ' || c.is_control()));
     }
     for kind in [PathKind::From, PathKind::To] {
         match parse_path(args, kind, strict) {

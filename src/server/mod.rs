@@ -537,6 +537,14 @@ impl ServerSession {
 
     fn transcript(&mut self, from_client: bool, text: String) {
         if self.config.transcript {
+            // A debug line must not carry terminal escapes or line breaks from the client.
+            let text = if text.chars().any(char::is_control) {
+                text.chars()
+                    .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+                    .collect()
+            } else {
+                text
+            };
             self.events
                 .push_back(ServerEvent::Transcript(ServerTranscriptLine {
                     from_client,
@@ -1473,7 +1481,10 @@ fn parse_xclient(args: &[u8]) -> Result<Vec<(XclientAttribute, Option<String>)>,
                     &format!("Bad XCLIENT {} syntax", attribute.name()),
                 )
             };
-            let decoded = decode_xtext(value).filter(|v| v.len() <= 255).ok_or_else(bad)?;
+            // Decoded values must not smuggle line ends or other controls into logs and trace headers.
+            let decoded = decode_xtext(value)
+                .filter(|v| v.len() <= 255 && !v.chars().any(char::is_control))
+                .ok_or_else(bad)?;
             let valid = match attribute {
                 XclientAttribute::Addr | XclientAttribute::DestAddr => parse_xclient_ip(&decoded).is_some(),
                 XclientAttribute::Port | XclientAttribute::DestPort => decoded.parse::<u16>().is_ok(),
