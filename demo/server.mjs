@@ -63,10 +63,12 @@ function makeCertificates() {
 const MAX_KEPT = 256 * 1024;
 const MAX_MESSAGES = 50;
 let smtp; // startServe's handle
+let maildirRoot; // removed when the demo stops
 
 /** Our server, on the wanted ports (a busy one falls back to one the system picks). */
 async function startSmtp(certs, smtpPort, smtpsPort) {
   const maildir = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-wasm-demo-maildir-"));
+  maildirRoot = maildir;
   const attempt = (p1, p2) =>
     startServe({
       listen: { host: HOST, port: p1 },
@@ -276,7 +278,7 @@ async function main() {
     await Promise.all([
       new Promise((r) => bridgeServer.close(() => r())),
       new Promise((r) => httpServer.close(() => r())),
-      smtp.close(),
+      smtp.close().then(() => fs.rmSync(maildirRoot, { recursive: true, force: true })),
     ]);
     process.exit(code);
   };

@@ -246,7 +246,12 @@ export async function startServe(options) {
     ...(tls ? { tls } : {}),
     maxMessageBytes: options.maxMessageBytes ?? 25 * 1024 * 1024,
     maxRecipients: options.maxRecipients ?? 100,
-    // A development inbox: clients on this machine may AUTH without TLS (as the client's localhost rule).
+    // A development inbox takes whatever a client may send: every extension the core has.
+    enableSmtpUtf8: true,
+    enableDsn: true,
+    enableBinaryMime: true,
+    enableRequireTls: true,
+    // Clients on this machine: clients on this machine may AUTH without TLS (as the client's localhost rule).
     secureNets: ["127.0.0.0/8", "::1/128"],
     ...(options.verbose
       ? { debug: (l) => log(`  [${l.sid}] ${l.direction === "client" ? "C:" : "S:"} ${l.text}`) }

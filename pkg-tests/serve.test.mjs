@@ -204,6 +204,35 @@ test("our own client: STARTTLS + AUTH, SMTPUTF8 not offered so ASCII, BDAT (CHUN
   assert.equal(got.body.toString("utf8"), body);
 });
 
+test("our own client: SMTPUTF8 address, BINARYMIME (every byte value), REQUIRETLS, DSN; then LMTP", async () => {
+  const { SmtpClient, connectTcp, sendMail } = await import(path.join(ROOT, "dist/node.js"));
+  const head = Buffer.from("Subject: binary\r\nContent-Type: application/octet-stream\r\n\r\n");
+  const all = Buffer.alloc(256);
+  for (let i = 0; i < 256; i++) all[i] = i;
+  const body = Buffer.concat([head, all, Buffer.from("\r\n.\r\n")]);
+  const result = await sendMail({ host: "127.0.0.1", port: smtp.port, serverName: "localhost",
+    rootCertificates: fs.readFileSync(smtp.ca, "utf8"), auth: { username: "alice", password: "secret" },
+    from: "j\u00f6rg@example.test", to: ["\u00fc@example.test"], message: new Uint8Array(body),
+    mailOptions: { smtpUtf8: true, body: "BINARYMIME", requireTls: true, ret: "HDRS", envelopeId: "env-1" },
+    rcptOptions: { notify: ["SUCCESS", "FAILURE"] } });
+  assert.deepEqual(result.accepted, ["\u00fc@example.test"]);
+  const got = stored(smtp.maildir).find((m) => m.body.includes("Subject: binary"));
+  assert.ok(got, "stored");
+  assert.equal(Buffer.from(got.from, "latin1").toString("utf8"), "j\u00f6rg@example.test");
+  assert.ok(got.body.equals(body), "every byte stored as sent (BDAT, no dot-stuffing, no line-end changes)");
+  // LMTP: one reply per recipient.
+  const client = await SmtpClient.connect(await connectTcp("127.0.0.1", lmtp.port), { serverName: "localhost", lmtp: true });
+  await client.mail("l@example.test");
+  await client.rcpt("one@example.test");
+  await client.rcpt("two@example.test");
+  const w = await client.lmtpData();
+  await w.write("Subject: lmtp ours\r\n\r\nhi\r\n");
+  const results = await w.close();
+  assert.deepEqual(results.map((r) => [r.recipient, r.reply?.code]), [["one@example.test", 250], ["two@example.test", 250]]);
+  await client.quit();
+  assert.ok(stored(lmtp.maildir).some((m) => m.body.includes("lmtp ours")));
+});
+
 test("the web inbox in Chromium: a message sent by swaks appears live; HTML view loads nothing remote", async (t) => {
   let launch;
   try {

@@ -519,6 +519,43 @@ describe("limits and shutdown", () => {
   });
 });
 
+describe("abuse", () => {
+  test("garbage, oversized lines, floods and half-open clients do not take the server down", async () => {
+    const { backend, messages } = recordingBackend();
+    const origError = console.error;
+    console.error = quiet;
+    const { s, port } = await started({ backend, readTimeout: 2000, maxConnections: 100 });
+    const net = await import("node:net");
+    const crypto = await import("node:crypto");
+    const abusers = [];
+    for (let i = 0; i < 40; i++) {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.on("error", () => {});
+      sock.on("data", () => {});
+      sock.on("connect", () => {
+        if (i % 4 === 0) sock.write(crypto.randomBytes(200_000)); // binary garbage
+        else if (i % 4 === 1) sock.write("EHLO " + "a".repeat(100_000) + "\r\n"); // an oversized line
+        else if (i % 4 === 2) sock.write("NOOP\r\n".repeat(20_000)); // a pipelined flood
+        // i % 4 === 3: connects and says nothing (half-open until readTimeout)
+      });
+      abusers.push(sock);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // A well-behaved client still gets through.
+    const c = await talk(port);
+    await hello(c);
+    await c.cmd("MAIL FROM:<a@x.test>");
+    await c.cmd("RCPT TO:<b@y.test>");
+    assert.equal((await c.cmd("DATA")).code, 354);
+    assert.equal((await c.cmd("still here\r\n.", 10_000)).code, 250);
+    c.destroy();
+    for (const a of abusers) a.destroy();
+    await s.close();
+    console.error = origError;
+    assert.ok(messages.some((m) => m.body === "still here\r\n"));
+  });
+});
+
 describe("transformBackend", () => {
   test("rewrites addresses and the message", async () => {
     const { backend, log, messages } = recordingBackend();

@@ -15,7 +15,7 @@
 
 import { SmtpError as ClientSmtpError } from "../errors.js";
 import type { RawReplySpec, RawServerEvent, RawServerTlsInfo, RawXclient, ServerCore } from "./core.js";
-import { BACKEND_TIMEOUT_REPLY, ErrAuthRequired, INTERNAL_ERROR_REPLY, type SmtpError } from "./errors.js";
+import { BACKEND_TIMEOUT_REPLY, ErrAuthRequired, ErrAuthUnsupported, INTERNAL_ERROR_REPLY, type SmtpError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import type { ServerTransport } from "./transport.js";
 import type { ConnectionState, ServerMailOptions, ServerRcptOptions, ServerTlsInfo, Session } from "./types.js";
@@ -421,7 +421,7 @@ export class ConnectionDriver {
     const { backend, rateLimiter } = this.host.options;
     const login = backend.login;
     if (login === undefined) {
-      this.rejectId(event.id, replyOf(ErrAuthRequired) ?? INTERNAL_ERROR_REPLY);
+      this.rejectId(event.id, replyOf(ErrAuthUnsupported) ?? INTERNAL_ERROR_REPLY);
       return;
     }
     const secret = event.password ?? event.token ?? "";

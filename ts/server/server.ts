@@ -31,10 +31,18 @@ import type {
 /** How long `close()` lets sessions write their `421` before dropping them. */
 const CLOSE_GRACE_MS = 10_000;
 
+// Session ids: a random 32-bit prefix per process and a counter (16 hex digits). Unique, which is all a session id
+// has to be; drawing 8 random bytes per connection cost ~2% of the CPU of a connection in the smtp-source benchmark.
+let sidPrefix: string | undefined;
+let sidCounter = 0;
 function randomSid(): string {
-  const bytes = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (sidPrefix === undefined) {
+    const bytes = new Uint8Array(4);
+    globalThis.crypto.getRandomValues(bytes);
+    sidPrefix = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  sidCounter = (sidCounter + 1) % 0x100000000;
+  return sidPrefix + sidCounter.toString(16).padStart(8, "0");
 }
 
 /**
