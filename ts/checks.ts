@@ -40,18 +40,20 @@ const SESSION_KEYS = [
 /** The keys of `ClientOptions`. */
 export const CLIENT_OPTION_KEYS = [...SESSION_KEYS, "implicitTls"] as const;
 
-/**
- * The keys of `SendMailOptions`. Composition options (subject, text, attachments...) are added here by the module
- * that composes messages.
- */
+/** The keys of `ComposeOptions` (`composeMessage`), which `sendMail` also takes when it composes the message. */
+export const COMPOSE_KEYS = [
+  "from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "messageId", "date",
+  "inReplyTo", "references", "dkim",
+] as const;
+
+/** The keys of `SendMailOptions`: the connection's, the envelope and message's, and the composer's. */
 export const SEND_MAIL_KEYS: string[] = [
+  ...COMPOSE_KEYS,
   ...SESSION_KEYS,
   "host",
   "port",
   "tls",
   "auth",
-  "from",
-  "to",
   "message",
   "mailOptions",
   "rcptOptions",

@@ -8,6 +8,7 @@
 
 import type * as ComposeBindings from "./smtp_compose.js";
 import type { RawComposeOptions } from "./smtp_compose.js";
+import { checkKeys, COMPOSE_KEYS } from "./checks.js";
 import { toError, UsageError } from "./errors.js";
 import type { AddressLike, ComposeOptions, DkimOptions, MailAttachment, MessageSource, SendMailOptions } from "./types.js";
 
@@ -70,11 +71,6 @@ function loadComposer(): Promise<typeof ComposeBindings> {
   return attempt;
 }
 
-/** The options of {@link ComposeOptions}, checked against unknown keys. */
-export const COMPOSE_KEYS = [
-  "from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "messageId", "date",
-  "inReplyTo", "references", "dkim",
-] as const;
 /** The options that make sendMail compose a message. */
 const CONTENT_KEYS = [
   "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "messageId", "date", "inReplyTo",
@@ -82,14 +78,6 @@ const CONTENT_KEYS = [
 ] as const;
 const ATTACHMENT_KEYS = ["filename", "content", "contentType", "cid", "disposition"];
 const DKIM_KEYS = ["domainName", "keySelector", "privateKey", "headerFieldNames", "canonicalization"];
-
-function checkKeys(value: object, allowed: readonly string[], what: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) {
-      throw new UsageError(`unknown ${what} option ${JSON.stringify(key)} (known: ${allowed.join(", ")})`);
-    }
-  }
-}
 
 function list(value: AddressLike | AddressLike[] | undefined): AddressLike[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -399,16 +387,6 @@ async function signRaw(message: MessageSource, dkim: DkimOptions | DkimOptions[]
   return concat(chunks);
 }
 
-/**
- * The keys sendMail knows, besides the ones of ComposeOptions (for the unknown-key check). Merge note: branch
- * client13 adds ts/checks.ts with the one SEND_MAIL_KEYS list (checked by sendMail itself); once both are in, push
- * COMPOSE_KEYS into that list here and drop this one and the check in prepareMessage.
- */
-const SEND_MAIL_KEYS = [
-  "host", "port", "tls", "serverName", "localName", "lmtp", "preferChunking", "rootCertificates", "onlyRootCertificates",
-  "dangerouslyAcceptInvalidCertificates", "allowInsecureAuth", "auth", "message", "mailOptions", "rcptOptions",
-  "connect", "timeouts", "debug", "signal", "onProgress",
-];
 
 /**
  * For sendMail: the envelope and the message, composed (and signed) when there is no `message`, signed when there
@@ -419,7 +397,7 @@ const SEND_MAIL_KEYS = [
 export async function prepareMessage(
   options: SendMailOptions,
 ): Promise<{ from: string; to: string | string[]; message: MessageSource }> {
-  checkKeys(options, [...SEND_MAIL_KEYS, ...COMPOSE_KEYS], "sendMail");
+  // sendMail has checked the keys (SEND_MAIL_KEYS holds COMPOSE_KEYS).
   if (options.message !== undefined) {
     const extra = CONTENT_KEYS.filter((key) => options[key] !== undefined);
     if (extra.length > 0) {
