@@ -695,14 +695,8 @@ impl ServerSession {
 
     fn command(&mut self, line: &[u8]) {
         let parsed = parse_command(line);
-        let text = if parsed.verb == Some(Verb::Auth) {
-            let mechanism = parsed.args.split(|&b| b == b' ').next().unwrap_or_default();
-            let redacted = if parsed.args.len() > mechanism.len() {
-                " <redacted>"
-            } else {
-                ""
-            };
-            format!("AUTH {}{redacted}", String::from_utf8_lossy(mechanism))
+        let text = if starts_with_ignore_case(line, b"AUTH") {
+            redacted_auth_line(line)
         } else {
             String::from_utf8_lossy(line).into_owned()
         };
@@ -1438,6 +1432,29 @@ fn non_ascii() -> ServerReply {
     ServerReply::fixed(553, e(5, 6, 7), "Non-ASCII addresses require SMTPUTF8")
 }
 
+/// An AUTH line for the transcript: the mechanism only when it looks like one (RFC 4422: 1 to 20 of `A-Z 0-9 - _`),
+/// everything else `<redacted>`, so a missing space (`AUTH PLAINAGFsaWNl...`) or a tab never logs credentials.
+fn redacted_auth_line(line: &[u8]) -> String {
+    let rest = line.get(4..).unwrap_or_default();
+    let Some(args) = rest.strip_prefix(b" ") else {
+        return if rest.is_empty() {
+            "AUTH".into()
+        } else {
+            "AUTH <redacted>".into()
+        };
+    };
+    let mechanism = args.split(|&b| b == b' ').next().unwrap_or_default();
+    let valid = (1..=20).contains(&mechanism.len())
+        && mechanism
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match (valid, args.len() > mechanism.len()) {
+        (true, false) => format!("AUTH {}", String::from_utf8_lossy(mechanism)),
+        (true, true) => format!("AUTH {} <redacted>", String::from_utf8_lossy(mechanism)),
+        (false, _) => "AUTH <redacted>".into(),
+    }
+}
+
 fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
     bytes
         .get(..prefix.len())
@@ -1504,4 +1521,25 @@ fn parse_xclient(args: &[u8]) -> Result<Vec<(XclientAttribute, Option<String>)>,
         return Err(syntax());
     }
     Ok(attributes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_auth_line;
+
+    #[test]
+    fn auth_lines_never_log_credentials() {
+        for (line, shown) in [
+            (&b"AUTH PLAIN AGFsaWNlAHNlY3JldA=="[..], "AUTH PLAIN <redacted>"),
+            (b"auth login", "auth login"),
+            (b"AUTH PLAINAGFsaWNlAHNlY3JldA==", "AUTH <redacted>"),
+            (b"AUTH\tPLAIN AGFsaWNl", "AUTH <redacted>"),
+            (b"AUTHPLAIN", "AUTH <redacted>"),
+            (b"AUTH", "AUTH"),
+            (b"AUTH  PLAIN x", "AUTH <redacted>"),
+        ] {
+            let text = redacted_auth_line(line);
+            assert_eq!(text.to_ascii_lowercase(), shown.to_ascii_lowercase(), "{line:?}");
+        }
+    }
 }
