@@ -28,6 +28,7 @@ mod event;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -63,6 +64,8 @@ const MIN_INPUT_LIMIT: usize = 1024 * 1024;
 /// Replies waiting to be written beyond which the session reads no further command until `poll_transmit` takes
 /// them (a flood of pipelined NOOPs must not turn into megabytes of replies in memory).
 const OUTPUT_LIMIT: usize = 64 * 1024;
+/// Buffers larger than this are given back once empty.
+const IDLE_CAPACITY: usize = 4096;
 
 /// An open mail transaction.
 #[derive(Debug, Clone)]
@@ -126,7 +129,7 @@ enum Pending {
 /// The server side of one SMTP or LMTP connection, with no I/O (see the module documentation).
 #[derive(Debug)]
 pub struct ServerSession {
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     secure_nets: Vec<Cidr>,
     peer: PeerInfo,
     original_peer: PeerInfo,
@@ -159,7 +162,11 @@ impl ServerSession {
     ///
     /// Fails (with [`Error::Usage`]) only for a configuration that cannot work: an invalid `secure_nets` entry, an
     /// empty domain, or a domain with spaces or control characters.
-    pub fn new(config: ServerConfig, peer: PeerInfo, now: Timestamp) -> Result<Self, Error> {
+    ///
+    /// `config` may be a `ServerConfig` or an `Arc<ServerConfig>` shared by every connection of a server (one copy
+    /// in memory however many connections are open).
+    pub fn new(config: impl Into<Arc<ServerConfig>>, peer: PeerInfo, now: Timestamp) -> Result<Self, Error> {
+        let config = config.into();
         if config.domain.is_empty() || config.domain.chars().any(|c| c.is_control() || c == ' ') {
             return Err(Error::Usage(format!("invalid server domain {:?}", config.domain)));
         }
@@ -271,6 +278,10 @@ impl ServerSession {
         let limit = MIN_INPUT_LIMIT
             .max(self.config.content_window.saturating_mul(4))
             .max(self.config.max_line_length.saturating_mul(4));
+        // Idle connections keep no big buffers (a server holds many of them).
+        if self.input.is_empty() && self.input.capacity() > IDLE_CAPACITY {
+            self.input = Vec::new();
+        }
         if self.input.len() > limit {
             self.input.clear();
             self.abort_message(MessageAbort::Shutdown);
@@ -340,7 +351,14 @@ impl ServerSession {
 
     /// Closes the session on the server's initiative: `421 4.3.2 <domain> Service shutting down` (replacing the
     /// greeting if it has not been sent yet: go-smtp's `Reject`), then [`ServerEvent::Closed`].
-    pub fn shutdown(&mut self, _now: Timestamp) {
+    pub fn shutdown(&mut self, now: Timestamp) {
+        let text = format!("{} Service shutting down", self.config.domain);
+        self.shutdown_with(ServerReply::new(421, e(4, 3, 2), &text), now);
+    }
+
+    /// [`ServerSession::shutdown`] with the application's own reply (go-smtp's `Reject` says
+    /// `421 4.7.0 Too busy. Try again later.`; a rate limiter may say why).
+    pub fn shutdown_with(&mut self, reply: ServerReply, _now: Timestamp) {
         if self.is_closed() {
             return;
         }
@@ -351,8 +369,7 @@ impl ServerSession {
         self.abort_message(MessageAbort::Shutdown);
         self.pending = None;
         if !matches!(self.mode, Mode::AwaitingTls) {
-            let text = format!("{} Service shutting down", self.config.domain);
-            self.send(&ServerReply::new(421, e(4, 3, 2), &text));
+            self.send(&reply);
         }
         self.close(CloseReason::Shutdown);
         self.release();
@@ -483,7 +500,11 @@ impl ServerSession {
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 16 {
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// True once after `220 2.0.0 Ready to start TLS` was queued: write the transmit bytes, then start the TLS
@@ -556,7 +577,15 @@ impl ServerSession {
     /// Releases held replies when no decision is pending (everything else the session could do is done).
     fn release(&mut self) {
         if self.pending.is_none() || self.is_closed() {
-            self.transmit.append(&mut self.held);
+            if self.transmit.is_empty() {
+                // Hand the buffer over rather than copy it.
+                std::mem::swap(&mut self.transmit, &mut self.held);
+            } else {
+                self.transmit.append(&mut self.held);
+            }
+            if self.held.capacity() > IDLE_CAPACITY {
+                self.held = Vec::new();
+            }
         }
     }
 
