@@ -279,7 +279,7 @@ impl ServerSession {
             .max(self.config.content_window.saturating_mul(4))
             .max(self.config.max_line_length.saturating_mul(4));
         // Idle connections keep no big buffers (a server holds many of them).
-        if self.input.is_empty() && self.input.capacity() > IDLE_CAPACITY {
+        if self.input.is_empty() && self.input.capacity() > 0 {
             self.input = Vec::new();
         }
         if self.input.len() > limit {
@@ -501,7 +501,7 @@ impl ServerSession {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > 16 {
+        if event.is_none() && self.events.capacity() > 4 {
             self.events = VecDeque::new();
         }
         event
