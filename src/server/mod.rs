@@ -21,6 +21,43 @@
 //! At STARTTLS the session queues `220 2.0.0 Ready to start TLS`, drops whatever the client pipelined after the
 //! command (CVE-2011-0411), and [`ServerSession::poll_start_tls`] turns true: write the transmit bytes, run the
 //! handshake, then call [`ServerSession::handle_tls_established`]; the client must say EHLO again.
+//!
+//! # Example
+//! ```
+//! use smtp_wasm::{Decision, PeerInfo, ServerConfig, ServerEvent, ServerSession, Timestamp};
+//!
+//! let now = Timestamp::from_unix_millis(1_700_000_000_000);
+//! let mut session = ServerSession::new(ServerConfig::new("mx.example.org"), PeerInfo::default(), now)?;
+//! let mut wire = Vec::new();
+//! let mut message = Vec::new();
+//! let client = b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+//!                Subject: hi\r\n\r\n..dot-stuffed\r\n.\r\nQUIT\r\n";
+//! session.handle_input(client, now);
+//! loop {
+//!     while let Some(bytes) = session.poll_transmit() {
+//!         wire.extend_from_slice(&bytes); // write these to the socket
+//!     }
+//!     let Some(event) = session.poll_event() else { break };
+//!     match event {
+//!         ServerEvent::Content(chunk) => {
+//!             message.extend_from_slice(&chunk);
+//!             session.content_read(chunk.len(), now);
+//!         }
+//!         // Hello, Mail, Rcpt, MessageEnd: this application accepts everything.
+//!         other => {
+//!             if let Some(id) = other.request_id() {
+//!                 session.answer(id, Decision::Accept, now)?;
+//!             }
+//!         }
+//!     }
+//! }
+//! assert_eq!(message, b"Subject: hi\r\n\r\n.dot-stuffed\r\n");
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("220 mx.example.org ESMTP Service Ready\r\n250-mx.example.org Hello client.example"));
+//! assert!(wire.ends_with("250 2.0.0 OK: queued\r\n221 2.0.0 Bye\r\n"));
+//! assert!(session.is_closed());
+//! # Ok::<(), smtp_wasm::Error>(())
+//! ```
 
 mod config;
 pub mod connection;
