@@ -118,7 +118,7 @@ class Message {
 
   push(chunk: Uint8Array): void {
     if (this.discarding || this.closed) return;
-    // The core may reuse its buffer: the backend gets its own copy (only when the chunk is a view into wasm memory).
+    // The wasm hands out each chunk as a fresh Uint8Array (copied out of its memory): the backend may keep it.
     this.controller.enqueue(chunk);
   }
 
