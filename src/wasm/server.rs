@@ -451,6 +451,14 @@ impl WasmServerConnection {
             .is_ok())
     }
 
+    /// Refuses the message being received, before its end: the rest is read and dropped, then `reply` is sent
+    /// (no `data-end` event follows). `false` when no message is being received.
+    #[wasm_bindgen(js_name = refuseMessage)]
+    pub fn refuse_message(&mut self, reply: &JsValue, now: f64) -> Result<bool, JsValue> {
+        let reply = reply_of(reply)?.ok_or_else(|| option_error("reply", "is required"))?;
+        Ok(self.inner.refuse_message(reply, timestamp(now)).is_ok())
+    }
+
     /// The application consumed `n` bytes of content.
     #[wasm_bindgen(js_name = contentRead)]
     pub fn content_read(&mut self, n: f64, now: f64) {
