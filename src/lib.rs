@@ -55,10 +55,12 @@ pub use reply::{EnhancedCode, Reply};
 pub use sasl::{Credentials, Mechanism};
 #[cfg(feature = "server")]
 pub use server::{
-    CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, RequestId, ServerConfig, ServerEvent,
-    ServerSession, ServerTranscriptLine, XclientAttribute,
+    CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, RequestId, ServerConfig, ServerConnection,
+    ServerEvent, ServerSession, ServerTranscriptLine, XclientAttribute,
 };
 pub use time::Timestamp;
+#[cfg(feature = "server")]
+pub use tls::{TlsAcceptor, TlsServerOptions};
 pub use tls::{TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.

@@ -1074,3 +1074,21 @@ fn anonymous_mail_refused_and_bdat_closed_mid_chunk() {
         );
     });
 }
+
+#[test]
+fn shutdown_with_the_applications_reply_and_a_shared_config() {
+    let shared = std::sync::Arc::new(config());
+    let now = Timestamp::from_unix_millis(server_common::T0);
+    let mut a = smtp_wasm::ServerSession::new(shared.clone(), PeerInfo::default(), now).unwrap();
+    let b = smtp_wasm::ServerSession::new(shared.clone(), PeerInfo::default(), now).unwrap();
+    assert!(std::ptr::eq(a.config(), b.config()));
+    a.shutdown_with(
+        ServerReply::new(421, (4, 7, 0), "Too busy. Try again later."),
+        now,
+    );
+    assert_eq!(
+        a.poll_transmit().as_deref(),
+        Some(&b"421 4.7.0 Too busy. Try again later.\r\n"[..])
+    );
+    assert!(a.is_closed());
+}

@@ -8,6 +8,7 @@
 //! [`ServerConnection::wants_input`] says so.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::codec::reply_writer::ServerReply;
 use crate::error::{Error, TlsError};
@@ -56,7 +57,7 @@ impl ServerConnection {
     /// [`Error::Usage`] for `peer.tls` without an acceptor, or a configuration the session refuses (see
     /// [`ServerSession::new`]); [`Error::Tls`] if rustls cannot start.
     pub fn new(
-        mut config: ServerConfig,
+        config: impl Into<Arc<ServerConfig>>,
         peer: PeerInfo,
         tls: Option<TlsAcceptor>,
         now: Timestamp,
@@ -70,7 +71,11 @@ impl ServerConnection {
             }
             (_, false) => None,
         };
-        config.tls_available = tls.is_some();
+        // One configuration may serve every connection (an `Arc`); it is copied only if it says otherwise.
+        let mut config = config.into();
+        if config.tls_available != tls.is_some() {
+            Arc::make_mut(&mut config).tls_available = tls.is_some();
+        }
         let session = ServerSession::new(config, peer, now)?;
         let mut connection = ServerConnection {
             session,
@@ -209,6 +214,12 @@ impl ServerConnection {
     /// Closes on the server's initiative: `421` (see [`ServerSession::shutdown`]), then TLS close_notify.
     pub fn shutdown(&mut self, now: Timestamp) {
         self.session.shutdown(now);
+        self.flush(now);
+    }
+
+    /// Closes on the server's initiative with the application's reply (see [`ServerSession::shutdown_with`]).
+    pub fn shutdown_with(&mut self, reply: ServerReply, now: Timestamp) {
+        self.session.shutdown_with(reply, now);
         self.flush(now);
     }
 

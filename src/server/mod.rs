@@ -21,6 +21,43 @@
 //! At STARTTLS the session queues `220 2.0.0 Ready to start TLS`, drops whatever the client pipelined after the
 //! command (CVE-2011-0411), and [`ServerSession::poll_start_tls`] turns true: write the transmit bytes, run the
 //! handshake, then call [`ServerSession::handle_tls_established`]; the client must say EHLO again.
+//!
+//! # Example
+//! ```
+//! use smtp_wasm::{Decision, PeerInfo, ServerConfig, ServerEvent, ServerSession, Timestamp};
+//!
+//! let now = Timestamp::from_unix_millis(1_700_000_000_000);
+//! let mut session = ServerSession::new(ServerConfig::new("mx.example.org"), PeerInfo::default(), now)?;
+//! let mut wire = Vec::new();
+//! let mut message = Vec::new();
+//! let client = b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+//!                Subject: hi\r\n\r\n..dot-stuffed\r\n.\r\nQUIT\r\n";
+//! session.handle_input(client, now);
+//! loop {
+//!     while let Some(bytes) = session.poll_transmit() {
+//!         wire.extend_from_slice(&bytes); // write these to the socket
+//!     }
+//!     let Some(event) = session.poll_event() else { break };
+//!     match event {
+//!         ServerEvent::Content(chunk) => {
+//!             message.extend_from_slice(&chunk);
+//!             session.content_read(chunk.len(), now);
+//!         }
+//!         // Hello, Mail, Rcpt, MessageEnd: this application accepts everything.
+//!         other => {
+//!             if let Some(id) = other.request_id() {
+//!                 session.answer(id, Decision::Accept, now)?;
+//!             }
+//!         }
+//!     }
+//! }
+//! assert_eq!(message, b"Subject: hi\r\n\r\n.dot-stuffed\r\n");
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("220 mx.example.org ESMTP Service Ready\r\n250-mx.example.org Hello client.example"));
+//! assert!(wire.ends_with("250 2.0.0 OK: queued\r\n221 2.0.0 Bye\r\n"));
+//! assert!(session.is_closed());
+//! # Ok::<(), smtp_wasm::Error>(())
+//! ```
 
 mod config;
 pub mod connection;
@@ -28,6 +65,7 @@ mod event;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -63,6 +101,8 @@ const MIN_INPUT_LIMIT: usize = 1024 * 1024;
 /// Replies waiting to be written beyond which the session reads no further command until `poll_transmit` takes
 /// them (a flood of pipelined NOOPs must not turn into megabytes of replies in memory).
 const OUTPUT_LIMIT: usize = 64 * 1024;
+/// Buffers larger than this are given back once empty.
+const IDLE_CAPACITY: usize = 4096;
 
 /// An open mail transaction.
 #[derive(Debug, Clone)]
@@ -126,7 +166,7 @@ enum Pending {
 /// The server side of one SMTP or LMTP connection, with no I/O (see the module documentation).
 #[derive(Debug)]
 pub struct ServerSession {
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     secure_nets: Vec<Cidr>,
     peer: PeerInfo,
     original_peer: PeerInfo,
@@ -159,7 +199,11 @@ impl ServerSession {
     ///
     /// Fails (with [`Error::Usage`]) only for a configuration that cannot work: an invalid `secure_nets` entry, an
     /// empty domain, or a domain with spaces or control characters.
-    pub fn new(config: ServerConfig, peer: PeerInfo, now: Timestamp) -> Result<Self, Error> {
+    ///
+    /// `config` may be a `ServerConfig` or an `Arc<ServerConfig>` shared by every connection of a server (one copy
+    /// in memory however many connections are open).
+    pub fn new(config: impl Into<Arc<ServerConfig>>, peer: PeerInfo, now: Timestamp) -> Result<Self, Error> {
+        let config = config.into();
         if config.domain.is_empty() || config.domain.chars().any(|c| c.is_control() || c == ' ') {
             return Err(Error::Usage(format!("invalid server domain {:?}", config.domain)));
         }
@@ -271,6 +315,10 @@ impl ServerSession {
         let limit = MIN_INPUT_LIMIT
             .max(self.config.content_window.saturating_mul(4))
             .max(self.config.max_line_length.saturating_mul(4));
+        // Idle connections keep no big buffers (a server holds many of them).
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = Vec::new();
+        }
         if self.input.len() > limit {
             self.input.clear();
             self.abort_message(MessageAbort::Shutdown);
@@ -340,7 +388,14 @@ impl ServerSession {
 
     /// Closes the session on the server's initiative: `421 4.3.2 <domain> Service shutting down` (replacing the
     /// greeting if it has not been sent yet: go-smtp's `Reject`), then [`ServerEvent::Closed`].
-    pub fn shutdown(&mut self, _now: Timestamp) {
+    pub fn shutdown(&mut self, now: Timestamp) {
+        let text = format!("{} Service shutting down", self.config.domain);
+        self.shutdown_with(ServerReply::new(421, e(4, 3, 2), &text), now);
+    }
+
+    /// [`ServerSession::shutdown`] with the application's own reply (go-smtp's `Reject` says
+    /// `421 4.7.0 Too busy. Try again later.`; a rate limiter may say why).
+    pub fn shutdown_with(&mut self, reply: ServerReply, _now: Timestamp) {
         if self.is_closed() {
             return;
         }
@@ -351,8 +406,7 @@ impl ServerSession {
         self.abort_message(MessageAbort::Shutdown);
         self.pending = None;
         if !matches!(self.mode, Mode::AwaitingTls) {
-            let text = format!("{} Service shutting down", self.config.domain);
-            self.send(&ServerReply::new(421, e(4, 3, 2), &text));
+            self.send(&reply);
         }
         self.close(CloseReason::Shutdown);
         self.release();
@@ -483,7 +537,11 @@ impl ServerSession {
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 4 {
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// True once after `220 2.0.0 Ready to start TLS` was queued: write the transmit bytes, then start the TLS
@@ -556,7 +614,15 @@ impl ServerSession {
     /// Releases held replies when no decision is pending (everything else the session could do is done).
     fn release(&mut self) {
         if self.pending.is_none() || self.is_closed() {
-            self.transmit.append(&mut self.held);
+            if self.transmit.is_empty() {
+                // Hand the buffer over rather than copy it.
+                std::mem::swap(&mut self.transmit, &mut self.held);
+            } else {
+                self.transmit.append(&mut self.held);
+            }
+            if self.held.capacity() > IDLE_CAPACITY {
+                self.held = Vec::new();
+            }
         }
     }
 
@@ -695,14 +761,8 @@ impl ServerSession {
 
     fn command(&mut self, line: &[u8]) {
         let parsed = parse_command(line);
-        let text = if parsed.verb == Some(Verb::Auth) {
-            let mechanism = parsed.args.split(|&b| b == b' ').next().unwrap_or_default();
-            let redacted = if parsed.args.len() > mechanism.len() {
-                " <redacted>"
-            } else {
-                ""
-            };
-            format!("AUTH {}{redacted}", String::from_utf8_lossy(mechanism))
+        let text = if starts_with_ignore_case(line, b"AUTH") {
+            redacted_auth_line(line)
         } else {
             String::from_utf8_lossy(line).into_owned()
         };
@@ -1438,6 +1498,29 @@ fn non_ascii() -> ServerReply {
     ServerReply::fixed(553, e(5, 6, 7), "Non-ASCII addresses require SMTPUTF8")
 }
 
+/// An AUTH line for the transcript: the mechanism only when it looks like one (RFC 4422: 1 to 20 of `A-Z 0-9 - _`),
+/// everything else `<redacted>`, so a missing space (`AUTH PLAINAGFsaWNl...`) or a tab never logs credentials.
+fn redacted_auth_line(line: &[u8]) -> String {
+    let rest = line.get(4..).unwrap_or_default();
+    let Some(args) = rest.strip_prefix(b" ") else {
+        return if rest.is_empty() {
+            "AUTH".into()
+        } else {
+            "AUTH <redacted>".into()
+        };
+    };
+    let mechanism = args.split(|&b| b == b' ').next().unwrap_or_default();
+    let valid = (1..=20).contains(&mechanism.len())
+        && mechanism
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match (valid, args.len() > mechanism.len()) {
+        (true, false) => format!("AUTH {}", String::from_utf8_lossy(mechanism)),
+        (true, true) => format!("AUTH {} <redacted>", String::from_utf8_lossy(mechanism)),
+        (false, _) => "AUTH <redacted>".into(),
+    }
+}
+
 fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
     bytes
         .get(..prefix.len())
@@ -1504,4 +1587,25 @@ fn parse_xclient(args: &[u8]) -> Result<Vec<(XclientAttribute, Option<String>)>,
         return Err(syntax());
     }
     Ok(attributes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_auth_line;
+
+    #[test]
+    fn auth_lines_never_log_credentials() {
+        for (line, shown) in [
+            (&b"AUTH PLAIN AGFsaWNlAHNlY3JldA=="[..], "AUTH PLAIN <redacted>"),
+            (b"auth login", "auth login"),
+            (b"AUTH PLAINAGFsaWNlAHNlY3JldA==", "AUTH <redacted>"),
+            (b"AUTH\tPLAIN AGFsaWNl", "AUTH <redacted>"),
+            (b"AUTHPLAIN", "AUTH <redacted>"),
+            (b"AUTH", "AUTH"),
+            (b"AUTH  PLAIN x", "AUTH <redacted>"),
+        ] {
+            let text = redacted_auth_line(line);
+            assert_eq!(text.to_ascii_lowercase(), shown.to_ascii_lowercase(), "{line:?}");
+        }
+    }
 }
