@@ -439,7 +439,7 @@ describe("limits and shutdown", () => {
     await s.close();
   });
 
-  test("connections() lists state; reject() sends 421 and closes", async () => {
+  test("connections() lists state; reject() sends 421 4.7.0 and closes", async () => {
     const { s, port } = await started({ backend: recordingBackend().backend });
     const a = await talk(port);
     await hello(a);
@@ -450,6 +450,7 @@ describe("limits and shutdown", () => {
     await conn.reject();
     const r = await a.reply();
     assert.equal(r.code, 421);
+    assert.match(r.lines[0], /^4\.7\.0 /);
     assert.ok(await a.waitClosed());
     await s.close();
   });

@@ -24,7 +24,7 @@ import type { ConnectionState, ServerMailOptions, ServerRcptOptions, ServerTlsIn
 export const MESSAGE_WINDOW = 64 * 1024;
 
 /** Why a connection is being ended from our side. */
-type Stop = { kind: "shutdown" } | { kind: "end" } | { kind: "destroy" };
+type Stop = { kind: "shutdown"; reply?: RawReplySpec } | { kind: "end" } | { kind: "destroy" };
 
 /** What a backend call came to. */
 type Outcome<T> = { ok: true; value: T } | { ok: false; reply: RawReplySpec; error: unknown } | { ok: false; stop: true };
@@ -337,7 +337,7 @@ export class ConnectionDriver {
 
   private async applyStop(stop: Stop): Promise<void> {
     if (stop.kind === "destroy") return;
-    if (stop.kind === "shutdown") this.core.shutdown(Date.now());
+    if (stop.kind === "shutdown") this.core.shutdown(Date.now(), stop.reply);
     // Only the transmit and the closing matter now: backend calls see the stop and do not run.
     await this.drain();
     this.closed = true;

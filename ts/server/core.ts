@@ -121,8 +121,8 @@ export interface ServerCore {
   refuseMessage?(reply: RawReplySpec, now: number): boolean;
   /** The application consumed `n` bytes of content: the core may hand out that much more. */
   contentRead(n: number, now: number): void;
-  /** Queue `421 4.3.2` and close once it is written. */
-  shutdown(now: number): void;
+  /** Queue `421 4.3.2 ... Service shutting down` (or `reply`) and close once it is written. */
+  shutdown(now: number, reply?: RawReplySpec): void;
   /** Whether to read more from the client now (false while a decision is pending, or content backpressure holds). */
   wantsInput(): boolean;
   /** Whether the session is over (after `closed`). */

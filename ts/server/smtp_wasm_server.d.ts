@@ -28,7 +28,7 @@ export class WasmServerConnection {
   answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
   refuseMessage(reply: RawReplySpec, now: number): boolean;
   contentRead(n: number, now: number): void;
-  shutdown(now: number): void;
+  shutdown(now: number, reply?: RawReplySpec): void;
   wantsInput(): boolean;
   isClosed(): boolean;
 }
