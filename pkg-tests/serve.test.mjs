@@ -301,6 +301,82 @@ test("the web inbox in Chromium: a message sent by swaks appears live; HTML view
   }
 });
 
+/** Runs a README example (examples/js/NAME) with `smtp-wasm` resolving to this checkout; resolves once it listens. */
+function example(name, env) {
+  const project = fs.mkdtempSync(path.join(WORK, "example-"));
+  fs.mkdirSync(path.join(project, "node_modules"));
+  fs.symlinkSync(ROOT, path.join(project, "node_modules", "smtp-wasm"));
+  fs.copyFileSync(path.join(ROOT, "examples/js", name), path.join(project, name));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(project, name)], { env: { ...process.env, PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), output: () => out });
+      }
+    });
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
+  });
+}
+
+test("README example examples/js/server.mjs: swaks with STARTTLS + AUTH, a refused recipient", async () => {
+  const dir = path.dirname(smtp.ca);
+  const certs = (await import("../node/selfsigned.js")).makeSelfSignedCertificates();
+  fs.writeFileSync(path.join(WORK, "ex-cert.pem"), certs.cert);
+  fs.writeFileSync(path.join(WORK, "ex-key.pem"), certs.key);
+  fs.writeFileSync(path.join(WORK, "ex-ca.pem"), certs.ca);
+  void dir;
+  const ex = await example("server.mjs", { TLS_CERT: path.join(WORK, "ex-cert.pem"), TLS_KEY: path.join(WORK, "ex-key.pem") });
+  try {
+    const r = await run("swaks", ["--server", `127.0.0.1:${ex.port}`, "--from", "a@example.test", "--to",
+      "b@example.test", "--tls", "--tls-verify", "--tls-ca-path", path.join(WORK, "ex-ca.pem"), "--auth", "PLAIN",
+      "--auth-user", "alice", "--auth-password", "secret"]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /<~ +250 2\.0\.0 OK: queued/);
+    const bad = await run("swaks", ["--server", `127.0.0.1:${ex.port}`, "--from", "a@example.test", "--to",
+      "x@nowhere.test", "--tls", "--tls-ca-path", path.join(WORK, "ex-ca.pem")]);
+    assert.match(bad.stdout, /<~\* +550 5\.1\.1 no such user/);
+    await new Promise((r_) => setTimeout(r_, 100));
+    assert.match(ex.output(), /127\.0\.0\.1 \(alice\): \d+ bytes/);
+  } finally {
+    ex.child.kill("SIGTERM");
+  }
+});
+
+test("README example examples/js/server-lmtp.mjs: smtplib LMTP, one status per recipient, XCLIENT", async () => {
+  const ex = await example("server-lmtp.mjs", {});
+  try {
+    const py = [
+      "import smtplib",
+      `s = smtplib.LMTP("127.0.0.1", ${ex.port})`,
+      "s.ehlo()",
+      "code, _ = s.docmd('XCLIENT', 'ADDR=192.0.2.7')",
+      "print('xclient', code)",
+      "s.ehlo_resp = s.helo_resp = None  # XCLIENT starts over: a new greeting, LHLO again",
+      "try:",
+      "    s.sendmail('a@example.test', ['Ok@Example.test', 'full@example.test'], 'Subject: x\\r\\n\\r\\nhi\\r\\n')",
+      "except smtplib.SMTPRecipientsRefused as e:",
+      "    print('refused', e.recipients)",
+      "else:",
+      "    print('sent')",
+      "s.quit()",
+    ].join("\n");
+    const r = await run("python3", ["-c", py]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /xclient 220/);
+    await new Promise((r_) => setTimeout(r_, 100));
+    assert.match(ex.output(), /192\.0\.2\.7: \d+ characters, scanned/);
+  } finally {
+    ex.child.kill("SIGTERM");
+  }
+});
+
 test("serve refuses a non-loopback --http without --http-token", async () => {
   const r = await run(process.execPath, [path.join(ROOT, "bin/smtp-wasm.js"), "serve", "--maildir",
     path.join(WORK, "x"), "--http", "0.0.0.0:0"]);

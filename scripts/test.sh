@@ -179,6 +179,8 @@ if has_tier npm; then
   else step "npm install" npm install --no-audit --no-fund; fi
   step "npm run build" npm run build
   step "npm test" npm test
+  # npm test ran the server's TypeScript side on its JavaScript stand-in core; the same tests on the wasm core:
+  step "smtp-wasm/server on the wasm core" env SMTP_WASM_SERVER_CORE=wasm node --test tests/server.test.mjs
   # The wasm side of the package under Node (wasm-bindgen-test-runner from wasm-bindgen-cli): the TLS layer, and the
   # JavaScript bindings (WasmConnection). Separate crates, so the main crate's proptest never builds for wasm.
   for crate in tls bindings; do
@@ -194,10 +196,9 @@ if has_tier pkg; then
   if [ -f pkg-tests/run.sh ]; then step "pkg-tests" bash pkg-tests/run.sh; fi
   if [ -f pkg-tests/demo.test.mjs ]; then
     [ -f dist/node.js ] || step "npm run build (for the demo)" npm run build
-    # The demo's own server (smtp-server) for the page tests, which start demo/server.mjs directly.
-    step "demo deps (npm ci in demo/)" npm ci --prefix demo --no-audit --no-fund
-    step "demo, bridge, CLI (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
-      pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs pkg-tests/socks5.test.mjs
+    step "demo, bridge, CLI, SOCKS5, serve, server runtimes (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
+      pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs pkg-tests/socks5.test.mjs \
+      pkg-tests/serve.test.mjs pkg-tests/server-runtimes.test.mjs
   fi
 fi
 if has_tier bench; then

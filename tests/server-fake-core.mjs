@@ -235,10 +235,10 @@ class FakeCore {
   wantsInput() {
     return !this.closed && !this.slots.some((s) => s.text === null);
   }
-  shutdown() {
+  shutdown(now, reply) {
     if (this.closed) return;
     this.slots = [];
-    this.out.push(enc.encode(`421 4.3.2 ${this.config.domain} Service shutting down\r\n`));
+    this.out.push(enc.encode(reply ? this.format(reply) : `421 4.3.2 ${this.config.domain} Service shutting down\r\n`));
     if (this.inData) this.events.push({ type: "data-aborted", reason: "shutdown" });
     this.close("shutdown");
   }

@@ -349,6 +349,38 @@ describe("messages", () => {
     await s.close();
   });
 
+  for (const how of ["throws", "returns"]) {
+    test(`a backend that reads part of a big message and ${how}: the client gets its reply at the end, promptly`, async () => {
+      const { backend } = recordingBackend({
+        session: {
+          async data(stream) {
+            const reader = stream.getReader();
+            await reader.read();
+            // Let the window fill while the client keeps sending, then give up.
+            await new Promise((r) => setTimeout(r, 200));
+            if (how === "throws") throw new SmtpError({ code: 552, enhancedCode: [5, 3, 4], message: "too much" });
+            reader.releaseLock();
+          },
+        },
+      });
+      const { s, port } = await started({ backend, maxMessageBytes: 0, readTimeout: 20_000 });
+      const c = await talk(port);
+      await hello(c);
+      await c.cmd("MAIL FROM:<a@x.test>");
+      await c.cmd("RCPT TO:<b@y.test>");
+      assert.equal((await c.cmd("DATA")).code, 354);
+      const line = "z".repeat(998) + "\r\n";
+      const t0 = Date.now();
+      for (let i = 0; i < 3000; i++) c.socket.write(line);
+      const r = await c.cmd(".", 15_000);
+      assert.equal(r.code, how === "throws" ? 552 : 250);
+      assert.ok(Date.now() - t0 < 10_000, "not held until readTimeout");
+      assert.equal((await c.cmd("NOOP")).code, 250);
+      c.destroy();
+      await s.close();
+    });
+  }
+
   test("LMTP: one reply per recipient from the StatusCollector", async () => {
     const { backend } = recordingBackend({
       session: {
@@ -407,7 +439,7 @@ describe("limits and shutdown", () => {
     await s.close();
   });
 
-  test("connections() lists state; reject() sends 421 and closes", async () => {
+  test("connections() lists state; reject() sends 421 4.7.0 and closes", async () => {
     const { s, port } = await started({ backend: recordingBackend().backend });
     const a = await talk(port);
     await hello(a);
@@ -418,6 +450,7 @@ describe("limits and shutdown", () => {
     await conn.reject();
     const r = await a.reply();
     assert.equal(r.code, 421);
+    assert.match(r.lines[0], /^4\.7\.0 /);
     assert.ok(await a.waitClosed());
     await s.close();
   });

@@ -5,6 +5,7 @@
 //! The value shapes are mirrored by hand in `ts/server/core.ts` and `ts/server/smtp_wasm_server.d.ts`.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -24,7 +25,8 @@ use crate::ServerReply;
 /// A server's configuration, parsed once: the session settings and the TLS acceptor (certificate and key).
 #[wasm_bindgen]
 pub struct WasmServerConfig {
-    config: ServerConfig,
+    /// Shared by every connection (`tls_available` already matches `acceptor`, so it is never copied).
+    config: Arc<ServerConfig>,
     acceptor: Option<TlsAcceptor>,
 }
 
@@ -80,10 +82,12 @@ impl WasmServerConfig {
         } else {
             None
         };
+        c.tls_available = acceptor.is_some();
+        let config = Arc::new(c);
         // A bad CIDR (or another refused setting) is reported now, not at the first connection.
-        crate::server::ServerSession::new(c.clone(), PeerInfo::default(), timestamp(0.0))
+        crate::server::ServerSession::new(Arc::clone(&config), PeerInfo::default(), timestamp(0.0))
             .map_err(|error| error_to_js(&error))?;
-        Ok(WasmServerConfig { config: c, acceptor })
+        Ok(WasmServerConfig { config, acceptor })
     }
 }
 
@@ -455,15 +459,27 @@ impl WasmServerConnection {
             .is_ok())
     }
 
+    /// Refuses the message being received, before its end: the rest is read and dropped, then `reply` is sent
+    /// (no `data-end` event follows). `false` when no message is being received.
+    #[wasm_bindgen(js_name = refuseMessage)]
+    pub fn refuse_message(&mut self, reply: &JsValue, now: f64) -> Result<bool, JsValue> {
+        let reply = reply_of(reply)?.ok_or_else(|| option_error("reply", "is required"))?;
+        Ok(self.inner.refuse_message(reply, timestamp(now)).is_ok())
+    }
+
     /// The application consumed `n` bytes of content.
     #[wasm_bindgen(js_name = contentRead)]
     pub fn content_read(&mut self, n: f64, now: f64) {
         self.inner.content_read(n as usize, timestamp(now));
     }
 
-    /// `421` and close.
-    pub fn shutdown(&mut self, now: f64) {
-        self.inner.shutdown(timestamp(now));
+    /// `421` (the core's `4.3.2 Service shutting down`, or `reply`) and close.
+    pub fn shutdown(&mut self, now: f64, reply: &JsValue) -> Result<(), JsValue> {
+        match reply_of(reply)? {
+            Some(reply) => self.inner.shutdown_with(reply, timestamp(now)),
+            None => self.inner.shutdown(timestamp(now)),
+        }
+        Ok(())
     }
 
     // ----- outputs -----

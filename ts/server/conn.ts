@@ -24,7 +24,7 @@ import type { ConnectionState, ServerMailOptions, ServerRcptOptions, ServerTlsIn
 export const MESSAGE_WINDOW = 64 * 1024;
 
 /** Why a connection is being ended from our side. */
-type Stop = { kind: "shutdown" } | { kind: "end" } | { kind: "destroy" };
+type Stop = { kind: "shutdown"; reply?: RawReplySpec } | { kind: "end" } | { kind: "destroy" };
 
 /** What a backend call came to. */
 type Outcome<T> = { ok: true; value: T } | { ok: false; reply: RawReplySpec; error: unknown } | { ok: false; stop: true };
@@ -116,9 +116,15 @@ class Message {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /** The backend is done with the message (returned or threw): the rest is dropped, reading goes on. */
+  abandon(): void {
+    this.discarding = true;
+    this.wake();
+  }
+
   push(chunk: Uint8Array): void {
     if (this.discarding || this.closed) return;
-    // The core may reuse its buffer: the backend gets its own copy (only when the chunk is a view into wasm memory).
+    // The wasm hands out each chunk as a fresh Uint8Array (copied out of its memory): the backend may keep it.
     this.controller.enqueue(chunk);
   }
 
@@ -149,7 +155,13 @@ class Message {
 }
 
 /** What a wait ended with. */
-type Woken<T> = { kind: "value"; value: T } | { kind: "error"; error: unknown } | { kind: "stop" } | { kind: "alarm" };
+type Woken<T> =
+  | { kind: "value"; value: T }
+  | { kind: "error"; error: unknown }
+  | { kind: "stop" }
+  | { kind: "alarm" }
+  /** Something for the loop to do first (a refusal of the message). */
+  | { kind: "wake" };
 
 /** One client connection. */
 export class ConnectionDriver {
@@ -170,6 +182,10 @@ export class ConnectionDriver {
    */
   private wake: ((woken: Woken<never>) => void) | null = null;
   private wakeStoppable = false;
+  /** The wait in progress is the loop's wait for input (which a refusal of the message may cut short). */
+  private waitingForInput = false;
+  /** The backend refused the message before its end: told to the core by the loop, between two inputs. */
+  private refusal: { message: Message; reply: RawReplySpec } | null = null;
   private alarmAt = 0;
   private readonly done: Promise<void>;
 
@@ -264,7 +280,15 @@ export class ConnectionDriver {
           await this.applyStop(this.stopRequest);
           break;
         }
+        if (this.refusal !== null) {
+          this.applyRefusal(this.refusal);
+          this.refusal = null;
+          await this.drain();
+          continue;
+        }
+        this.waitingForInput = true;
         const input = await this.nextInput();
+        this.waitingForInput = false;
         if (input === "again") continue;
         const now = Date.now();
         if (input === null) this.core.handleEof(now);
@@ -303,9 +327,17 @@ export class ConnectionDriver {
     return r.value;
   }
 
+  private applyRefusal({ message, reply }: { message: Message; reply: RawReplySpec }): void {
+    if (this.message !== message) return; // its end arrived meanwhile: answered by onDataEnd
+    if (this.core.refuseMessage?.(reply, Date.now()) === true) {
+      this.message = null;
+      this.statuses = null;
+    }
+  }
+
   private async applyStop(stop: Stop): Promise<void> {
     if (stop.kind === "destroy") return;
-    if (stop.kind === "shutdown") this.core.shutdown(Date.now());
+    if (stop.kind === "shutdown") this.core.shutdown(Date.now(), stop.reply);
     // Only the transmit and the closing matter now: backend calls see the stop and do not run.
     await this.drain();
     this.closed = true;
@@ -485,7 +517,12 @@ export class ConnectionDriver {
     // Not awaited: the backend reads the stream while the content arrives; its outcome answers the final dot.
     message.outcome = this.call("data", run, false).then((r) => {
       // The backend is done with the message: whatever it did not read is dropped.
-      message.discarding = true;
+      message.abandon();
+      if (!r.ok && !("stop" in r) && this.message === message && this.core.refuseMessage !== undefined) {
+        // Refused before the end (go-smtp's Data returning an error early): the core stops handing out content.
+        this.refusal = { message, reply: r.reply };
+        if (this.waitingForInput && this.wake !== null) this.resolveWait({ kind: "wake" });
+      }
       return r;
     });
     this.statuses = statuses;

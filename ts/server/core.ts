@@ -114,10 +114,15 @@ export interface ServerCore {
   reject(id: number, reply: RawReplySpec, now: number): boolean;
   /** LMTP: one reply per recipient of `lmtp-data-end`, `null` for the default success reply. */
   answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
+  /**
+   * Refuses the message being received before its end (the backend gave up early): the core reads the rest without
+   * handing it out and sends `reply` at the end (no `data-end` event). `false` when no message is being received.
+   */
+  refuseMessage?(reply: RawReplySpec, now: number): boolean;
   /** The application consumed `n` bytes of content: the core may hand out that much more. */
   contentRead(n: number, now: number): void;
-  /** Queue `421 4.3.2` and close once it is written. */
-  shutdown(now: number): void;
+  /** Queue `421 4.3.2 ... Service shutting down` (or `reply`) and close once it is written. */
+  shutdown(now: number, reply?: RawReplySpec): void;
   /** Whether to read more from the client now (false while a decision is pending, or content backpressure holds). */
   wantsInput(): boolean;
   /** Whether the session is over (after `closed`). */

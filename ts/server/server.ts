@@ -275,7 +275,7 @@ export class SmtpServer {
       id: conn.id,
       state: conn.snapshot(),
       reject: () => {
-        conn.stop({ kind: "shutdown" });
+        conn.stop({ kind: "shutdown", reply: { code: 421, enhancedCode: [4, 7, 0], text: "Too busy, try again later" } });
         return conn.finished();
       },
       close: () => {

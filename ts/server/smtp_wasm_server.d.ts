@@ -26,8 +26,9 @@ export class WasmServerConnection {
   accept(id: number, reply: RawReplySpec | undefined, now: number): boolean;
   reject(id: number, reply: RawReplySpec, now: number): boolean;
   answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
+  refuseMessage(reply: RawReplySpec, now: number): boolean;
   contentRead(n: number, now: number): void;
-  shutdown(now: number): void;
+  shutdown(now: number, reply?: RawReplySpec): void;
   wantsInput(): boolean;
   isClosed(): boolean;
 }

@@ -221,7 +221,7 @@ export interface ServerConnection {
   readonly id: number;
   /** The connection's current state (a snapshot). */
   readonly state: ConnectionState;
-  /** Sends `421` and closes (go-smtp's `Conn.Reject`); resolves when the connection is gone. */
+  /** Sends `421 4.7.0 Too busy` and closes (go-smtp's `Conn.Reject`); resolves when the connection is gone. */
   reject(): Promise<void>;
   /** Closes at once, without a reply. */
   close(): Promise<void>;
