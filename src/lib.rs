@@ -63,9 +63,9 @@ pub use server::{
     ServerEvent, ServerSession, ServerTranscriptLine, XclientAttribute,
 };
 pub use time::Timestamp;
+pub use tls::{ClientCertificate, TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 #[cfg(feature = "server")]
 pub use tls::{TlsAcceptor, TlsServerOptions};
-pub use tls::{ClientCertificate, TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
