@@ -18,6 +18,14 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
+// fail prints what failed and, for a server reply, its code and enhanced code (go-smtp's Error() holds only the text).
+func fail(what string, err error) {
+	if e, ok := err.(*smtp.SMTPError); ok {
+		log.Fatalf("%s: %d %d.%d.%d %s", what, e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
+	}
+	log.Fatalf("%s: %v", what, err)
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:25", "server address")
 	starttls := flag.Bool("starttls", false, "upgrade with STARTTLS (required)")
@@ -37,11 +45,11 @@ func main() {
 	}
 	c, err := smtp.Dial(*addr)
 	if err != nil {
-		log.Fatal("dial: ", err)
+		fail("dial", err)
 	}
 	defer c.Close()
 	if err := c.Hello("gosmtp-client.test"); err != nil {
-		log.Fatal("EHLO: ", err)
+		fail("EHLO", err)
 	}
 	if *starttls {
 		cfg := &tls.Config{ServerName: *serverName}
@@ -57,34 +65,34 @@ func main() {
 			cfg.RootCAs = pool
 		}
 		if err := c.StartTLS(cfg); err != nil {
-			log.Fatal("STARTTLS: ", err)
+			fail("STARTTLS", err)
 		}
 	}
 	if *user != "" {
 		if err := c.Auth(sasl.NewPlainClient("", *user, *pass)); err != nil {
-			log.Fatal("AUTH: ", err)
+			fail("AUTH", err)
 		}
 	}
 	if err := c.Mail(*from, nil); err != nil {
-		log.Fatal("MAIL: ", err)
+		fail("MAIL", err)
 	}
 	for _, rcpt := range strings.Split(*to, ",") {
 		if err := c.Rcpt(rcpt); err != nil {
-			log.Fatal("RCPT: ", err)
+			fail("RCPT", err)
 		}
 	}
 	w, err := c.Data()
 	if err != nil {
-		log.Fatal("DATA: ", err)
+		fail("DATA", err)
 	}
 	if _, err := w.Write(msg); err != nil {
-		log.Fatal("DATA write: ", err)
+		fail("DATA write", err)
 	}
 	if err := w.Close(); err != nil {
-		log.Fatal("DATA end: ", err)
+		fail("DATA end", err)
 	}
 	if err := c.Quit(); err != nil {
-		log.Fatal("QUIT: ", err)
+		fail("QUIT", err)
 	}
 	os.Stdout.WriteString("sent\n")
 }
