@@ -77,11 +77,11 @@ test("Postfix relays through its transport map into smtp-wasm serve over STARTTL
   const rcpt = `someone@${env.SMTP_WASM_RELAY_DOMAIN}`;
   const body = message(`postfix relay ${marker}`);
   const r = await run("swaks", ["--server", `127.0.0.1:${env.SMTP_WASM_POSTFIX_PORT}`, "--from", "a@example.test",
-    "--to", rcpt, "--data", "-"], { input: body });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+    "--to", rcpt, "--data", "-"], { input: body, timeout: 60_000 });
+  assert.equal(r.code, 0, `swaks submitting to the shared Postfix (exit ${r.code}; null: killed after 60 s):\n${r.stdout}${r.stderr}`);
   // Postfix may have this destination marked dead from a run when nothing listened: flush its queue.
   const pfConfig = path.join(env.SMTP_WASM_STATE, "postfix", "etc");
-  await run("postqueue", ["-c", pfConfig, "-f"]);
+  await run("postqueue", ["-c", pfConfig, "-f"], { timeout: 10_000 });
   let got;
   for (let i = 0; i < 300 && !got; i++) {
     await new Promise((res) => setTimeout(res, 100));
