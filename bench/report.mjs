@@ -29,7 +29,7 @@ export function table(doc) {
   for (const r of doc.records) {
     const met = r.met === null || r.met === undefined ? '' : r.met ? 'yes' : '**no**';
     rows.push(
-      `| ${r.name}${r.native ? ' (native)' : ''} | ${r.unit} | ${fmt(r['smtp-wasm'])} | ${fmt(r.nodemailer)} | ${r.ratio == null ? '–' : `${r.ratio.toFixed(2)}×`} | ${goalText(r.goal)} | ${met} |`,
+      `| ${r.name}${r.native ? ' (native)' : ''} | ${r.unit} | ${fmt(r['smtp-wasm'])} | ${fmt(r.nodemailer)}${r.against ? ` (${r.against})` : ''} | ${r.ratio == null ? '–' : `${r.ratio.toFixed(2)}×`} | ${goalText(r.goal)} | ${met} |`,
     );
   }
   return rows.join('\n');

@@ -1,6 +1,6 @@
 // smtp-wasm vs nodemailer, same machine, same run: `npm run bench` (full) or `npm run bench -- --quick`.
 //
-//   node bench/run.mjs [--quick] [--only small,large,handshake,import,concurrent,sizes,workerd,codec]
+//   node bench/run.mjs [--quick] [--only small,large,handshake,import,concurrent,sizes,workerd,codec,server]
 //                      [--rounds N] [--out bench/results.json] [--no-report] [--sides smtp-wasm,nodemailer]
 //
 // Starts its own servers on loopback (bench/lib/servers.mjs), runs every measurement in a fresh Node process
@@ -8,6 +8,11 @@
 // smtp-wasm / nodemailer. Writes bench/results.json (one record per metric) and regenerates BENCHMARKS.md and
 // bench/chart.svg from it (bench/report.mjs). --quick shrinks every scenario to a smoke run: it checks that each
 // scenario runs and that results are written; it never judges speed (the numbers of a quick run mean little).
+//
+// The `server` scenario (issue 11, bench/lib/server-bench.mjs) measures the other side: smtp-wasm/server on Node
+// against Nodemailer's smtp-server, go-smtp and aiosmtpd, with Postfix's smtp-source as the load generator. Its rows
+// compare smtp-wasm/server (the smtp-wasm column) with one other server each (named in the row; the nodemailer column
+// holds that server's figure).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
 import { criterionRecords } from './lib/criterion.mjs';
-import { ROOT, startServers } from './lib/servers.mjs';
+import { ROOT, STATE, startServers } from './lib/servers.mjs';
 import { median, quantile, run } from './lib/util.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -31,7 +36,7 @@ const opt = (name, dflt) => {
   return eq ? eq.slice(name.length + 1) : dflt;
 };
 const QUICK = flag('--quick');
-const ALL = ['codec', 'sizes', 'import', 'small', 'large', 'fresh', 'handshake', 'workerd', 'concurrent'];
+const ALL = ['codec', 'sizes', 'import', 'small', 'large', 'fresh', 'handshake', 'workerd', 'concurrent', 'server'];
 const ONLY = opt('--only', '')
   .split(',')
   .filter(Boolean);
@@ -50,6 +55,7 @@ const CONFIG = QUICK
       import: { runs: 3 },
       concurrent: { sessions: 20, messages: 2, size: 1024, rounds: 1 },
       workerd: { count: 5, warmup: 1 },
+      server: { s1: 100, s20: 200, idle: 100, handshakes: 10, largeBytes: 2_000_000 },
     }
   : {
       small: { count: 2000, warmup: 1000, size: 1024, rounds: 5 },
@@ -59,6 +65,7 @@ const CONFIG = QUICK
       import: { runs: 20 },
       concurrent: { sessions: 200, messages: 5, size: 1024, rounds: 3 },
       workerd: { count: 200, warmup: 10 },
+      server: { s1: 3000, s20: 10000, idle: 1000, handshakes: 200, largeBytes: 25_000_000 },
     };
 if (ROUNDS) for (const c of Object.values(CONFIG)) if ('rounds' in c) c.rounds = ROUNDS;
 
@@ -385,6 +392,34 @@ async function runCodec() {
   }
 }
 
+async function runServer() {
+  const { runServerBench } = await import('./lib/server-bench.mjs');
+  const c = CONFIG.server;
+  const certs = await run('bash', [path.join(ROOT, 'scripts', 'certs.sh')], { env: { ...process.env, SMTP_WASM_STATE: STATE }, timeoutMs: 120_000 });
+  if (certs.code !== 0) throw new Error(`scripts/certs.sh failed:\n${certs.stderr}`);
+  const certDir = path.join(STATE, 'certs');
+  const { results, versions, failures: failed } = await runServerBench({ pkg: PKG, state: STATE, certDir,
+    ca: path.join(certDir, 'ca.pem'), config: c, log });
+  failures.push(...failed);
+  for (const [k, v] of Object.entries(versions)) if (k !== 'smtp-wasm/server') versionsExtra[k] = v;
+  const ours = results['smtp-wasm/server'] ?? {};
+  const rows = [
+    ['s1', `server: messages/s, smtp-source -s 1 (${c.s1} x 1 kB, one per connection)`, 'messages/s', {}],
+    ['s20', `server: messages/s, smtp-source -s 20 (${c.s20} x 1 kB, one per connection)`, 'messages/s',
+      { 'smtp-server': { of: 'ratio', op: '>=', value: 3 }, 'go-smtp': { of: 'ratio', op: '>=', value: 1 } }],
+    ['idleKb', `server: RSS per idle connection (${c.idle} open after EHLO)`, 'kB', { 'smtp-server': { of: 'ratio', op: '<=', value: 0.5 } }],
+    ['handshakeCpuMs', 'server: server CPU per STARTTLS session (EHLO, STARTTLS, EHLO, QUIT)', 'ms CPU', {}],
+    ['largeMbPerSec', `server: one ${(c.largeBytes / 1e6).toFixed(0)} MB message over STARTTLS (Node TLS client)`, 'MB/s', {}],
+  ];
+  for (const [key, name, unit, goals] of rows) {
+    for (const other of ['smtp-server', 'go-smtp', 'aiosmtpd']) {
+      if (!results[other] && !ours[key]) continue;
+      record(`${name}: smtp-wasm/server vs ${other}`, unit, ours[key] ?? null, results[other]?.[key] ?? null, goals[other] ?? null,
+        { against: other });
+    }
+  }
+}
+
 const scale = (v, k) => (v == null ? null : v * k);
 
 function roundsOf(res, key, scale = 1) {
@@ -413,6 +448,7 @@ try {
   if (want('handshake')) await runHandshake(servers);
   if (want('workerd')) await runWorkerd(servers);
   if (want('concurrent')) await runConcurrent(servers);
+  if (want('server')) await runServer();
 } catch (error) {
   failures.push(String(error.stack ?? error));
 } finally {
@@ -451,7 +487,7 @@ fs.writeFileSync(OUT, `${JSON.stringify(doc, null, 2)}\n`);
 log(`wrote ${path.relative(process.cwd(), OUT)} (${records.length} records)`);
 for (const r of records) {
   const f = (v) => (v == null ? '-' : v.toPrecision(4));
-  log(`  ${r.name}: smtp-wasm ${f(r['smtp-wasm'])} ${r.unit}, nodemailer ${f(r.nodemailer)}, ratio ${f(r.ratio)}${r.goal ? `, goal ${goalText(r.goal)}: ${r.met === null ? 'n/a' : r.met ? 'met' : 'MISSED'}` : ''}`);
+  log(`  ${r.name}: smtp-wasm ${f(r['smtp-wasm'])} ${r.unit}, ${r.against ?? 'nodemailer'} ${f(r.nodemailer)}, ratio ${f(r.ratio)}${r.goal ? `, goal ${goalText(r.goal)}: ${r.met === null ? 'n/a' : r.met ? 'met' : 'MISSED'}` : ''}`);
 }
 if (!flag('--no-report') && !QUICK) {
   const { writeReport } = await import('./report.mjs');

@@ -44,6 +44,7 @@ if [ "$skip_cargo" = 0 ]; then
   # Its own target dir: the client build below changes RUSTFLAGS, and both artifacts are named smtp_wasm.wasm.
   cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features server \
     --target-dir "$target_dir/server-wasm"
+  mkdir -p "$(dirname "$raw_server_wasm")" # a fresh target dir has no client build yet
   cp "$target_dir/server-wasm/wasm32-unknown-unknown/release/smtp_wasm.wasm" "$raw_server_wasm"
   echo "==> cargo build --release --target wasm32-unknown-unknown (client)"
   # Two size flags that only nightly rustc documents, enabled on stable with RUSTC_BOOTSTRAP (the wasm only; tests

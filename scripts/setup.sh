@@ -5,7 +5,8 @@
 #
 #   rust      rustup target wasm32-unknown-unknown, rustfmt + clippy components, apt clang (ring's C code for wasm)
 #   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify microsocks
-#             openssl python3-venv curl; npm smtp-server + nodemailer into test-servers/node_modules (committed lock
+#             openssl python3-venv curl, golang-go + go-smtp/go-sasl sources (the go-smtp reference peers of
+#             test-servers/gosmtp, built offline in GOPATH mode); npm smtp-server + nodemailer into test-servers/node_modules (committed lock
 #             file);
 #             PyPI aiosmtpd into a venv in $SMTP_WASM_CACHE/venv
 #   wasm      cargo install wasm-bindgen-cli 0.2.130 (no --locked: its lock names a yanked crate) and wasm-pack
@@ -55,7 +56,8 @@ setup_rust() {
 
 # ------------------------------------------------------------------------------------------------ servers
 SERVER_PKGS=(postfix dovecot-core libsasl2-modules swaks libnet-ssleay-perl libio-socket-inet6-perl libdigest-hmac-perl
-  websockify microsocks openssl python3 python3-venv bsdutils procps curl)
+  websockify microsocks openssl python3 python3-venv bsdutils procps curl
+  golang-go golang-github-emersion-go-smtp-dev golang-github-emersion-go-sasl-dev)
 setup_servers() {
   local did=()
   if [ -n "$(missing_pkgs "${SERVER_PKGS[@]}")" ]; then

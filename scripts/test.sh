@@ -196,9 +196,9 @@ if has_tier pkg; then
   if [ -f pkg-tests/run.sh ]; then step "pkg-tests" bash pkg-tests/run.sh; fi
   if [ -f pkg-tests/demo.test.mjs ]; then
     [ -f dist/node.js ] || step "npm run build (for the demo)" npm run build
-    step "demo, bridge, CLI, SOCKS5, serve, server runtimes (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
+    step "demo, bridge, CLI, SOCKS5, serve, go-smtp + Postfix peers, server runtimes (pkg-tests/*.test.mjs)" node --test --test-concurrency=1 \
       pkg-tests/bridge.test.mjs pkg-tests/cli.test.mjs pkg-tests/demo.test.mjs pkg-tests/socks5.test.mjs \
-      pkg-tests/serve.test.mjs pkg-tests/server-runtimes.test.mjs
+      pkg-tests/serve.test.mjs pkg-tests/peers.test.mjs pkg-tests/server-runtimes.test.mjs
   fi
 fi
 if has_tier bench; then

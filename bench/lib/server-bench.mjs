@@ -1,0 +1,317 @@
+// The server side of issue 11, measured against the servers a user would pick instead, same run, same machine:
+// smtp-wasm/server on Node, Nodemailer's smtp-server (bench/servers/smtp-server.mjs: its 100 ms early-talker pause
+// before the greeting removed, so connections per second measure the server and not that timer), aiosmtpd (the venv of
+// scripts/setup.sh servers) and go-smtp (the seed's own server: test-servers/gosmtp, Debian's source built offline).
+// Each runs in its own process with STARTTLS offered on the test CA's localhost leaf, accepts any mail without AUTH
+// and drains it. Per server, in this order on a fresh process:
+//   - RSS per idle connection: `idle` clients connect and send EHLO, then wait; (RSS after - RSS before) / idle;
+//   - messages/s with Postfix's smtp-source (-s 1 and -s 20 sessions, 1 kB messages, one per connection, plaintext);
+//   - server CPU per STARTTLS handshake (connect, EHLO, STARTTLS, handshake verified against the test CA, EHLO,
+//     QUIT; utime + stime of the server process from /proc over `handshakes` sequential sessions);
+//   - one large message over STARTTLS (`largeBytes`, default 25 MB), MB/s from DATA to the final 250 (the client is
+//     Node's TLS for every server).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+
+import { ROOT } from './servers.mjs';
+import { freePort, run, sleep } from './util.mjs';
+
+export const SERVER_PEERS = ['smtp-wasm/server', 'smtp-server', 'go-smtp', 'aiosmtpd'];
+
+/** Starts one peer; resolves with { name, child, port, version }. Rejects with the reason it cannot start. */
+async function startPeer(name, { pkg, state, certDir, log }) {
+  const cert = path.join(certDir, 'fullchain.pem');
+  const key = path.join(certDir, 'key.pem');
+  const file = (base, text) => {
+    const f = path.join(state, base);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+  switch (name) {
+    case 'smtp-wasm/server': {
+      const src = file('server-bench-ours.mjs', `
+import fs from "node:fs";
+import { SmtpServer } from ${JSON.stringify(path.join(pkg, 'dist/server/node.js'))};
+const session = { mail() {}, rcpt() {}, async data(s) { for await (const _ of s); }, reset() {}, logout() {} };
+const server = new SmtpServer({ domain: "bench.test", maxConnections: 0, maxMessageBytes: 64 * 1024 * 1024,
+  tls: { cert: fs.readFileSync(${JSON.stringify(cert)}, "utf8"), key: fs.readFileSync(${JSON.stringify(key)}, "utf8") },
+  backend: { anonymousLogin: () => session } });
+const { port } = await server.listen({ host: "127.0.0.1", port: 0 });
+console.log("PORT " + port);`);
+      return { ...(await startProcess(process.execPath, [src])), version: pkgVersion(pkg) };
+    }
+    case 'smtp-server': {
+      const port = await freePort();
+      const p = await startProcess(process.execPath, [path.join(ROOT, 'bench/servers/smtp-server.mjs'), '--port', String(port),
+        '--key', key, '--cert', cert], /listening (\d+)/);
+      return { ...p, version: pkgVersion(path.join(ROOT, 'bench/node_modules/smtp-server')) };
+    }
+    case 'go-smtp': {
+      const build = await run('bash', [path.join(ROOT, 'test-servers/gosmtp/build.sh')], { timeoutMs: 300_000 });
+      if (build.code !== 0) throw new Error(`test-servers/gosmtp/build.sh failed (scripts/setup.sh servers):\n${build.stderr}`);
+      const bin = path.join(build.stdout.trim(), 'gosmtp-server');
+      const version = debVersion('golang-github-emersion-go-smtp-dev');
+      return { ...(await startProcess(bin, ['-tls-cert', cert, '-tls-key', key, '127.0.0.1:0'])), version };
+    }
+    case 'aiosmtpd': {
+      const cache = process.env.SMTP_WASM_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'smtp-wasm');
+      const py = path.join(cache, 'venv/bin/python');
+      if (!fs.existsSync(py)) throw new Error(`no aiosmtpd venv at ${py} (scripts/setup.sh servers)`);
+      const src = file('server-bench-aiosmtpd.py', `
+import socket, ssl, signal
+from aiosmtpd.controller import Controller
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(${JSON.stringify(cert)}, ${JSON.stringify(key)})
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+c = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=False,
+               data_size_limit=64 * 1024 * 1024, ready_timeout=20)
+c.start()
+print("PORT %d" % port, flush=True)
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+c.stop()
+`);
+      const version = (await run(py, ['-c', 'import aiosmtpd; print(aiosmtpd.__version__)'])).stdout.trim();
+      return { ...(await startProcess(py, [src])), version };
+    }
+    default:
+      log(`unknown server ${name}`);
+      throw new Error(`unknown server ${name}`);
+  }
+}
+
+function startProcess(cmd, args, portRe = /PORT (\d+)/) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} did not start:\n${out}`));
+    }, 30_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = portRe.exec(out);
+      if (m && timer) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), output: () => out });
+      }
+    });
+    child.stderr.on('data', (d) => (out = (out + d).slice(-20_000)));
+    child.on('exit', (code) => {
+      child.exited = true;
+      clearTimeout(timer);
+      reject(new Error(`${cmd} exited ${code}:\n${out}`));
+    });
+  });
+}
+
+async function stopPeer(p) {
+  if (!p || p.child.exited) return;
+  const gone = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await Promise.race([gone, sleep(3000)]);
+  if (!p.child.exited) p.child.kill('SIGKILL');
+}
+
+function pkgVersion(dir) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+function debVersion(pkg) {
+  try {
+    return fs.readFileSync('/var/lib/dpkg/status', 'utf8').split('\n\n').find((b) => b.startsWith(`Package: ${pkg}\n`))
+      ?.match(/^Version: (.*)$/m)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ /proc
+const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14, 15)
+}
+
+// ------------------------------------------------------------------------------------------------ a tiny client
+/** Reads SMTP replies from a socket (plain or TLS); `next()` resolves with the next complete reply's text. */
+function replies(sock) {
+  let buf = '';
+  const waiting = [];
+  const ready = [];
+  const onData = (d) => {
+    buf += d.toString('latin1');
+    for (;;) {
+      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}[ \r\n][^\n]*\n/.exec(buf);
+      if (!m) break;
+      buf = buf.slice(m[0].length);
+      const w = waiting.shift();
+      if (w) w.resolve(m[0]);
+      else ready.push(m[0]);
+    }
+  };
+  const onError = (e) => {
+    for (const w of waiting.splice(0)) w.reject(e);
+  };
+  sock.on('data', onData);
+  sock.on('error', onError);
+  sock.on('close', () => onError(new Error('connection closed')));
+  return {
+    next: () => (ready.length ? Promise.resolve(ready.shift()) : new Promise((resolve, reject) => waiting.push({ resolve, reject }))),
+    detach: () => {
+      sock.off('data', onData);
+      sock.off('error', onError);
+    },
+  };
+}
+async function expect(r, code, what) {
+  const text = await r.next();
+  if (!text.startsWith(String(code))) throw new Error(`${what}: expected ${code}, got ${text.trim()}`);
+  return text;
+}
+
+/** Connects, EHLO, STARTTLS, EHLO over TLS; resolves with the TLS socket and its reply reader. */
+async function startTls(port, ca) {
+  const plain = net.connect({ host: '127.0.0.1', port, noDelay: true });
+  await new Promise((res, rej) => plain.once('connect', res).once('error', rej));
+  const r = replies(plain);
+  await expect(r, 220, 'greeting');
+  plain.write('EHLO bench.test\r\n');
+  await expect(r, 250, 'EHLO');
+  plain.write('STARTTLS\r\n');
+  await expect(r, 220, 'STARTTLS');
+  r.detach();
+  const sock = tls.connect({ socket: plain, ca, servername: 'localhost' });
+  sock.setNoDelay(true);
+  await new Promise((res, rej) => sock.once('secureConnect', res).once('error', rej));
+  const t = replies(sock);
+  sock.write('EHLO bench.test\r\n');
+  await expect(t, 250, 'EHLO after STARTTLS');
+  return { sock, r: t };
+}
+
+async function quit(sock, r) {
+  sock.write('QUIT\r\n');
+  await r.next().catch(() => {});
+  sock.destroy();
+}
+
+/** Opens `n` connections that each get the greeting and send EHLO; resolves with the sockets. */
+async function openIdle(port, n) {
+  const socks = [];
+  const one = async () => {
+    const s = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    s.on('error', () => {});
+    const r = replies(s);
+    await expect(r, 220, 'greeting');
+    s.write('EHLO idle.bench.test\r\n');
+    await expect(r, 250, 'EHLO');
+    socks.push(s);
+  };
+  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, one));
+  return socks;
+}
+
+async function idleRssPerConnection(peer, n) {
+  (await openIdle(peer.port, 1)).forEach((s) => s.destroy());
+  await sleep(500);
+  const before = rssKb(peer.child.pid);
+  const socks = await openIdle(peer.port, n);
+  await sleep(1000);
+  const after = rssKb(peer.child.pid);
+  for (const s of socks) s.destroy();
+  await sleep(300);
+  return (after - before) / n;
+}
+
+async function smtpSource(port, sessions, messages) {
+  const bin = ['/usr/sbin/smtp-source', '/usr/bin/smtp-source'].find((p) => fs.existsSync(p));
+  if (!bin) throw new Error('smtp-source not found (it ships with postfix: scripts/setup.sh servers)');
+  const t0 = process.hrtime.bigint();
+  const r = await run(bin, ['-s', String(sessions), '-m', String(messages), '-l', '1024', '-f', 'a@bench.test',
+    '-t', 'b@bench.test', `127.0.0.1:${port}`], { timeoutMs: 600_000 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.code !== 0) throw new Error(`smtp-source -s ${sessions} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return messages / seconds;
+}
+
+async function handshakeCpuMs(peer, ca, n) {
+  const one = async () => {
+    const { sock, r } = await startTls(peer.port, ca);
+    await quit(sock, r);
+  };
+  for (let i = 0; i < 3; i++) await one(); // warm-up
+  await sleep(200);
+  const before = cpuMs(peer.child.pid);
+  for (let i = 0; i < n; i++) await one();
+  await sleep(200); // let the server finish its side of the last close
+  return (cpuMs(peer.child.pid) - before) / n;
+}
+
+async function largeMbPerSec(peer, ca, bytes) {
+  const { sock, r } = await startTls(peer.port, ca);
+  sock.write('MAIL FROM:<a@bench.test>\r\n');
+  await expect(r, 250, 'MAIL');
+  sock.write('RCPT TO:<b@bench.test>\r\n');
+  await expect(r, 250, 'RCPT');
+  const t0 = process.hrtime.bigint();
+  sock.write('DATA\r\n');
+  await expect(r, 354, 'DATA');
+  const line = Buffer.from(`${'x'.repeat(998)}\r\n`, 'latin1');
+  const chunk = Buffer.concat([Buffer.from('Subject: large server benchmark message\r\n\r\n'), ...Array(64).fill(line)]);
+  let sent = 0;
+  while (sent < bytes) {
+    if (!sock.write(chunk)) await new Promise((res) => sock.once('drain', res));
+    sent += chunk.length;
+  }
+  sock.write('.\r\n');
+  await expect(r, 250, 'end of data');
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await quit(sock, r);
+  return sent / 1e6 / secs;
+}
+
+/**
+ * Runs every measurement on every peer that starts; resolves with { results: { [peer]: { idleKb, s1, s20,
+ * handshakeCpuMs, largeMbPerSec } }, versions, failures }.
+ */
+export async function runServerBench({ pkg, state, certDir, ca, config, log, peers = SERVER_PEERS }) {
+  const results = {};
+  const versions = {};
+  const failures = [];
+  const caPem = fs.readFileSync(ca);
+  for (const name of peers) {
+    let peer;
+    try {
+      peer = await startPeer(name, { pkg, state, certDir, log });
+      versions[name] = peer.version;
+      const res = (results[name] = {});
+      res.idleKb = await idleRssPerConnection(peer, config.idle);
+      await smtpSource(peer.port, 1, Math.min(100, config.s1)); // warm-up (JIT, connection paths)
+      res.s1 = await smtpSource(peer.port, 1, config.s1);
+      res.s20 = await smtpSource(peer.port, 20, config.s20);
+      res.handshakeCpuMs = await handshakeCpuMs(peer, caPem, config.handshakes);
+      res.largeMbPerSec = await largeMbPerSec(peer, caPem, config.largeBytes);
+      log(`server ${name}: ${res.s1.toFixed(0)} msg/s at -s 1, ${res.s20.toFixed(0)} at -s 20; ${res.idleKb.toFixed(1)} kB RSS per ` +
+        `idle connection (${config.idle}); ${res.handshakeCpuMs.toFixed(2)} ms server CPU per STARTTLS handshake; ` +
+        `${(config.largeBytes / 1e6).toFixed(0)} MB over STARTTLS ${res.largeMbPerSec.toFixed(1)} MB/s`);
+    } catch (error) {
+      failures.push(`server/${name}: ${error.stack ?? error}${peer ? `\n${peer.output().slice(-2000)}` : ''}`);
+      log(`FAILED server/${name}: ${error.message}`);
+    } finally {
+      await stopPeer(peer);
+    }
+  }
+  return { results, versions, failures };
+}
