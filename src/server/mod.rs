@@ -1500,8 +1500,9 @@ fn non_ascii() -> ServerReply {
     ServerReply::fixed(553, e(5, 6, 7), "Non-ASCII addresses require SMTPUTF8")
 }
 
-/// An AUTH line for the transcript: the mechanism only when it looks like one (RFC 4422: 1 to 20 of `A-Z 0-9 - _`),
-/// everything else `<redacted>`, so a missing space (`AUTH PLAINAGFsaWNl...`) or a tab never logs credentials.
+/// An AUTH line for the transcript: the mechanism only when it is one we know (PLAIN, LOGIN, ...), everything else
+/// `<redacted>`, so a missing space (`AUTH PLAINAGFsaWNl...`), a tab, or a password typed where the mechanism goes
+/// (`AUTH s3cr3t-pw`, which is shaped like an RFC 4422 name) never logs credentials.
 fn redacted_auth_line(line: &[u8]) -> String {
     let rest = line.get(4..).unwrap_or_default();
     let Some(args) = rest.strip_prefix(b" ") else {
@@ -1512,10 +1513,7 @@ fn redacted_auth_line(line: &[u8]) -> String {
         };
     };
     let mechanism = args.split(|&b| b == b' ').next().unwrap_or_default();
-    let valid = (1..=20).contains(&mechanism.len())
-        && mechanism
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let valid = std::str::from_utf8(mechanism).is_ok_and(|name| Mechanism::from_name(name).is_some());
     match (valid, args.len() > mechanism.len()) {
         (true, false) => format!("AUTH {}", String::from_utf8_lossy(mechanism)),
         (true, true) => format!("AUTH {} <redacted>", String::from_utf8_lossy(mechanism)),
@@ -1605,6 +1603,10 @@ mod tests {
             (b"AUTHPLAIN", "AUTH <redacted>"),
             (b"AUTH", "AUTH"),
             (b"AUTH  PLAIN x", "AUTH <redacted>"),
+            // Found by fuzzing: a name-shaped token that is no mechanism may be a password.
+            (b"AUTH FSTART-s3cr3t-pw", "AUTH <redacted>"),
+            (b"AUTH FSTART-s3cr3t-pw AGFsaWNl", "AUTH <redacted>"),
+            (b"AUTH xoauth2 dXNlcj1h", "AUTH XOAUTH2 <redacted>"),
         ] {
             let text = redacted_auth_line(line);
             assert_eq!(text.to_ascii_lowercase(), shown.to_ascii_lowercase(), "{line:?}");
