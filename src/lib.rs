@@ -1,7 +1,7 @@
 //! # smtp-wasm
 //!
-//! A sans-IO SMTP client core: the whole client side of Go's `net/smtp` and `go-smtp`, as a synchronous state
-//! machine with no sockets, no clock and no randomness of its own. Bytes come in through `handle_input`, bytes and
+//! Sans-IO SMTP/LMTP cores for both roles: the client side of Go's `net/smtp` and `go-smtp` and the server side of
+//! `go-smtp`, each a synchronous state machine with no sockets, no clock and no randomness of its own. Bytes come in through `handle_input`, bytes and
 //! events go out through `poll_transmit` and `poll_event`, and time is a value (`poll_timeout` /
 //! `handle_timeout`). After any input, drain every poll.
 //!
@@ -9,7 +9,9 @@
 //! - [`Connection`]: the session over rustls (implicit TLS or STARTTLS), so the carrier only sees ciphertext.
 //! - [`blocking::BlockingClient`] (native only): a small blocking driver over `std::net::TcpStream`.
 //! - [`ServerSession`] (feature `server`): the SMTP/LMTP server state machine, the same shape turned around; the
-//!   application answers each [`ServerEvent`] that carries a [`RequestId`] with a [`Decision`].
+//!   application answers each [`ServerEvent`] that carries a [`RequestId`] with a [`Decision`];
+//!   [`ServerConnection`] puts it over rustls, [`blocking::BlockingServer`] drives it over `std::net`.
+//! - `compose` and `dkim` (features of the same names): a MIME message builder and a DKIM signer.
 //!
 //! The same core runs natively in Rust and, compiled to WebAssembly, under the `smtp-wasm` npm package in Node, Deno,
 //! Bun, Cloudflare Workers and browsers.
