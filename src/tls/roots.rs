@@ -2,7 +2,7 @@
 //!
 //! With the cargo feature `mozilla-roots` (default) the roots are compiled in. Without it (the npm package's wasm:
 //! the roots are ~46 kB of its gzip size, and users with their own CA never need them) they are loaded once per
-//! process with [`load_mozilla_roots`] from a compact blob that [`encode_anchors`] made at build time (the npm
+//! process with `load_mozilla_roots` from a compact blob that [`encode_anchors`] made at build time (the npm
 //! package ships it as a separate JavaScript module, loaded only when a connection needs it).
 //!
 //! The blob is the anchors in order, each as three length-prefixed fields (u16 big-endian length, then the bytes):
@@ -53,7 +53,7 @@ pub fn load_mozilla_roots(blob: Vec<u8>) -> Result<(), TlsError> {
     Ok(())
 }
 
-/// The blob [`load_mozilla_roots`] reads, for `anchors`.
+/// The blob `load_mozilla_roots` (without the `mozilla-roots` feature) reads, for `anchors`.
 #[must_use]
 pub fn encode_anchors(anchors: &[TrustAnchor<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
