@@ -56,16 +56,23 @@ export function socketTransport(socket: Socket): ServerTransport {
         socket.resume();
       });
     },
-    write(bytes: Uint8Array): Promise<void> {
+    write(bytes: Uint8Array): Promise<void> | undefined {
+      if (socket.destroyed || !socket.writable) return Promise.reject(failure ?? new Error("the connection is closed"));
+      // Under the socket's high-water mark the bytes are queued and nothing is waited for: no promise and no
+      // callback per reply (a write error closes the socket, which read() reports as the end of the stream).
+      if (socket.write(bytes)) return undefined;
+      // Over it: wait until the socket drained (or closed).
       return new Promise((resolve, reject) => {
-        if (socket.destroyed || !socket.writable) {
+        const onDrain = (): void => {
+          socket.off("close", onClose);
+          resolve();
+        };
+        const onClose = (): void => {
+          socket.off("drain", onDrain);
           reject(failure ?? new Error("the connection is closed"));
-          return;
-        }
-        socket.write(bytes, (error) => {
-          if (error) reject(failure ?? error);
-          else resolve();
-        });
+        };
+        socket.once("drain", onDrain);
+        socket.once("close", onClose);
       });
     },
     end(): void {

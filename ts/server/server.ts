@@ -197,7 +197,7 @@ export class SmtpServer {
         return null;
       }
       const line = `${reply.code} ${reply.enhancedCode?.join(".") ?? ""} ${o.domain} ${reply.text}\r\n`;
-      transport.write(new TextEncoder().encode(line)).then(
+      (transport.write(new TextEncoder().encode(line)) ?? Promise.resolve()).then(
         () => transport.end(),
         () => transport.destroy(),
       );

@@ -11,8 +11,11 @@ import type { Duplex } from "../types.js";
 export interface ServerTransport {
   /** The next chunk, `null` at the end of the stream; rejects on a transport error. One read at a time. */
   read(): Promise<Uint8Array | null>;
-  /** Resolves once the bytes were handed to the transport (its backpressure). */
-  write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Resolves once the bytes were handed to the transport (its backpressure). `undefined`: taken at once, nothing to
+   * wait for (a socket under its high-water mark; a failure then shows as the end of the stream on `read`).
+   */
+  write(bytes: Uint8Array): Promise<void> | undefined;
   /** Ends the stream after what was written (FIN), then releases it. */
   end(): void;
   /** Drops the connection now. */
