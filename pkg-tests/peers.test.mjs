@@ -12,6 +12,12 @@ import { fileURLToPath } from "node:url";
 import { serverEnv, listening } from "./lib/env.mjs";
 import { run, serve, stored } from "./lib/serve.mjs";
 
+/** Under scripts/test.sh (SMTP_WASM_REQUIRE_SERVERS=1), which installs every peer, a missing one fails the test. */
+function skipOrFail(t, why) {
+  if (process.env.SMTP_WASM_REQUIRE_SERVERS === "1") throw new Error(why);
+  return t.skip(why);
+}
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "smtp-wasm-peers-test-"));
 const env = serverEnv();
@@ -27,7 +33,7 @@ const message = (subject) =>
   `\r\nline one\r\n.leading dot\r\n\r\nlast line\r\n`;
 
 test("go-smtp's client: STARTTLS verified against the test CA, AUTH PLAIN; stored bytes", async (t) => {
-  if (!certs) return t.skip("no test certificates: scripts/servers.sh up");
+  if (!certs) return skipOrFail(t, "no test certificates: scripts/servers.sh up");
   const build = await run(path.join(ROOT, "test-servers/gosmtp/build.sh"), [], { timeout: 180_000 });
   assert.equal(build.code, 0, `test-servers/gosmtp/build.sh (needs scripts/setup.sh servers):\n${build.stderr}`);
   const client = path.join(build.stdout.trim(), "gosmtp-client");
@@ -65,7 +71,7 @@ test("go-smtp's client: STARTTLS verified against the test CA, AUTH PLAIN; store
 test("Postfix relays through its transport map into smtp-wasm serve over STARTTLS (chain verified: test CA)", async (t) => {
   const port = Number(env.SMTP_WASM_RUST_SERVER_PORT);
   if (!certs || !env.SMTP_WASM_POSTFIX_PORT || !(await listening(env.SMTP_WASM_POSTFIX_PORT))) {
-    return t.skip("the shared Postfix is not up: scripts/servers.sh up postfix");
+    return skipOrFail(t, "the shared Postfix is not up: scripts/servers.sh up postfix");
   }
   assert.ok(!(await listening(port)), `port ${port} is busy (a tests/real_clients.rs run?); Postfix relays there`);
   // `serve` listens where Postfix's transport map points, with the test CA's localhost leaf.
