@@ -5,6 +5,7 @@ use rustls::{AlertDescription, CertificateError, PeerIncompatible};
 
 use super::verify::Diagnosis;
 use crate::error::{TlsError, TlsErrorKind};
+use crate::time::civil_from_days;
 
 fn tls_error(kind: TlsErrorKind, message: impl Into<String>) -> TlsError {
     TlsError {
@@ -215,20 +216,6 @@ pub(crate) fn format_time(time: UnixTime) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Howard Hinnant's `civil_from_days`, for days since 1970-01-01 (only non-negative days occur here).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
