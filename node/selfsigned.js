@@ -97,8 +97,10 @@ const pem = (label, der) =>
  */
 export function makeSelfSignedCertificates({ names = ["localhost", "127.0.0.1", "::1"], days = 30 } = {}) {
   const serial = () => {
+    // A positive INTEGER in minimal DER: the top bit clear (else it reads as negative) and the first byte never 0
+    // (a leading zero octet before one under 0x80 is "illegal padding" to OpenSSL: one certificate in 256 refused).
     const b = crypto.randomBytes(12);
-    b[0] &= 0x7f;
+    b[0] = (b[0] & 0x7f) | 0x01;
     return b;
   };
   const org = "smtp-wasm serve";

@@ -80,7 +80,9 @@ function run(cmd, argv, input) {
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.on("close", (code) => resolve({ code, out }));
-    child.stdin.end(input ?? "");
+    child.stdin.on("error", () => {}); // a command that exits without reading its stdin: no EPIPE
+    if (input === undefined) child.stdin.end();
+    else child.stdin.end(input);
   });
 }
 

@@ -193,6 +193,33 @@ describe("sessions", () => {
     }
   });
 
+  test("a client that leaves before its reply is written is a normal end, not an error for the operator", async () => {
+    // RCPT's answer comes after the client reset the connection: the write fails, and that is how sessions end.
+    let answered;
+    const reached = new Promise((r) => (answered = r));
+    const { backend, log } = recordingBackend({
+      session: { rcpt: () => new Promise((r) => { answered(); setTimeout(r, 150); }) },
+    });
+    const errors = [];
+    const origError = console.error;
+    console.error = (line) => errors.push(String(line));
+    try {
+      const { s, port } = await started({ backend });
+      const c = await talk(port);
+      await hello(c);
+      assert.equal((await c.cmd("MAIL FROM:<a@x.test>")).code, 250);
+      c.write("RCPT TO:<b@x.test>\r\n");
+      await reached;
+      c.destroy();
+      for (let i = 0; i < 100 && !log.some(([k]) => k === "logout"); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(log.some(([k]) => k === "logout"), "the session ended with logout()");
+      await s.close();
+    } finally {
+      console.error = origError;
+    }
+    assert.deepEqual(errors, [], "nothing reported to the operator");
+  });
+
   test("an idle client gets 421 after readTimeout", async () => {
     const { s, port } = await started({ backend: recordingBackend().backend, readTimeout: 200 });
     const c = await talk(port);

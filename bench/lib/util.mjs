@@ -82,6 +82,7 @@ export function run(cmd, args, { timeoutMs = 600_000, env, cwd, input } = {}) {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // a command that exits without reading its stdin: no EPIPE
     if (input !== undefined) child.stdin.end(input);
     else child.stdin.end();
   });

@@ -296,8 +296,10 @@ export class ConnectionDriver {
         await this.drain();
       }
     } catch (error) {
-      // A transport failure or a bug: the session is over either way.
-      if (!this.closed && this.stopRequest === null) this.host.onError(error, this.state, "connection");
+      // A transport failure or a bug: the session is over either way. A client that went away while we wrote to it
+      // is how connections end, not an error of the server's (Postfix logs it as "lost connection", not a fault).
+      const reportable = !(error instanceof ClientGone);
+      if (reportable && !this.closed && this.stopRequest === null) this.host.onError(error, this.state, "connection");
     } finally {
       await this.release();
     }
@@ -379,7 +381,7 @@ export class ConnectionDriver {
     const limit = this.host.options.writeTimeout;
     const r = await this.wait(pending, this.deadline(limit), false);
     if (r.kind === "alarm") throw new Error(`a write to the client took longer than writeTimeout (${limit} ms)`);
-    if (r.kind === "error") throw r.error;
+    if (r.kind === "error") throw new ClientGone(r.error);
   }
 
   // ------------------------------------------------------------------------------------------------ events
@@ -701,4 +703,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
+}
+
+/** A write failed because the client's connection is gone (reset, closed): the end of the session, not a fault. */
+class ClientGone extends Error {
+  constructor(cause: unknown) {
+    super("the client's connection is gone", { cause });
+    this.name = "ClientGone";
+  }
 }
