@@ -258,3 +258,44 @@ fn implicit_tls_needs_a_certificate() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     assert!(server.serve(listener, true).is_err());
 }
+
+#[test]
+fn connections_over_the_cap_get_421_and_a_freed_slot_is_reused() {
+    let server =
+        BlockingServer::new(ServerConfig::new("mx.example.test"), Inbox::default()).with_max_connections(2);
+    let running = start(&server, false);
+    let open = |port| {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let writer = stream.try_clone().unwrap();
+        (BufReader::new(stream), writer)
+    };
+    let (mut first, _w1) = open(running.port);
+    let (mut second, mut w2) = open(running.port);
+    assert!(read_line(&mut first).starts_with("220 "));
+    assert!(read_line(&mut second).starts_with("220 "));
+    assert_eq!(server.open_connections(), 2);
+    // The third: told to come back later, then closed; no thread, no greeting.
+    let (mut third, _w3) = open(running.port);
+    assert_eq!(
+        read_line(&mut third),
+        "421 4.7.0 Too many connections, try again later\r\n"
+    );
+    assert_eq!(read_line(&mut third), "");
+    // One leaves: its slot is free again.
+    w2.write_all(b"QUIT\r\n").unwrap();
+    assert!(read_line(&mut second).starts_with("221 "));
+    assert_eq!(read_line(&mut second), "");
+    let mut greeted = String::new();
+    for _ in 0..100 {
+        let (mut again, _w) = open(running.port);
+        greeted = read_line(&mut again);
+        if greeted.starts_with("220 ") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20)); // the slot is given back as the thread ends
+    }
+    assert!(greeted.starts_with("220 "), "{greeted}");
+    running.stop();
+    assert_eq!(server.open_connections(), 0);
+}

@@ -2,12 +2,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::codec::params::{ServerMailOptions, ServerRcptOptions};
+use crate::codec::reply_writer::ServerReply;
 use crate::error::Error;
 use crate::sasl::{Credentials, Mechanism};
 use crate::server::{
@@ -23,6 +24,10 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Socket reads are this large.
 const READ_BUFFER: usize = 64 * 1024;
+/// The default cap on open connections (smtp-wasm/server's `maxConnections` default).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// How long the accepting thread may spend telling a connection over the cap to go away.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The application's decisions for one connection (go-smtp's `Session`). Every method has a default: accept
 /// the envelope, refuse AUTH, accept the message.
@@ -178,6 +183,9 @@ pub struct BlockingServer<H: Handler> {
     tls: Option<TlsAcceptor>,
     handler: Arc<H>,
     shutdown: ShutdownHandle,
+    /// The cap on connections open at once (0: none), and how many are (shared by clones and every listener).
+    max_connections: usize,
+    open: Arc<AtomicUsize>,
 }
 
 impl<H: Handler> std::fmt::Debug for BlockingServer<H> {
@@ -185,6 +193,7 @@ impl<H: Handler> std::fmt::Debug for BlockingServer<H> {
         f.debug_struct("BlockingServer")
             .field("config", &self.config)
             .field("tls", &self.tls.is_some())
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -196,6 +205,8 @@ impl<H: Handler> Clone for BlockingServer<H> {
             tls: self.tls.clone(),
             handler: Arc::clone(&self.handler),
             shutdown: self.shutdown.clone(),
+            max_connections: self.max_connections,
+            open: Arc::clone(&self.open),
         }
     }
 }
@@ -211,7 +222,25 @@ impl<H: Handler> BlockingServer<H> {
             shutdown: ShutdownHandle {
                 state: Arc::new(ShutdownState::default()),
             },
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            open: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// At most `max` connections open at once across every listener of this server (0: no cap; default
+    /// [`DEFAULT_MAX_CONNECTIONS`]), since each holds a thread. One over the cap gets `421 4.7.0 Too many
+    /// connections, try again later` from the accepting thread and is closed (on an implicit-TLS listener it is
+    /// closed at once: answering would need a handshake).
+    #[must_use]
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// How many connections are open now.
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
     }
 
     /// Serves TLS with this certificate: STARTTLS on plaintext listeners, and implicit-TLS listeners.
@@ -264,11 +293,16 @@ impl<H: Handler> BlockingServer<H> {
                 break Ok(());
             }
             threads.retain(|thread| !thread.is_finished());
+            let Some(slot) = OpenSlot::take(&self.open, self.max_connections) else {
+                self.refuse_over_cap(stream, implicit_tls);
+                continue;
+            };
             let server = self.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("smtp {local}"))
                 .spawn(move || {
-                    // A connection's failure (a reset socket) ends only that connection.
+                    let _slot = slot; // given back when the connection ends, however it ends
+                                      // A connection's failure (a reset socket) ends only that connection.
                     let _ = server.serve_connection(stream, implicit_tls);
                 });
             match spawned {
@@ -280,6 +314,30 @@ impl<H: Handler> BlockingServer<H> {
             let _ = thread.join();
         }
         result
+    }
+
+    /// Tells a connection over [`BlockingServer::with_max_connections`] to come back later, without a thread.
+    fn refuse_over_cap(&self, stream: TcpStream, implicit_tls: bool) {
+        if !implicit_tls {
+            let peer = PeerInfo {
+                remote_ip: stream.peer_addr().ok().map(|a| a.ip()),
+                ..PeerInfo::default()
+            };
+            let now = Timestamp::now();
+            if let Ok(mut connection) = ServerConnection::new(self.config.clone(), peer, None, now) {
+                let reply = ServerReply::new(421, (4, 7, 0), "Too many connections, try again later");
+                connection.refuse_connection_with(reply, now);
+                // A fresh socket's send buffer takes these few bytes at once; the timeout bounds a pathological one.
+                let _ = stream.set_write_timeout(Some(REFUSAL_WRITE_TIMEOUT));
+                let mut stream = &stream;
+                while let Some(bytes) = connection.poll_transmit() {
+                    if stream.write_all(&bytes).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = stream.shutdown(Shutdown::Both);
     }
 
     /// Runs one connection on the calling thread until it closes.
@@ -326,6 +384,25 @@ impl<H: Handler> BlockingServer<H> {
 
 fn invalid(error: Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, error.to_string())
+}
+
+/// One of the server's connection slots, given back on drop.
+struct OpenSlot(Arc<AtomicUsize>);
+
+impl OpenSlot {
+    /// A slot if fewer than `max` are taken (`max` 0: no cap).
+    fn take(open: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        let taken = open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (max == 0 || n < max).then_some(n + 1)
+        });
+        taken.ok().map(|_| OpenSlot(Arc::clone(open)))
+    }
+}
+
+impl Drop for OpenSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Errors from `accept` that concern one would-be connection, not the listener.

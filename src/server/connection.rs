@@ -199,6 +199,17 @@ impl ServerConnection {
     /// Refuses the connection (go-smtp's `Conn.Reject`): `421` in place of the greeting when the greeting has not
     /// been handed out yet (as [`ServerConnection::shutdown`] otherwise), then the connection closes.
     pub fn refuse_connection(&mut self, now: Timestamp) {
+        self.discard_unsent_greeting();
+        self.shutdown(now);
+    }
+
+    /// [`ServerConnection::refuse_connection`] with the application's reply (`421 4.7.0 Too many connections`).
+    pub fn refuse_connection_with(&mut self, reply: ServerReply, now: Timestamp) {
+        self.discard_unsent_greeting();
+        self.shutdown_with(reply, now);
+    }
+
+    fn discard_unsent_greeting(&mut self) {
         if !self.handed_out {
             match self.tls.as_mut() {
                 // Implicit TLS: the greeting waits, unencrypted, for the handshake.
@@ -208,7 +219,6 @@ impl ServerConnection {
                 None => self.out.clear(),
             }
         }
-        self.shutdown(now);
     }
 
     /// Closes on the server's initiative: `421` (see [`ServerSession::shutdown`]), then TLS close_notify.
