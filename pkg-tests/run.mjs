@@ -10,7 +10,7 @@
 // Ends with "N passed, M failed"; exits 1 if anything failed. A runtime whose binary is missing is skipped (a failure
 // under scripts/test.sh, which sets SMTP_WASM_REQUIRE_SERVERS=1 after installing them all).
 import { spawn, spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -28,7 +28,10 @@ const only = (() => {
   const i = args.indexOf("--only");
   return i >= 0 ? new Set(args[i + 1].split(",")) : null;
 })();
-const work = join(env.SMTP_WASM_STATE ?? tmpdir(), "pkg-tests");
+// One work folder per checkout (its installed project is reused between runs): two checkouts testing at once on one
+// machine (git worktrees) must not remove each other's project.
+const checkoutId = createHash("sha256").update(root).digest("hex").slice(0, 12);
+const work = join(env.SMTP_WASM_STATE ?? tmpdir(), `pkg-tests-${checkoutId}`);
 const project = join(work, "project");
 const examplesDir = join(root, "examples", "js");
 
