@@ -5,7 +5,7 @@
 
 mod server_common;
 
-use server_common::{accept_all, config, each_split, remote, remote_tls, Backend, Split, H};
+use server_common::{accept_all, config, config_with, each_split, remote, remote_tls, Backend, Split, H};
 use smtp_wasm::{
     BareLf, CloseReason, Credentials, Decision, DsnNotify, DsnRet, MailBody, PeerInfo, ServerConfig,
     ServerReply, Timestamp, XclientAttribute,
@@ -89,8 +89,7 @@ fn helo_has_no_keywords() {
 
 #[test]
 fn ehlo_advertises_what_is_true() {
-    let full = || {
-        let mut c = config();
+    let full = config_with(|c| {
         c.tls_available = true;
         c.enable_smtputf8 = true;
         c.enable_requiretls = true;
@@ -99,8 +98,7 @@ fn ehlo_advertises_what_is_true() {
         c.xclient_allowed = true;
         c.max_message_bytes = 0;
         c.max_recipients = 0;
-        c
-    };
+    });
     // Cleartext: STARTTLS, no AUTH, no REQUIRETLS.
     run_with(full, accept_all, |h| {
         h.server("220 mx.example.org ESMTP Service Ready");
@@ -122,11 +120,7 @@ fn ehlo_advertises_what_is_true() {
         );
     });
     // AUTH disabled: never offered.
-    let disabled = || {
-        let mut c = config();
-        c.auth_disabled = true;
-        c
-    };
+    let disabled = config_with(|c| c.auth_disabled = true);
     run_tls(disabled, accept_all, |h| {
         h.server("220 mx.example.org ESMTP Service Ready");
         h.client("EHLO client.example");
@@ -329,11 +323,7 @@ fn go_smtp_smuggling_cases() {
 
 #[test]
 fn bare_lf_can_be_refused() {
-    let reject = || {
-        let mut c = config();
-        c.bare_lf = BareLf::Reject;
-        c
-    };
+    let reject = config_with(|c| c.bare_lf = BareLf::Reject);
     run_with(reject, accept_all, |h| {
         greet_ehlo(h);
         h.client("MAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA");
@@ -352,11 +342,7 @@ fn bare_lf_can_be_refused() {
 
 #[test]
 fn message_size_limits() {
-    let small = || {
-        let mut c = config();
-        c.max_message_bytes = 50;
-        c
-    };
+    let small = config_with(|c| c.max_message_bytes = 50);
     run_with(small, accept_all, |h| {
         greet_ehlo(h);
         // SIZE= over the limit at MAIL (go-smtp TestServerTooBig).
@@ -454,11 +440,7 @@ fn envelope_syntax_and_sequence() {
         h.server("250 2.0.0 OK");
         assert_eq!(h.current.mail.body, Some(MailBody::EightBitMime));
     });
-    let strict = || {
-        let mut c = config();
-        c.strict = true;
-        c
-    };
+    let strict = config_with(|c| c.strict = true);
     run_with(strict, accept_all, |h| {
         greet_ehlo(h);
         h.client("MAIL FROM: <a@b>\nMAIL FROM:a@b\nMAIL FROM:<a@b>");
@@ -471,11 +453,7 @@ fn envelope_syntax_and_sequence() {
 
 #[test]
 fn recipient_limit() {
-    let two = || {
-        let mut c = config();
-        c.max_recipients = 2;
-        c
-    };
+    let two = config_with(|c| c.max_recipients = 2);
     run_with(two, accept_all, |h| {
         greet_ehlo(h);
         h.client("MAIL FROM:<a@b>\nRCPT TO:<1@x>\nRCPT TO:<2@x>\nRCPT TO:<3@x>");
@@ -490,12 +468,10 @@ fn recipient_limit() {
 
 #[test]
 fn smtputf8_and_dsn_parameters() {
-    let utf8 = || {
-        let mut c = config();
+    let utf8 = config_with(|c| {
         c.enable_smtputf8 = true;
         c.enable_dsn = true;
-        c
-    };
+    });
     run_with(utf8, accept_all, |h| {
         greet_ehlo(h);
         h.client("MAIL FROM:<j\u{f6}rg@example.org>");
@@ -596,12 +572,10 @@ fn auth_in_cleartext_only_when_allowed() {
         assert!(h.auths.is_empty());
     });
     // SecureNet: the peer is inside a trusted network.
-    let secure = || {
-        let mut c = config();
+    let secure = config_with(|c| {
         c.secure_nets = vec!["192.0.2.0/24".into(), "::1/128".into()];
         c.transcript = true;
-        c
-    };
+    });
     run_with(secure, accept_all, |h| {
         h.server("220 mx.example.org ESMTP Service Ready");
         h.client("EHLO client.example");
@@ -613,12 +587,10 @@ fn auth_in_cleartext_only_when_allowed() {
         assert!(transcript.contains("C: AUTH PLAIN <redacted>"), "{transcript}");
         assert!(!transcript.contains(&b64("\0bob\0secret")), "{transcript}");
     });
-    let insecure = || {
-        let mut c = config();
+    let insecure = config_with(|c| {
         c.allow_insecure_auth = true;
         c.auth_mechanisms.push(smtp_wasm::Mechanism::XOAuth2);
-        c
-    };
+    });
     run_with(insecure, accept_all, |h| {
         greet_ehlo(h);
         h.client(&format!(
@@ -640,11 +612,7 @@ fn auth_in_cleartext_only_when_allowed() {
 
 #[test]
 fn starttls_discards_pipelined_bytes_and_forgets_the_hello() {
-    let tls = || {
-        let mut c = config();
-        c.tls_available = true;
-        c
-    };
+    let tls = config_with(|c| c.tls_available = true);
     run_with(tls, accept_all, |h| {
         greet_ehlo(h);
         h.client("MAIL FROM:<a@b>");
@@ -684,12 +652,10 @@ fn xclient_changes_the_peer_and_greets_again() {
         h.client("XCLIENT ADDR=192.0.2.99");
         h.server("550 5.7.0 Error: insufficient authorization");
     });
-    let allowed = || {
-        let mut c = config();
+    let allowed = config_with(|c| {
         c.xclient_allowed = true;
         c.secure_nets = vec!["10.0.0.0/8".into()];
-        c
-    };
+    });
     run_with(allowed, accept_all, |h| {
         greet_ehlo(h);
         h.client("XCLIENT NAME=spike.porcupine.org ADDR=10.0.0.7 PORT=4711 LOGIN=[UNAVAILABLE] HELO=x+2By");
@@ -728,11 +694,7 @@ fn xclient_changes_the_peer_and_greets_again() {
         })),
         ..Default::default()
     };
-    let allowed_only = || {
-        let mut c = config();
-        c.xclient_allowed = true;
-        c
-    };
+    let allowed_only = config_with(|c| c.xclient_allowed = true);
     run_with(allowed_only, refused, |h| {
         greet_ehlo(h);
         h.client("XCLIENT ADDR=192.0.2.99\nNOOP");
@@ -761,12 +723,10 @@ fn bdat_chunks_are_counted_exactly() {
 
 #[test]
 fn refused_bdat_chunks_are_still_consumed() {
-    let small = || {
-        let mut c = config();
+    let small = config_with(|c| {
         c.max_message_bytes = 40;
         c.enable_binarymime = true;
-        c
-    };
+    });
     run_with(small, accept_all, |h| {
         greet_ehlo(h);
         // No transaction: the chunk (which looks like commands) is consumed, not run.
@@ -802,11 +762,7 @@ fn refused_bdat_chunks_are_still_consumed() {
 
 #[test]
 fn lmtp_replies_per_recipient() {
-    let lmtp = || {
-        let mut c = config();
-        c.lmtp = true;
-        c
-    };
+    let lmtp = config_with(|c| c.lmtp = true);
     // go-smtp TestServer_LMTP: the first recipient fails, the second is delivered.
     let backend = || Backend {
         lmtp: Some(Box::new(|_m: &server_common::Message| {
@@ -919,11 +875,7 @@ fn read_timeout_and_shutdown() {
 
 #[test]
 fn content_backpressure() {
-    let small_window = || {
-        let mut c = config();
-        c.content_window = 16;
-        c
-    };
+    let small_window = config_with(|c| c.content_window = 16);
     let mut h = H::new(
         small_window(),
         remote(),

@@ -383,6 +383,15 @@ pub fn config() -> ServerConfig {
     ServerConfig::new("mx.example.org")
 }
 
+/// [`config`] with some settings changed, made anew for every run of a scenario.
+pub fn config_with(change: impl Fn(&mut ServerConfig) + Copy) -> impl Fn() -> ServerConfig + Copy {
+    move || {
+        let mut c = config();
+        change(&mut c);
+        c
+    }
+}
+
 /// A remote peer at 192.0.2.10:40000 without TLS.
 pub fn remote() -> PeerInfo {
     PeerInfo {
