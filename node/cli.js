@@ -99,6 +99,20 @@ class CliError extends Error {
 }
 const usage = (message) => new CliError(`${message} (see smtp-wasm --help)`, EXIT.USAGE);
 
+/**
+ * The package's rules for the options the CLI fills in (the names of `timeouts`, the `tls` modes, the port-to-TLS
+ * rule), from the one module that defines them (ts/checks.ts, built to dist/checks.js): the CLI keeps no copy.
+ * `null` in a checkout that was not built; only the commands that need the package fail then.
+ */
+const rules = await import("../dist/checks.js").catch(() => null);
+
+function packageRules() {
+  if (rules === null) {
+    throw new CliError("cannot load smtp-wasm's dist/checks.js (build the package first?)", EXIT.PROTOCOL);
+  }
+  return rules;
+}
+
 /** Loads the package's Node entrypoint (dist/ of this package). */
 async function loadSmtpWasm() {
   try {
@@ -177,8 +191,6 @@ function parse(args, options) {
     throw usage(error.message.replace(/\. To specify.*$/s, ""));
   }
 }
-
-const TLS_MODES = ["starttls", "implicit", "opportunistic", "none"];
 
 /** The flags of `send` for LMTP, BDAT and every MailOptions / RcptOptions field. */
 const ENVELOPE_FLAGS = {
@@ -272,6 +284,7 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
   });
   if (positionals.length > 0) throw usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (v.server === undefined) throw usage("--server is required");
+  const { TLS_MODES, TIMEOUT_KEYS } = packageRules();
   const tlsGiven = v.tls;
   if (tlsGiven !== undefined && !TLS_MODES.includes(tlsGiven)) {
     throw usage(`--tls must be one of ${TLS_MODES.join(", ")}`);
@@ -315,7 +328,8 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
     const s = Number(v.timeout);
     if (!(s > 0)) throw usage("--timeout must be a positive number of seconds");
     const ms = Math.round(s * 1000);
-    opts.timeouts = { connect: ms, greeting: ms, command: ms, mail: ms, rcpt: ms, dataInit: ms, dataBlock: ms, dataEnd: ms };
+    // Every step's deadline; `total` (the whole operation) keeps sendMail's default.
+    opts.timeouts = Object.fromEntries(TIMEOUT_KEYS.filter((key) => key !== "total").map((key) => [key, ms]));
   }
   if (v.data !== undefined && (v.subject !== undefined || v.body !== undefined || v.header !== undefined)) {
     throw usage("--data cannot be combined with --subject, --body or --header");
@@ -612,8 +626,11 @@ async function cmdProbe(args, out, err) {
   if (positionals.length !== 1) throw usage("probe needs one HOST:PORT");
   const { host, port: p } = parseHostPort(positionals[0], undefined);
   const port = p ?? 25;
-  const mode = v.tls ?? (port === 465 ? "implicit" : "starttls");
-  if (!["starttls", "implicit", "none"].includes(mode)) throw usage("--tls must be starttls, implicit or none");
+  const { TLS_MODES, tlsForPort } = packageRules();
+  const mode = v.tls ?? tlsForPort(port);
+  // "opportunistic" is what the probe's "starttls" does anyway: it reports a server without STARTTLS.
+  const modes = TLS_MODES.filter((m) => m !== "opportunistic");
+  if (!modes.includes(mode)) throw usage(`--tls must be ${modes.slice(0, -1).join(", ")} or ${modes.at(-1)}`);
   const roots = v.ca?.map((f) => readFileOr(f, "CA file").toString("utf8"));
   const seconds = v.timeout === undefined ? 30 : Number(v.timeout);
   if (!(seconds > 0)) throw usage("--timeout must be a positive number of seconds");

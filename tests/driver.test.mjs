@@ -185,6 +185,39 @@ describe("SmtpClient", () => {
     await client.close();
   });
 
+  test("temporary and the reply text are the core's: a 552 to RCPT is temporary, a 552 to MAIL is not", async () => {
+    const server = fakeServer(
+      `${GREETING}
+       ${ehlo()}
+       C: MAIL FROM:<a@example.org>
+       S: 552 5.3.4 Message too big
+       C: MAIL FROM:<a@example.org>
+       S: 250 2.1.0 Ok
+       C: RCPT TO:<b@example.org>
+       S: 552-5.5.3 Too many recipients
+       S: 552 5.5.3 try the rest later`,
+    );
+    const client = await SmtpClient.connect(server.duplex, { serverName: "mx.example.org" });
+    await assert.rejects(client.mail("a@example.org"), (e) => {
+      assert.ok(e instanceof SmtpError, `got ${e}`);
+      assert.equal(e.command, "MAIL FROM");
+      assert.equal(e.temporary, false);
+      assert.equal(e.reply.text, "Message too big");
+      return true;
+    });
+    await client.mail("a@example.org");
+    await assert.rejects(client.rcpt("b@example.org"), (e) => {
+      assert.ok(e instanceof SmtpError, `got ${e}`);
+      assert.equal(e.command, "RCPT TO");
+      // RFC 5321 4.5.3.1.10: "too many recipients" came as 552; retry later (Rust's Rejection::is_temporary).
+      assert.equal(e.temporary, true);
+      assert.equal(e.reply.text, "Too many recipients\ntry the rest later");
+      return true;
+    });
+    await finished(server);
+    await client.close();
+  });
+
   test("invalid input is refused with InvalidInputError and nothing is written", async () => {
     const server = fakeServer(
       `${GREETING}

@@ -7,8 +7,13 @@
  */
 
 import { InvalidInputError, UsageError } from "./errors.js";
+import type { SendMailOptions, Timeouts } from "./types.js";
 
-/** The keys of {@link Timeouts}. */
+/**
+ * The keys of {@link Timeouts}: `connect` (the transport's, kept here) and the core's deadlines, in the order of the
+ * core's list (`WasmConnection.timeoutNames()`; tests/rules.test.mjs holds the two to each other). Every other user
+ * (the CLI's `--timeout`) takes the names from here.
+ */
 export const TIMEOUT_KEYS = [
   "connect",
   "greeting",
@@ -20,6 +25,40 @@ export const TIMEOUT_KEYS = [
   "dataEnd",
   "total",
 ] as const;
+
+/** True when `A` and `B` are the same union. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Does not compile when the list and the `Timeouts` type name different keys.
+const timeoutKeysAreTheType: Same<(typeof TIMEOUT_KEYS)[number], keyof Timeouts> = true;
+void timeoutKeysAreTheType;
+
+/** The values of `tls` in `sendMail`. */
+export const TLS_MODES = ["starttls", "implicit", "opportunistic", "none"] as const;
+type TlsMode = (typeof TLS_MODES)[number];
+const tlsModesAreTheType: Same<TlsMode, NonNullable<SendMailOptions["tls"]>> = true;
+void tlsModesAreTheType;
+
+/**
+ * The one port-to-TLS rule: port 465 ("submissions", RFC 8314 section 7.3) is TLS from the first byte; every other
+ * port starts in plaintext and asks for STARTTLS.
+ */
+export function tlsForPort(port: number): "implicit" | "starttls" {
+  return port === 465 ? "implicit" : "starttls";
+}
+
+/** The port when none is given: 465 for implicit TLS, else submission's 587 (RFC 6409). */
+export function portForTls(tls: string | undefined): number {
+  return tls === "implicit" ? 465 : 587;
+}
+
+/** Throws a {@link UsageError} unless `tls` is one of {@link TLS_MODES}. */
+export function checkTlsMode(tls: string): asserts tls is TlsMode {
+  if (!(TLS_MODES as readonly string[]).includes(tls)) {
+    const quoted = TLS_MODES.map((mode) => JSON.stringify(mode));
+    const last = quoted.pop() ?? "";
+    throw new UsageError(`tls must be ${quoted.join(", ")} or ${last}, not ${JSON.stringify(tls)}`);
+  }
+}
 
 /** The keys `ClientOptions` and `SendMailOptions` share: the session's and TLS's settings. */
 const SESSION_KEYS = [

@@ -815,6 +815,7 @@ function asSmtpError(raw: RawError): SmtpError {
     command: "RCPT TO",
     kind: raw.kind,
     temporary: raw.temporary,
+    text: "",
     cause: error,
   });
 }

@@ -45,26 +45,27 @@ export class SmtpError extends SmtpWasmError {
   readonly lines: string[];
   /** The refused command without its arguments (`"RCPT TO"`, `"DATA"`, `"AUTH PLAIN"`, ...). */
   readonly command: string;
-  /** The reply's text as the core computed it (the lines without the enhanced code), when it came from the core. */
-  readonly #text: string | undefined;
+  /** The reply's text (the lines without the enhanced code). */
+  readonly #text: string;
 
+  /**
+   * `temporary` and `text` are given, not derived here: the core decides both (its temporary rule, with a 552 to RCPT
+   * counted as temporary, and its reply-text rule), and this class keeps no second copy of either.
+   */
   constructor(
     message: string,
-    options: Omit<SmtpWasmErrorOptions, "kind"> & {
+    options: Omit<SmtpWasmErrorOptions, "kind" | "temporary"> & {
       code: number;
       enhancedCode?: EnhancedCode | null;
       lines?: string[];
       command: string;
       kind?: string;
-      /** The reply's text; computed from `lines` when absent. */
-      text?: string;
+      temporary: boolean;
+      /** The reply's text. */
+      text: string;
     },
   ) {
-    super(message, {
-      ...options,
-      kind: options.kind ?? "rejected",
-      temporary: options.temporary ?? (options.code >= 400 && options.code < 500),
-    });
+    super(message, { ...options, kind: options.kind ?? "rejected" });
     this.code = options.code;
     this.enhancedCode = options.enhancedCode ?? null;
     this.lines = options.lines ?? [];
@@ -74,7 +75,7 @@ export class SmtpError extends SmtpWasmError {
 
   /** The reply, as returned by successful commands. */
   get reply(): Reply {
-    return { code: this.code, enhancedCode: this.enhancedCode, lines: this.lines, text: this.#text ?? replyText(this) };
+    return { code: this.code, enhancedCode: this.enhancedCode, lines: this.lines, text: this.#text };
   }
 }
 
@@ -190,16 +191,6 @@ for (const [cls, name] of [
   Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true, enumerable: false });
 }
 
-function replyText(error: SmtpError): string {
-  const [first, ...rest] = error.lines;
-  if (first === undefined) return "";
-  const code = error.enhancedCode;
-  const prefix = code === null ? null : `${code[0]}.${code[1]}.${code[2]}`;
-  let head = first;
-  if (prefix !== null && (first === prefix || first.startsWith(`${prefix} `))) head = first.slice(prefix.length + 1);
-  return [head, ...rest].join("\n");
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
 }
@@ -233,7 +224,7 @@ export function toError(raw: unknown): Error {
         lines: raw.lines ?? [],
         command: raw.command ?? "",
         // The core's reply-text rule, not a second copy of it here.
-        ...(raw.text !== undefined && { text: raw.text }),
+        text: raw.text ?? "",
       });
     case "tls":
       return new TlsError(raw.message, { ...common, tlsKind: (raw.tlsKind ?? "other") as TlsErrorKind });

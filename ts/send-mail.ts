@@ -3,7 +3,15 @@
  * @module
  */
 
-import { checkKeys, checkText, SEND_MAIL_KEYS, TIMEOUT_KEYS } from "./checks.js";
+import {
+  checkKeys,
+  checkText,
+  checkTlsMode,
+  portForTls,
+  SEND_MAIL_KEYS,
+  TIMEOUT_KEYS,
+  tlsForPort,
+} from "./checks.js";
 import { SmtpClient, type SendResult } from "./client.js";
 import { prepareMessage } from "./compose.js";
 import { TimeoutError, UsageError } from "./errors.js";
@@ -26,11 +34,9 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
   checkKeys(options, SEND_MAIL_KEYS, "sendMail options");
   checkKeys(options.timeouts, TIMEOUT_KEYS, "timeouts");
   checkText("host", options.host);
-  const port = options.port ?? (options.tls === "implicit" ? 465 : 587);
-  const tls = options.tls ?? (port === 465 ? "implicit" : "starttls");
-  if (!["starttls", "implicit", "opportunistic", "none"].includes(tls)) {
-    throw new UsageError(`tls must be "starttls", "implicit", "opportunistic" or "none", not ${JSON.stringify(tls)}`);
-  }
+  const port = options.port ?? portForTls(options.tls);
+  const tls: string = options.tls ?? tlsForPort(port);
+  checkTlsMode(tls);
   if (tls === "opportunistic" && options.auth !== undefined) {
     throw new UsageError(
       'tls "opportunistic" cannot be combined with auth: a server that hides STARTTLS would get the credentials ' +

@@ -4,6 +4,8 @@
  * `smtp_wasm.d.ts` at build time. Everything here is internal; the public API never exposes these types.
  */
 
+import type { Timeouts } from "./types.js";
+
 export interface RawReply {
   code: number;
   enhancedCode: [number, number, number] | null;
@@ -93,16 +95,8 @@ export interface RawConnectionOptions {
   clientCertificate?: { cert: string; key: string };
   /** Emit transcript events (AUTH payloads redacted). */
   transcript: boolean;
-  timeouts: {
-    greeting?: number;
-    command?: number;
-    mail?: number;
-    rcpt?: number;
-    dataInit?: number;
-    dataBlock?: number;
-    dataEnd?: number;
-    total?: number;
-  };
+  /** Every deadline of {@link Timeouts} but `connect` (the transport's): the names of `WasmConnection.timeoutNames()`. */
+  timeouts: Omit<Timeouts, "connect">;
 }
 
 export interface RawCredentials {
@@ -141,6 +135,8 @@ export interface RawEnvelope {
 /** A session: TLS layer + SMTP state machine. Every command method throws a {@link RawError} when refused. */
 export class WasmConnection {
   constructor(options: RawConnectionOptions, now: number);
+  /** The names of the `timeouts` the core reads (every key of {@link Timeouts} but `connect`). */
+  static timeoutNames(): string[];
   free(): void;
   handleInput(bytes: Uint8Array, now: number): void;
   handleEof(now: number): void;

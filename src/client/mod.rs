@@ -15,7 +15,17 @@
 //! The layer below (plain TCP, or TLS in [`crate::Connection`]) is not the session's business, except at STARTTLS:
 //! after the server's `220`, [`ClientSession::poll_start_tls`] says so, the layer does its handshake and then calls
 //! [`ClientSession::handle_tls_established`].
+//!
+//! # How a reply finds its handler
+//! Every command line written pushes an `Await` naming the command, an enum (`command::Command`), and the operation
+//! that wrote it. Replies are matched to awaits in order (pipelined commands are answered in the order sent, RFC
+//! 2920). `ClientSession::on_reply` is the one reply table: one arm per command variant, chosen by the waiting command
+//! alone. The commands of `mail`, `rcpt` and `rset` are handled there directly; those a transaction writes
+//! (`send_mail`, `data`: `Command::Tx`) are recorded there in that transaction (found by the operation in the
+//! `Await`), which then writes what may follow. A reply with nothing waiting for it answers no command: `pump` keeps
+//! a refusal for the next command and fails the session on anything else.
 
+mod command;
 pub mod connection;
 mod event;
 mod options;
@@ -39,6 +49,7 @@ use crate::error::{Error, Field, InputError, InputErrorReason, Phase, Rejection,
 use crate::reply::Reply;
 use crate::sasl::{Credentials, Mechanism, SaslExchange, SaslStep};
 use crate::time::Timestamp;
+use command::{Command, TxCommand};
 use params::{check_mail_input, check_rcpt_input, encode_mail, encode_rcpt, BodyAgreement, BASE_LINE_LIMIT};
 use transaction::{Flow, Output, PendingTransaction, StartContext, Transaction};
 
@@ -47,65 +58,9 @@ const MAX_EARLY_REPLIES: usize = 8;
 /// RFC 4954 section 4: a SASL response line may be up to 12288 octets.
 const AUTH_RESPONSE_LIMIT: usize = 12288;
 
-/// Which command a reply is expected for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    Greeting,
-    Ehlo,
-    Helo,
-    StartTls,
-    Auth,
-    AuthCancel,
-    Mail,
-    Rcpt(usize),
-    DataInit,
-    DataEnd,
-    Bdat,
-    DiscardDot,
-    Rset,
-    Noop,
-    Vrfy,
-    Quit,
-    /// A raw command (`ClientSession::command`): any reply completes it.
-    Raw,
-}
-
-impl Step {
-    /// The command a reply to this step answers, as errors name it ([`Rejection::command`]): the one table of
-    /// command names, for the session and its transactions alike.
-    pub(crate) fn command(self, lmtp: bool) -> &'static str {
-        match self {
-            Step::Greeting => "greeting",
-            Step::Ehlo if lmtp => "LHLO",
-            Step::Ehlo => "EHLO",
-            Step::Helo => "HELO",
-            Step::StartTls => "STARTTLS",
-            Step::Auth | Step::AuthCancel => "AUTH",
-            Step::Mail => "MAIL FROM",
-            Step::Rcpt(_) => "RCPT TO",
-            Step::DataInit | Step::DataEnd | Step::DiscardDot => "DATA",
-            Step::Bdat => "BDAT",
-            Step::Rset => "RSET",
-            Step::Noop => "NOOP",
-            Step::Vrfy => "VRFY",
-            Step::Quit => "QUIT",
-            Step::Raw => "command",
-        }
-    }
-
-    /// The refusal of this step's command with `reply`.
-    pub(crate) fn refused(self, reply: Reply) -> Error {
-        Error::Rejected(Rejection {
-            command: self.command(false).into(),
-            reply,
-        })
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Await {
-    step: Step,
-    phase: Phase,
+    command: Command,
     /// The operation that wrote the command (none for the greeting).
     owner: Option<CommandId>,
 }
@@ -238,8 +193,7 @@ impl ClientSession {
         let parser = ReplyParser::new(config.reply_limits);
         let mut awaiting = VecDeque::new();
         awaiting.push_back(Await {
-            step: Step::Greeting,
-            phase: Phase::Greeting,
+            command: Command::Greeting,
             owner: None,
         });
         Ok(ClientSession {
@@ -361,7 +315,7 @@ impl ClientSession {
         }
         let _ = now;
         let quitting = matches!(self.active.as_ref().map(|a| &a.op), Some(Op::Quit))
-            && self.awaiting.front().map(|a| a.step) == Some(Step::Quit);
+            && self.awaiting.front().map(|a| a.command) == Some(Command::Quit);
         if quitting {
             // A server that closes instead of answering QUIT is fine (RFC 5321 leaves the reply to politeness).
             self.awaiting.clear();
@@ -808,23 +762,7 @@ impl ClientSession {
                 },
             };
             match self.awaiting.pop_front() {
-                Some(expected) => {
-                    // A whole reply arrived: the wait for the next one starts now.
-                    self.last_activity = now;
-                    if reply.code() == 421 && !matches!(expected.step, Step::Greeting | Step::Quit) {
-                        // Service closing: ends the session whenever it comes (RFC 5321 3.8).
-                        let command = self.command_name(expected.step);
-                        self.fail_session(Error::Rejected(Rejection { command, reply }));
-                        return;
-                    }
-                    let draining = expected
-                        .owner
-                        .and_then(|owner| self.draining.iter().position(|d| d.id == owner));
-                    match draining {
-                        Some(index) => self.drive_draining(index, expected.step, reply, now),
-                        None => self.on_reply(expected.step, reply, now),
-                    }
-                }
+                Some(waiting) => self.on_reply(waiting, reply, now),
                 None => {
                     if reply.code() == 421 {
                         // RFC 5321 3.8: the server is shutting down; this ends the session whenever it comes.
@@ -882,7 +820,7 @@ impl ClientSession {
         let verb = if self.config.lmtp { "LHLO" } else { "EHLO" };
         let line = format!("{verb} {}", self.hello_name);
         match self.write_command(&line, BASE_LINE_LIMIT, &line, now) {
-            Ok(()) => self.await_reply(Step::Ehlo, Phase::Hello),
+            Ok(()) => self.await_reply(Command::Ehlo),
             // The name was checked when it was given; this only guards the rule itself.
             Err(error) => self.complete(Err(error)),
         }
@@ -909,7 +847,7 @@ impl ClientSession {
                     self.open_transaction = None;
                     self.pending_agreement = Some(agreement);
                     self.write_encoded(&line.bytes, &line.text, now);
-                    self.await_reply(Step::Mail, Phase::Mail);
+                    self.await_reply(Command::Mail);
                     None
                 })
             }
@@ -922,27 +860,27 @@ impl ClientSession {
                     .is_some_and(|t| t.agreement.smtp_utf8);
                 encode_rcpt(to, options, capabilities, utf8).map(|line| {
                     self.write_encoded(&line.bytes, &line.text, now);
-                    self.await_reply(Step::Rcpt(0), Phase::Rcpt);
+                    self.await_reply(Command::Rcpt);
                     None
                 })
             }
-            Op::Rset => Ok(self.simple("RSET", Step::Rset, Phase::Rset, now)),
-            Op::Noop => Ok(self.simple("NOOP", Step::Noop, Phase::Noop, now)),
+            Op::Rset => Ok(self.simple("RSET", Command::Rset, now)),
+            Op::Noop => Ok(self.simple("NOOP", Command::Noop, now)),
             Op::Vrfy(address) => {
                 let line = format!("VRFY {address}");
                 self.write_command(&line, BASE_LINE_LIMIT, &line, now).map(|()| {
-                    self.await_reply(Step::Vrfy, Phase::Vrfy);
+                    self.await_reply(Command::Vrfy);
                     None
                 })
             }
             Op::Raw(line) => {
                 let line = line.clone();
                 self.write_command(&line, BASE_LINE_LIMIT, &line, now).map(|()| {
-                    self.await_reply(Step::Raw, Phase::Command);
+                    self.await_reply(Command::Raw);
                     None
                 })
             }
-            Op::Quit => Ok(self.simple("QUIT", Step::Quit, Phase::Quit, now)),
+            Op::Quit => Ok(self.simple("QUIT", Command::Quit, now)),
             Op::PendingTransaction(_) => {
                 let Op::PendingTransaction(pending) = std::mem::replace(&mut active.op, Op::Noop) else {
                     return;
@@ -980,7 +918,7 @@ impl ClientSession {
                         }
                         active.op = Op::Transaction(Box::new(tx));
                         self.active = Some(active);
-                        self.drive_transaction(None, now);
+                        self.drive_transaction(Transaction::advance, now);
                         return;
                     }
                     Err(error) => Err(error),
@@ -1016,10 +954,10 @@ impl ClientSession {
         }
     }
 
-    fn simple(&mut self, verb: &str, step: Step, phase: Phase, now: Timestamp) -> Option<Completion> {
+    fn simple(&mut self, verb: &str, command: Command, now: Timestamp) -> Option<Completion> {
         // A fixed verb always fits; the line still goes through the one writer of command lines.
         if self.write_command(verb, BASE_LINE_LIMIT, verb, now).is_ok() {
-            self.await_reply(step, phase);
+            self.await_reply(command);
         }
         None
     }
@@ -1040,7 +978,7 @@ impl ClientSession {
             return Ok(Some(Completion::Done));
         }
         self.write_command("STARTTLS", BASE_LINE_LIMIT, "STARTTLS", now)?;
-        self.await_reply(Step::StartTls, Phase::StartTls);
+        self.await_reply(Command::StartTls);
         Ok(None)
     }
 
@@ -1138,134 +1076,142 @@ impl ClientSession {
             }
         }
         self.write_command(&line, BASE_LINE_LIMIT, &text, now)?;
-        self.await_reply(Step::Auth, Phase::Auth);
+        self.await_reply(Command::Auth);
         Ok(())
     }
 
-    fn on_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
+    /// The reply table: every reply to a command comes here, and the command that waited for it (its variant alone)
+    /// picks the one arm that handles it. Replies that answer no command never get here (see `pump`).
+    fn on_reply(&mut self, waiting: Await, reply: Reply, now: Timestamp) {
+        // A whole reply arrived: the wait for the next one starts now.
         self.last_activity = now;
-        if step == Step::Greeting {
-            if reply.code() == 220 {
-                self.greeting = Some(reply.clone());
-                self.events.push_back(Event::Greeting(reply));
-                self.lifecycle = Lifecycle::Ready;
-            } else {
-                // 554 "no service here", or anything else: no session (RFC 5321 3.1).
-                self.fail_session(Error::Rejected(Rejection {
-                    command: "greeting".into(),
-                    reply,
-                }));
-            }
+        let command = waiting.command;
+        if reply.code() == 421 && !matches!(command, Command::Greeting | Command::Quit) {
+            // Service closing: ends the session whenever it comes (RFC 5321 3.8).
+            let command = self.command_name(command);
+            self.fail_session(Error::Rejected(Rejection { command, reply }));
             return;
         }
-        match step {
-            Step::Greeting => {}
-            Step::Ehlo | Step::Helo => self.on_hello_reply(step, reply, now),
-            Step::StartTls => {
-                if reply.code() == 220 {
-                    if self.parser.buffered_len() > 0 || !self.early.is_empty() {
-                        // CVE-2011-0411: anything after the 220's line end was injected before TLS.
-                        self.fail_session(Error::StartTlsInjection);
-                        return;
-                    }
-                    self.lifecycle = Lifecycle::SwitchingTls;
-                    self.start_tls_requested = true;
-                    if let Some(Active {
-                        op: Op::StartTls { stage, .. },
-                        ..
-                    }) = self.active.as_mut()
-                    {
-                        *stage = TlsStage::Handshake;
-                    }
-                } else {
-                    let required = matches!(
-                        self.active.as_ref().map(|a| &a.op),
-                        Some(Op::StartTls { required: true, .. })
-                    );
-                    let error = Step::StartTls.refused(reply);
-                    self.complete(Err(error.clone()));
-                    if required {
-                        self.fail_queued_after_required_tls(&error);
-                    }
-                }
-            }
-            Step::Auth | Step::AuthCancel => self.on_auth_reply(step, reply, now),
-            Step::Mail
-            | Step::Rcpt(_)
-            | Step::DataInit
-            | Step::DataEnd
-            | Step::Bdat
-            | Step::DiscardDot
-            | Step::Rset
-                if matches!(self.active.as_ref().map(|a| &a.op), Some(Op::Transaction(_))) =>
-            {
-                self.drive_transaction(Some((step, reply)), now);
-            }
-            Step::Mail => {
-                if reply.is_positive_completion() {
+        match command {
+            Command::Greeting => self.on_greeting(reply),
+            Command::Ehlo | Command::Helo => self.on_hello_reply(command, reply, now),
+            Command::StartTls => self.on_start_tls_reply(reply),
+            Command::Auth | Command::AuthCancel => self.on_auth_reply(command, reply, now),
+            Command::Mail => {
+                let verdict = command.judge(reply);
+                if verdict.is_ok() {
                     let agreement = self.pending_agreement.take().unwrap_or_default();
                     self.open_transaction = Some(OpenTransaction {
                         agreement,
                         recipients: Vec::new(),
                         replies: Vec::new(),
                     });
-                    self.complete(Ok(Completion::Reply(reply)));
-                } else {
-                    self.complete(Err(Step::Mail.refused(reply)));
                 }
+                self.complete(verdict.map(Completion::Reply));
             }
-            Step::Rcpt(_) => {
-                if reply.is_positive_completion() {
-                    if let (
-                        Some(open),
-                        Some(Active {
-                            op: Op::Rcpt { to, .. },
-                            ..
-                        }),
-                    ) = (self.open_transaction.as_mut(), self.active.as_ref())
-                    {
-                        open.recipients.push(to.clone());
-                        open.replies.push(reply.clone());
-                    }
-                    self.complete(Ok(Completion::Reply(reply)));
-                } else {
-                    self.complete(Err(Step::Rcpt(0).refused(reply)));
+            Command::Rcpt => {
+                let verdict = command.judge(reply);
+                if let (
+                    Ok(reply),
+                    Some(open),
+                    Some(Active {
+                        op: Op::Rcpt { to, .. },
+                        ..
+                    }),
+                ) = (&verdict, self.open_transaction.as_mut(), self.active.as_ref())
+                {
+                    open.recipients.push(to.clone());
+                    open.replies.push(reply.clone());
                 }
+                self.complete(verdict.map(Completion::Reply));
             }
-            Step::Rset | Step::Noop | Step::Vrfy => {
-                let ok = reply.is_positive_completion();
-                if step == Step::Rset && ok {
+            Command::Rset | Command::Noop | Command::Vrfy => {
+                let verdict = command.judge(reply);
+                if command == Command::Rset && verdict.is_ok() {
                     self.open_transaction = None;
                 }
-                if ok {
-                    self.complete(Ok(Completion::Reply(reply)));
-                } else {
-                    let command = self.command_name(step);
-                    self.complete(Err(Error::Rejected(Rejection { command, reply })));
-                }
+                self.complete(verdict.map(Completion::Reply));
             }
-            Step::Raw => self.complete(Ok(Completion::Reply(reply))),
-            Step::Quit => {
+            Command::Raw => self.complete(Ok(Completion::Reply(reply))),
+            Command::Quit => {
                 let result = if reply.code() == 221 {
                     Ok(Completion::Reply(reply))
                 } else {
-                    Err(Step::Quit.refused(reply))
+                    Err(command.refused(reply))
                 };
                 self.complete(result);
                 self.close_session(None);
             }
-            Step::DataInit | Step::DataEnd | Step::Bdat | Step::DiscardDot => {
-                // Only transactions send these; a reply here means the state went wrong.
-                self.fail_session(Error::Protocol(
-                    "reply to a message command outside a transaction".into(),
-                ));
+            // A transaction's commands: the arm records the reply in the transaction that wrote the command, which
+            // then goes on (`transaction_reply`).
+            Command::Tx(tx_command) => {
+                let owner = waiting.owner;
+                match tx_command {
+                    TxCommand::Mail => {
+                        let verdict = command.judge(reply);
+                        self.transaction_reply(owner, now, |tx| tx.mail_answered(verdict));
+                    }
+                    TxCommand::Rcpt(index) => {
+                        let verdict = command.judge(reply);
+                        self.transaction_reply(owner, now, |tx| tx.rcpt_answered(index, verdict));
+                    }
+                    TxCommand::Data => self.transaction_reply(owner, now, |tx| tx.data_answered(reply)),
+                    TxCommand::Bdat => {
+                        let verdict = command.judge(reply);
+                        self.transaction_reply(owner, now, |tx| tx.bdat_answered(verdict));
+                    }
+                    TxCommand::End => self.transaction_reply(owner, now, |tx| tx.end_answered(reply)),
+                    TxCommand::DiscardDot | TxCommand::Rset => {
+                        self.transaction_reply(owner, now, Transaction::server_closed);
+                    }
+                }
             }
         }
     }
 
-    fn on_hello_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
+    fn on_greeting(&mut self, reply: Reply) {
+        if reply.code() == 220 {
+            self.greeting = Some(reply.clone());
+            self.events.push_back(Event::Greeting(reply));
+            self.lifecycle = Lifecycle::Ready;
+        } else {
+            // 554 "no service here", or anything else: no session (RFC 5321 3.1).
+            self.fail_session(Command::Greeting.refused(reply));
+        }
+    }
+
+    fn on_start_tls_reply(&mut self, reply: Reply) {
+        if reply.code() == 220 {
+            if self.parser.buffered_len() > 0 || !self.early.is_empty() {
+                // CVE-2011-0411: anything after the 220's line end was injected before TLS.
+                self.fail_session(Error::StartTlsInjection);
+                return;
+            }
+            self.lifecycle = Lifecycle::SwitchingTls;
+            self.start_tls_requested = true;
+            if let Some(Active {
+                op: Op::StartTls { stage, .. },
+                ..
+            }) = self.active.as_mut()
+            {
+                *stage = TlsStage::Handshake;
+            }
+        } else {
+            let required = matches!(
+                self.active.as_ref().map(|a| &a.op),
+                Some(Op::StartTls { required: true, .. })
+            );
+            let error = Command::StartTls.refused(reply);
+            self.complete(Err(error.clone()));
+            if required {
+                self.fail_queued_after_required_tls(&error);
+            }
+        }
+    }
+
+    fn on_hello_reply(&mut self, command: Command, reply: Reply, now: Timestamp) {
         if reply.is_positive_completion() {
-            self.capabilities = Some(if step == Step::Ehlo {
+            self.capabilities = Some(if command == Command::Ehlo {
                 Capabilities::from_ehlo_reply(&reply)
             } else {
                 Capabilities::default()
@@ -1283,7 +1229,7 @@ impl ClientSession {
             }
             return;
         }
-        let fallback = step == Step::Ehlo && !self.config.lmtp && matches!(reply.code(), 500 | 502);
+        let fallback = command == Command::Ehlo && !self.config.lmtp && matches!(reply.code(), 500 | 502);
         if fallback {
             if let Some(error) = self.needs_ehlo() {
                 // STARTTLS and AUTH exist only in ESMTP: HELO cannot lead to either, so nothing more is sent.
@@ -1297,12 +1243,12 @@ impl ClientSession {
             // Only "command not recognised/implemented" means an old server; anything else is a real refusal.
             let line = format!("HELO {}", self.hello_name);
             match self.write_command(&line, BASE_LINE_LIMIT, &line, now) {
-                Ok(()) => self.await_reply(Step::Helo, Phase::Hello),
+                Ok(()) => self.await_reply(Command::Helo),
                 Err(error) => self.complete(Err(error)),
             }
             return;
         }
-        let command = self.command_name(step);
+        let command = self.command_name(command);
         self.complete(Err(Error::Rejected(Rejection { command, reply })));
     }
 
@@ -1324,7 +1270,7 @@ impl ClientSession {
         }
     }
 
-    fn on_auth_reply(&mut self, step: Step, reply: Reply, now: Timestamp) {
+    fn on_auth_reply(&mut self, command: Command, reply: Reply, now: Timestamp) {
         let Some(Active {
             id,
             op: Op::Auth(auth),
@@ -1334,8 +1280,9 @@ impl ClientSession {
             return;
         };
         let id = *id;
+        let cancelled = command == Command::AuthCancel;
         let command = format!("AUTH {}", auth.mechanism_name());
-        if step == Step::AuthCancel {
+        if cancelled {
             // We cancelled with "*": the server's reply is final; report why we gave up.
             let why = auth
                 .cancel_reason
@@ -1404,7 +1351,7 @@ impl ClientSession {
             SaslStep::Respond(line) => {
                 let line = String::from_utf8_lossy(&line).into_owned();
                 match self.write_command(&line, AUTH_RESPONSE_LIMIT, "<redacted>", now) {
-                    Ok(()) => self.await_reply(Step::Auth, Phase::Auth),
+                    Ok(()) => self.await_reply(Command::Auth),
                     Err(error) => self.complete(Err(error)),
                 }
             }
@@ -1416,19 +1363,47 @@ impl ClientSession {
                     auth.cancel_reason = Some(why);
                 }
                 if self.write_command("*", BASE_LINE_LIMIT, "*", now).is_ok() {
-                    self.await_reply(Step::AuthCancel, Phase::Auth);
+                    self.await_reply(Command::AuthCancel);
                 }
             }
         }
     }
 
-    /// Runs the active transaction one step (with a reply, or after new content) and applies what it asks for.
-    fn drive_transaction(&mut self, reply: Option<(Step, Reply)>, now: Timestamp) {
+    /// Records a reply in the transaction that wrote its command (`owner`: the active operation, or one that finished
+    /// writing while the next one runs) and lets the transaction go on.
+    fn transaction_reply(
+        &mut self,
+        owner: Option<CommandId>,
+        now: Timestamp,
+        record: impl FnOnce(&mut Transaction),
+    ) {
+        let step = |tx: &mut Transaction| {
+            tx.reply_arrived();
+            record(tx);
+            tx.advance()
+        };
+        let draining = owner.and_then(|owner| self.draining.iter().position(|d| d.id == owner));
+        let active = self
+            .active
+            .as_ref()
+            .is_some_and(|a| Some(a.id) == owner && matches!(a.op, Op::Transaction(_)));
+        match draining {
+            Some(index) => self.drive_draining(index, step, now),
+            None if active => self.drive_transaction(step, now),
+            // Only transactions write these commands; a reply here means the state went wrong.
+            None => self.fail_session(Error::Protocol(
+                "reply to a message command outside a transaction".into(),
+            )),
+        }
+    }
+
+    /// Runs the active transaction one step (a reply, or new content) and applies what it asks for.
+    fn drive_transaction(&mut self, step: impl FnOnce(&mut Transaction) -> Flow, now: Timestamp) {
         let Some(mut active) = self.active.take() else {
             return;
         };
         let flow = match &mut active.op {
-            Op::Transaction(tx) => self.step_transaction(active.id, tx, reply, now),
+            Op::Transaction(tx) => self.step_transaction(active.id, tx, step, now),
             _ => Flow::Continue,
         };
         self.active = Some(active);
@@ -1442,13 +1417,13 @@ impl ClientSession {
         }
     }
 
-    /// A reply for a transaction that finished writing while the next one runs.
-    fn drive_draining(&mut self, index: usize, step: Step, reply: Reply, now: Timestamp) {
+    /// Runs one step of a transaction that finished writing while the next one runs.
+    fn drive_draining(&mut self, index: usize, step: impl FnOnce(&mut Transaction) -> Flow, now: Timestamp) {
         let Some(mut draining) = self.draining.remove(index) else {
             return;
         };
         let flow = match &mut draining.op {
-            Op::Transaction(tx) => self.step_transaction(draining.id, tx, Some((step, reply)), now),
+            Op::Transaction(tx) => self.step_transaction(draining.id, tx, step, now),
             _ => Flow::Continue,
         };
         match flow {
@@ -1467,18 +1442,15 @@ impl ClientSession {
         }
     }
 
-    /// Runs a transaction one step (with a reply, or after new content) and applies what it asks for.
+    /// Runs a transaction one step and applies what it asks for.
     fn step_transaction(
         &mut self,
         id: CommandId,
         tx: &mut Transaction,
-        reply: Option<(Step, Reply)>,
+        step: impl FnOnce(&mut Transaction) -> Flow,
         now: Timestamp,
     ) -> Flow {
-        let flow = match reply {
-            Some((step, reply)) => tx.on_reply(step, reply),
-            None => tx.advance(),
-        };
+        let flow = step(tx);
         for output in tx.take_output() {
             match output {
                 Output::Write(bytes, text) => {
@@ -1488,15 +1460,13 @@ impl ClientSession {
                     self.out.extend_from_slice(&bytes);
                     self.last_activity = now;
                 }
-                Output::Expect(step, phase) => self.awaiting.push_back(Await {
-                    step,
-                    phase,
+                Output::Expect(command) => self.awaiting.push_back(Await {
+                    command: Command::Tx(command),
                     owner: Some(id),
                 }),
-                Output::ExpectNext(step, phase) => {
+                Output::ExpectNext(command) => {
                     self.awaiting.push_front(Await {
-                        step,
-                        phase,
+                        command: Command::Tx(command),
                         owner: Some(id),
                     });
                 }
@@ -1544,7 +1514,7 @@ impl ClientSession {
                 match op {
                     Op::Transaction(tx) => {
                         apply(TxRef::Active(tx))?;
-                        self.drive_transaction(None, now);
+                        self.drive_transaction(Transaction::advance, now);
                         // A refusal may already be waiting for what was just written.
                         self.pump(now);
                         self.last_activity = now;
@@ -1617,9 +1587,9 @@ impl ClientSession {
         self.events.push_back(Event::Closed { error });
     }
 
-    fn await_reply(&mut self, step: Step, phase: Phase) {
+    fn await_reply(&mut self, command: Command) {
         let owner = self.active.as_ref().map(|a| a.id);
-        self.awaiting.push_back(Await { step, phase, owner });
+        self.awaiting.push_back(Await { command, owner });
     }
 
     /// Writes one command line (CRLF added) through the codec's one line rule: no control characters, at most
@@ -1664,13 +1634,13 @@ impl ClientSession {
         }
     }
 
-    fn command_name(&self, step: Step) -> String {
-        step.command(self.config.lmtp).to_string()
+    fn command_name(&self, command: Command) -> String {
+        command.name(self.config.lmtp).to_string()
     }
 
     fn current_phase(&self) -> Phase {
         if let Some(front) = self.awaiting.front() {
-            return front.phase;
+            return front.command.phase();
         }
         match self.lifecycle {
             Lifecycle::SwitchingTls => Phase::TlsHandshake,
@@ -1701,7 +1671,7 @@ impl ClientSession {
             return None;
         }
         let waiting = if let Some(front) = self.awaiting.front() {
-            Some(front.phase)
+            Some(front.command.phase())
         } else if self.lifecycle == Lifecycle::SwitchingTls {
             Some(Phase::TlsHandshake)
         } else {

@@ -1,19 +1,20 @@
 //! One mail transaction: MAIL, RCPT..., then the message through DATA or BDAT, pipelined when the server allows.
 //!
-//! The transaction is a value the session drives: [`Transaction::advance`] writes whatever may be written now, and
-//! [`Transaction::on_reply`] takes the reply to one of its commands. It finishes only when every reply it waits for
-//! has come, so the next operation never sees a stray reply.
+//! The transaction is a value the session drives: [`Transaction::advance`] writes whatever may be written now. The
+//! replies to its commands ([`TxCommand`]) are handled in the session's reply table, which records each in the
+//! transaction through the `*_answered` methods here and then advances it. It finishes only when every reply it waits
+//! for has come, so the next operation never sees a stray reply.
 
 use std::collections::VecDeque;
 
+use crate::client::command::{Command, TxCommand};
 use crate::client::event::{Completion, RecipientOutcome, TransactionReport};
 use crate::client::options::Envelope;
 use crate::client::params::{encode_mail, encode_rcpt, BodyAgreement, EncodedLine};
-use crate::client::Step;
 use crate::codec::bdat::BdatEncoder;
 use crate::codec::body::DataEncoder;
 use crate::codec::ehlo::Capabilities;
-use crate::error::{Error, Phase};
+use crate::error::Error;
 use crate::reply::Reply;
 
 /// Where a command's reply stands.
@@ -61,10 +62,10 @@ fn finished_error() -> Error {
 pub(crate) enum Output {
     /// Bytes to send, and the transcript text for them when they are a command.
     Write(Vec<u8>, Option<String>),
-    /// A reply is now expected for this step, after every reply expected so far.
-    Expect(Step, Phase),
-    /// A reply is expected for this step next, before any other (LMTP's further per-recipient replies).
-    ExpectNext(Step, Phase),
+    /// A reply is now expected for this command, after every reply expected so far.
+    Expect(TxCommand),
+    /// A reply is expected for this command next, before any other (LMTP's further per-recipient replies).
+    ExpectNext(TxCommand),
     /// The server is ready for the message content.
     BodyReady,
 }
@@ -345,9 +346,9 @@ impl Transaction {
         self.out.push(Output::Write(bytes, text));
     }
 
-    fn await_reply(&mut self, step: Step, phase: Phase) {
+    fn await_reply(&mut self, command: TxCommand) {
         self.outstanding += 1;
-        self.out.push(Output::Expect(step, phase));
+        self.out.push(Output::Expect(command));
     }
 
     fn any_accepted(&self) -> bool {
@@ -473,7 +474,7 @@ impl Transaction {
                     if let Some(line) = self.mail_line.clone().filter(|_| !self.mail_line_sent) {
                         self.mail_line_sent = true;
                         self.write(line.bytes, Some(line.text));
-                        self.await_reply(Step::Mail, Phase::Mail);
+                        self.await_reply(TxCommand::Mail);
                     }
                     while self.rcpts_written < self.recipients.len() {
                         if !self.pipelining && self.outstanding > 0 {
@@ -482,7 +483,7 @@ impl Transaction {
                         let index = self.rcpts_written;
                         if let Some(line) = self.recipients[index].line.clone() {
                             self.write(line.bytes, Some(line.text));
-                            self.await_reply(Step::Rcpt(index), Phase::Rcpt);
+                            self.await_reply(TxCommand::Rcpt(index));
                         }
                         self.rcpts_written += 1;
                     }
@@ -518,7 +519,7 @@ impl Transaction {
                     }
                     self.data_written = true;
                     self.write(b"DATA\r\n".to_vec(), Some("DATA".into()));
-                    self.await_reply(Step::DataInit, Phase::DataInit);
+                    self.await_reply(TxCommand::Data);
                     self.stage = Stage::AwaitDataInit;
                     return Flow::Continue;
                 }
@@ -556,9 +557,9 @@ impl Transaction {
                 .map(|header| String::from_utf8_lossy(header).into_owned());
             self.write(bytes, text);
             if last {
-                self.await_reply(Step::DataEnd, Phase::DataEnd);
+                self.await_reply(TxCommand::End);
             } else {
-                self.await_reply(Step::Bdat, Phase::Bdat);
+                self.await_reply(TxCommand::Bdat);
             }
         }
     }
@@ -571,7 +572,7 @@ impl Transaction {
                 self.terminator_written = true;
                 self.stage = Stage::Final;
                 self.write(end, Some(".".into()));
-                self.await_reply(Step::DataEnd, Phase::DataEnd);
+                self.await_reply(TxCommand::End);
             }
             Some(Encoder::Bdat(encoder)) => {
                 encoder.finish(&mut end);
@@ -591,7 +592,7 @@ impl Transaction {
         if self.server_open && !self.rset_written {
             self.rset_written = true;
             self.write(b"RSET\r\n".to_vec(), Some("RSET".into()));
-            self.await_reply(Step::Rset, Phase::Rset);
+            self.await_reply(TxCommand::Rset);
             return Flow::Continue;
         }
         let error = self
@@ -601,66 +602,77 @@ impl Transaction {
         Flow::Complete(Err(error))
     }
 
-    /// The reply to one of this transaction's commands.
-    pub(crate) fn on_reply(&mut self, step: Step, reply: Reply) -> Flow {
+    /// A reply to one of this transaction's commands arrived (the reply table records what it said next).
+    pub(crate) fn reply_arrived(&mut self) {
         self.outstanding = self.outstanding.saturating_sub(1);
-        let positive = reply.is_positive_completion();
-        match step {
-            Step::Mail => {
-                if positive {
-                    self.server_open = true;
-                } else {
-                    let error = Step::Mail.refused(reply);
-                    self.mail_refusal = Some(error.clone());
-                    self.fail(error);
-                }
-            }
-            Step::Rcpt(index) => {
-                let status = if positive {
-                    Status::Accepted(reply)
-                } else {
-                    Status::Refused(Step::Rcpt(index).refused(reply))
-                };
-                if let Some(recipient) = self.recipients.get_mut(index) {
-                    recipient.at_rcpt = status;
-                }
-            }
-            Step::DataInit => {
-                if reply.code() == 354 {
-                    if let Some(error) = self.failure.clone().or_else(|| self.envelope_error()) {
-                        // RFC 2920 section 3.1: DATA was pipelined and accepted although no recipient was; end the
-                        // (empty) message at once. The server refuses it for lack of recipients.
-                        self.fail(error);
-                        self.held.clear();
-                        self.write(b".\r\n".to_vec(), Some(".".into()));
-                        if !self.lmtp || self.any_accepted() {
-                            self.await_reply(Step::DiscardDot, Phase::DataEnd);
-                        }
-                        self.server_open = false;
-                    } else {
-                        self.stage = Stage::Body;
-                        self.out.push(Output::BodyReady);
-                    }
-                } else {
-                    let error = self
-                        .envelope_error()
-                        .unwrap_or_else(|| Step::DataInit.refused(reply));
-                    self.fail(error);
-                }
-            }
-            Step::Bdat if !positive => {
-                let error = self.envelope_error().unwrap_or_else(|| Step::Bdat.refused(reply));
-                self.fail(error);
-            }
-            Step::DataEnd => self.on_final_reply(reply),
-            Step::DiscardDot | Step::Rset => self.server_open = false,
-            _ => {}
-        }
-        self.advance()
     }
 
-    fn on_final_reply(&mut self, reply: Reply) {
-        let end = if self.use_bdat { Step::Bdat } else { Step::DataEnd };
+    /// MAIL's verdict: accepted opens the transaction on the server; refused fails this transaction.
+    pub(crate) fn mail_answered(&mut self, verdict: Result<Reply, Error>) {
+        match verdict {
+            Ok(_) => self.server_open = true,
+            Err(error) => {
+                self.mail_refusal = Some(error.clone());
+                self.fail(error);
+            }
+        }
+    }
+
+    /// The verdict on the RCPT of recipient `index`.
+    pub(crate) fn rcpt_answered(&mut self, index: usize, verdict: Result<Reply, Error>) {
+        if let Some(recipient) = self.recipients.get_mut(index) {
+            recipient.at_rcpt = match verdict {
+                Ok(reply) => Status::Accepted(reply),
+                Err(error) => Status::Refused(error),
+            };
+        }
+    }
+
+    /// The reply to DATA: 354 lets the content go, anything else fails the transaction.
+    pub(crate) fn data_answered(&mut self, reply: Reply) {
+        if reply.code() != 354 {
+            let error = self
+                .envelope_error()
+                .unwrap_or_else(|| Command::Tx(TxCommand::Data).refused(reply));
+            self.fail(error);
+            return;
+        }
+        if let Some(error) = self.failure.clone().or_else(|| self.envelope_error()) {
+            // RFC 2920 section 3.1: DATA was pipelined and accepted although no recipient was; end the (empty)
+            // message at once. The server refuses it for lack of recipients.
+            self.fail(error);
+            self.held.clear();
+            self.write(b".\r\n".to_vec(), Some(".".into()));
+            if !self.lmtp || self.any_accepted() {
+                self.await_reply(TxCommand::DiscardDot);
+            }
+            self.server_open = false;
+        } else {
+            self.stage = Stage::Body;
+            self.out.push(Output::BodyReady);
+        }
+    }
+
+    /// The verdict on a BDAT chunk that is not the last: a refusal fails the transaction.
+    pub(crate) fn bdat_answered(&mut self, verdict: Result<Reply, Error>) {
+        if let Err(refusal) = verdict {
+            let error = self.envelope_error().unwrap_or(refusal);
+            self.fail(error);
+        }
+    }
+
+    /// The reply to a RSET or to a discarded message: the server holds no transaction any more.
+    pub(crate) fn server_closed(&mut self) {
+        self.server_open = false;
+    }
+
+    /// The reply to the end of the message (one of several in LMTP).
+    pub(crate) fn end_answered(&mut self, reply: Reply) {
+        let end = Command::Tx(if self.use_bdat {
+            TxCommand::Bdat
+        } else {
+            TxCommand::End
+        });
         if !self.lmtp || !self.any_accepted() {
             self.server_open = false;
             if reply.is_positive_completion() {
@@ -691,7 +703,7 @@ impl Transaction {
         if self.lmtp_cursor < accepted.len() {
             // More per-recipient replies follow; expect the next one before anything else.
             self.outstanding += 1;
-            self.out.push(Output::ExpectNext(Step::DataEnd, Phase::DataEnd));
+            self.out.push(Output::ExpectNext(TxCommand::End));
         } else {
             self.server_open = false;
         }

@@ -1,6 +1,8 @@
 //! [`WasmConnection`]: the core as a JavaScript class. Every method is synchronous; the TypeScript driver
 //! (`ts/driver.ts`) calls an input or a command, then drains `pollTransmit`, `pollEvent` and `pollTimeout`.
 
+use core::time::Duration;
+
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
@@ -11,7 +13,7 @@ use super::js::{
 use crate::client::connection::{Connection, ConnectionOptions};
 use crate::client::{
     BodyType, CommandId, Completion, Direction, DsnReturn, Envelope, Event, MailOptions, Notify, RcptOptions,
-    RecipientOutcome, SessionConfig, TransactionReport,
+    RecipientOutcome, SessionConfig, Timeouts, TransactionReport,
 };
 use crate::error::{Error, Field, InputError, InputErrorReason};
 use crate::sasl::{Credentials, Mechanism};
@@ -58,8 +60,31 @@ fn id_to_js(id: CommandId) -> f64 {
     id.value() as f64
 }
 
+/// Sets one deadline of [`Timeouts`].
+type SetTimeout = fn(&mut Timeouts, Duration);
+
+/// The deadlines the core keeps, by the names of the JavaScript API's `timeouts` option: the one list of those names
+/// (TypeScript adds `connect`, the transport's). `WasmConnection.timeoutNames()` exports it, so a test can hold the
+/// TypeScript checks to it.
+const TIMEOUTS: [(&str, SetTimeout); 8] = [
+    ("greeting", |t, d| t.greeting = d),
+    ("command", |t, d| t.command = d),
+    ("mail", |t, d| t.mail = d),
+    ("rcpt", |t, d| t.rcpt = d),
+    ("dataInit", |t, d| t.data_init = d),
+    ("dataBlock", |t, d| t.data_block = d),
+    ("dataEnd", |t, d| t.data_end = d),
+    ("total", |t, d| t.whole_command = Some(d)),
+];
+
 #[wasm_bindgen]
 impl WasmConnection {
+    /// The names of the `timeouts` the core reads, in order.
+    #[wasm_bindgen(js_name = timeoutNames)]
+    pub fn timeout_names() -> Array {
+        TIMEOUTS.iter().map(|(name, _)| JsValue::from_str(name)).collect()
+    }
+
     /// A session waiting for the server's greeting. `options`: `{ serverName, implicitTls, localName?, lmtp,
     /// rootCertificates, dangerouslyAcceptInvalidCertificates, allowInsecureAuth, loopbackPeer, transcript,
     /// timeouts }` (`loopbackPeer`: the transport is a direct TCP connection to a loopback address).
@@ -79,22 +104,10 @@ impl WasmConnection {
             config.prefer_chunking = prefer;
         }
         let timeouts = get(options, "timeouts");
-        let t = &mut config.timeouts;
-        for (key, slot) in [
-            ("greeting", &mut t.greeting),
-            ("command", &mut t.command),
-            ("mail", &mut t.mail),
-            ("rcpt", &mut t.rcpt),
-            ("dataInit", &mut t.data_init),
-            ("dataBlock", &mut t.data_block),
-            ("dataEnd", &mut t.data_end),
-        ] {
-            if let Some(ms) = get_u64(&timeouts, key)? {
-                *slot = core::time::Duration::from_millis(ms);
+        for (name, set) in TIMEOUTS {
+            if let Some(ms) = get_u64(&timeouts, name)? {
+                set(&mut config.timeouts, Duration::from_millis(ms));
             }
-        }
-        if let Some(ms) = get_u64(&timeouts, "total")? {
-            t.whole_command = Some(core::time::Duration::from_millis(ms));
         }
         let tls = TlsOptions {
             root_certificates_pem: get_strings(options, "rootCertificates")?,

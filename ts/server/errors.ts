@@ -36,6 +36,10 @@ export class SmtpError extends ClientSmtpError {
       code,
       enhancedCode,
       lines: message.split("\n"),
+      text: message,
+      // The class the backend chose for the reply it sends (4xx temporary, 5xx permanent): no reading of a server's
+      // reply is involved, so the client's rules (a 552 to RCPT counted as temporary) do not apply.
+      temporary: code < 500,
       command: "",
       ...(init.cause === undefined ? {} : { cause: init.cause }),
     });
