@@ -2,11 +2,16 @@
 // process, the sides alternating in each round:
 //   send    compose and send N messages with a 100 kB attachment over one plaintext connection to smtp-sink
 //   dkim    compose and DKIM-sign (RSA-2048, relaxed/relaxed) N messages into bytes (no network)
-//   stream  a 25 MB attachment read from a file as a stream, composed and sent; the peak RSS it adds over the
-//           process's RSS right before (after a warm-up message), from /proc/self/status VmHWM; stream-reused:
-//           the same for smtp-wasm reading the file into one reused buffer (as its CLI does)
+//   stream  a 25 MB attachment from a file, composed and sent by the top-level sendMail (its own connection) in a
+//           fresh process: the peak RSS it adds over the process's RSS right before the send (the package imported,
+//           both wasm modules instantiated, nothing sent yet: issue 14's "from before the first send"), from the
+//           kernel's high-water mark (VmHWM, reset through /proc/self/clear_refs) and 1 ms RSS samples. Two ways to
+//           give the file: `path` (attachments: [{ path }], both sides) and `fs.createReadStream` (stream); and the
+//           same after a small warm-up message (warm-path, warm-stream: code loaded and compiled, V8's young
+//           generation grown), as the earlier figures were taken.
 //
-//   node bench/compose.mjs [--count 1000] [--rounds 3] [--out bench/compose-results.json]
+//   node bench/compose.mjs [--count 1000] [--rounds 3] [--only send,dkim,stream] [--dist DIR]
+//                          [--out bench/compose-results.json]
 // Needs: npm run build; scripts/servers.sh up (its smtp-sink on port 2600); nodemailer (test-servers/node_modules).
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -15,6 +20,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { peakWindow } from './lib/memory.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -38,28 +45,13 @@ function nodemailer() {
   throw new Error('nodemailer not found (scripts/setup.sh servers)');
 }
 
-function peakRss() {
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) * 1024;
-}
-
-/** A file in 64 KiB chunks read into one reused buffer (the consumer copies each before asking for the next). */
-async function* reusedChunks(file) {
-  const handle = await fs.promises.open(file, 'r');
-  const buffer = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
+/** The file as the scenario gives it: `path` (read by the library), or a Node stream. */
+function bigAttachment(scenario, file) {
+  return scenario.endsWith('path') ? { filename: 'big.bin', path: file } : { filename: 'big.bin', content: fs.createReadStream(file) };
 }
 
 // ------------------------------------------------------------------------------------------------ worker
-async function worker(side, scenario, port, count, dir) {
+async function worker(side, scenario, port, count, dir, dist) {
   const attachment = Buffer.alloc(100_000).map((_, i) => (i * 131 + (i >> 7)) & 255);
   const key = fs.readFileSync(path.join(dir, 'rsa.pem'), 'utf8');
   const mail = (i) => ({
@@ -70,7 +62,7 @@ async function worker(side, scenario, port, count, dir) {
     html: `<p>Hello ${i}</p>`,
   });
   if (side === 'smtp-wasm') {
-    const api = await import(path.join(ROOT, 'dist/node.js'));
+    const api = await import(path.join(dist, 'node.js'));
     await api.init();
     await api.initCompose();
     if (scenario === 'dkim') {
@@ -80,30 +72,26 @@ async function worker(side, scenario, port, count, dir) {
       for (let i = 0; i < count; i++) await api.composeMessage({ ...mail(i), dkim });
       return { rate: count / ((performance.now() - t0) / 1000) };
     }
+    if (scenario !== 'send') {
+      // The top-level sendMail (its own connection), as a user sends a file; nothing sent before the window.
+      const sendMail = (opts) => api.sendMail({ host: HOST, port, tls: 'none', ...opts });
+      if (scenario.startsWith('warm')) await sendMail(mail(0));
+      globalThis.gc?.();
+      const window = peakWindow();
+      await sendMail({ ...mail(1), attachments: [bigAttachment(scenario, path.join(dir, 'big.bin'))] });
+      return { addedBytes: window().growth };
+    }
     const client = await api.SmtpClient.connect(await api.connectTcp(HOST, port), { serverName: 'localhost' });
     const send = async (opts, stream) => {
       const message = stream ? await api.composeMessage(opts, { stream: true }) : await api.composeMessage(opts);
       await client.sendMail({ from: FROM, to: TO, message });
     };
-    if (scenario === 'send') {
-      for (let i = 0; i < 50; i++) await send({ ...mail(i), attachments: [{ filename: 'a.bin', content: attachment }] });
-      const t0 = performance.now();
-      for (let i = 0; i < count; i++) await send({ ...mail(i), attachments: [{ filename: 'a.bin', content: attachment }] });
-      const rate = count / ((performance.now() - t0) / 1000);
-      await client.quit();
-      return { rate };
-    }
-    // The top-level sendMail (its own connection), as a user sends a file: a Node stream, as nodemailer gets it.
+    for (let i = 0; i < 50; i++) await send({ ...mail(i), attachments: [{ filename: 'a.bin', content: attachment }] });
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await send({ ...mail(i), attachments: [{ filename: 'a.bin', content: attachment }] });
+    const rate = count / ((performance.now() - t0) / 1000);
     await client.quit();
-    const sendMail = (opts) => api.sendMail({ host: HOST, port, tls: 'none', ...opts });
-    await sendMail(mail(0));
-    globalThis.gc?.();
-    const before = process.memoryUsage().rss;
-    // stream: fs.createReadStream, as nodemailer reads it; stream-reused: one buffer reused per read (as the CLI).
-    const file = path.join(dir, 'big.bin');
-    const content = scenario === 'stream' ? fs.createReadStream(file) : reusedChunks(file);
-    await sendMail({ ...mail(1), attachments: [{ filename: 'big.bin', content }] });
-    return { addedBytes: peakRss() - before };
+    return { rate };
   }
   const nm = nodemailer();
   if (scenario === 'dkim') {
@@ -123,11 +111,11 @@ async function worker(side, scenario, port, count, dir) {
     t.close();
     return { rate };
   }
-  await t.sendMail({ ...mail(0), ...env });
+  if (scenario.startsWith('warm')) await t.sendMail({ ...mail(0), ...env });
   globalThis.gc?.();
-  const before = process.memoryUsage().rss;
-  await t.sendMail({ ...mail(1), ...env, attachments: [{ filename: 'big.bin', content: fs.createReadStream(path.join(dir, 'big.bin')) }] });
-  const added = peakRss() - before;
+  const window = peakWindow();
+  await t.sendMail({ ...mail(1), ...env, attachments: [bigAttachment(scenario, path.join(dir, 'big.bin'))] });
+  const added = window().growth;
   t.close();
   return { addedBytes: added };
 }
@@ -137,6 +125,13 @@ async function main() {
   const count = Number(opt('--count', '1000'));
   const rounds = Number(opt('--rounds', '3'));
   const out = path.resolve(opt('--out', path.join(HERE, 'compose-results.json')));
+  const dist = path.resolve(opt('--dist', path.join(ROOT, 'dist')));
+  const only = opt('--only', 'send,dkim,stream').split(',');
+  const scenarios = [
+    ...(only.includes('send') ? ['send'] : []),
+    ...(only.includes('dkim') ? ['dkim'] : []),
+    ...(only.includes('stream') ? ['path', 'stream', 'warm-path', 'warm-stream'] : []),
+  ];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-wasm-compose-bench-'));
   fs.writeFileSync(path.join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(25_000_000).map((_, i) => (i * 7 + (i >> 11)) & 255));
@@ -145,12 +140,10 @@ async function main() {
   const results = {};
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const scenario of ['send', 'dkim', 'stream', 'stream-reused']) {
-        const both = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
-        // nodemailer takes a Node stream (or a path); the reused-buffer reader is an smtp-wasm variant.
-        const sides = scenario === 'stream-reused' ? ['smtp-wasm'] : both;
+      for (const scenario of scenarios) {
+        const sides = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
         for (const side of sides) {
-          const stdout = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', side, scenario, String(servers.sinkPort), String(count), dir], { maxBuffer: 1 << 24 }).toString();
+          const stdout = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', side, scenario, String(servers.sinkPort), String(count), dir, dist], { maxBuffer: 1 << 24 }).toString();
           const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
           const value = JSON.parse(line.slice(7));
           (results[`${scenario}/${side}`] ??= []).push(value.rate ?? value.addedBytes);
@@ -165,17 +158,17 @@ async function main() {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const summary = {};
   for (const [k, v] of Object.entries(results)) summary[k] = { median: median(v), all: v };
-  for (const s of ['send', 'dkim']) {
+  for (const s of ['send', 'dkim'].filter((s) => scenarios.includes(s))) {
     summary[`${s}/ratio`] = summary[`${s}/smtp-wasm`].median / summary[`${s}/nodemailer`].median;
   }
-  const record = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, load: os.loadavg(), count, rounds, summary };
+  const record = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, load: os.loadavg(), count, rounds, dist, summary };
   fs.writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
   console.log(JSON.stringify(summary, null, 2));
 }
 
 if (args[0] === '--worker') {
-  const [, side, scenario, port, count, dir] = args;
-  const result = await worker(side, scenario, Number(port), Number(count), dir);
+  const [, side, scenario, port, count, dir, dist] = args;
+  const result = await worker(side, scenario, Number(port), Number(count), dir, dist);
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0);
 } else {

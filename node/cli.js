@@ -47,7 +47,7 @@ smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
       --text TEXT              the plain-text body (with any of the options below, the message is composed as
                                MIME by the core: non-ASCII, HTML, attachments, Cc/Bcc, DKIM)
       --html FILE              an HTML body (with --text: multipart/alternative)
-      --attach FILE            attach a file (repeatable; streamed, never read whole)
+      --attach FILE            attach a file (repeatable; read while sending, 64 KiB at a time)
       --cc ADDR                Cc recipient (repeatable, or comma-separated)
       --bcc ADDR               Bcc recipient: in the envelope, never in the message (repeatable)
       --dkim-key FILE          DKIM-sign with this PEM private key (RSA or Ed25519; also with --data)
@@ -58,7 +58,7 @@ smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
       --no-chunking          never use BDAT, even when the server offers CHUNKING
       --size N               MAIL SIZE= (RFC 1870)
       --body-type TYPE       MAIL BODY= 7BIT | 8BITMIME | BINARYMIME
-      --smtputf8             MAIL SMTPUTF8 (RFC 6531), for non-ASCII addresses
+      --smtputf8             MAIL SMTPUTF8 (RFC 6531); asked for by itself when an address is not ASCII
       --requiretls           MAIL REQUIRETLS (RFC 8689)
       --ret FULL|HDRS        DSN RET= (RFC 3461)
       --envid ID             DSN ENVID=
@@ -382,31 +382,12 @@ function parseRichArgs(v) {
       } catch (error) {
         throw new CliError(`cannot read attachment ${file}: ${error.code ?? error.message}`, EXIT.USAGE);
       }
-      // Opened when the composer reaches it; streamed (a large file never sits in memory whole).
-      return { filename: basename(file), content: readChunks(file) };
+      // sendMail reads it when the composer reaches it, 64 KiB at a time into one buffer (never whole).
+      return { filename: basename(file), path: file };
     });
   }
   out.compose = compose;
   return out;
-}
-
-/**
- * A file's bytes, 64 KiB at a time into one reused buffer: the composer copies each chunk before asking for the
- * next, so a large attachment makes no garbage (fs.createReadStream allocates a new buffer per chunk, which V8
- * collects late: +11 MB of peak memory for a 25 MB file).
- */
-async function* readChunks(file) {
-  const handle = await fs.promises.open(file, "r");
-  const buffer = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 /** A swaks-like test message. */

@@ -6,14 +6,18 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { homedir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { after, describe, test } from "node:test";
 
 import { authenticate } from "mailauth";
 import { simpleParser } from "mailparser";
 
-import { InvalidInputError, UsageError, composeMessage, sendMail } from "../dist/node.js";
+import { InvalidInputError, NotSupportedError, UsageError, composeMessage, sendMail } from "../dist/node.js";
+import { SmtpServer } from "../dist/server/node.js";
+import { readAll } from "./server-client.mjs";
 
 const PYTHON = join(process.env.SMTP_WASM_CACHE ?? join(homedir(), ".cache/smtp-wasm"), "venv/bin/python");
 const PARSE = new URL("./compose/parse_email.py", import.meta.url).pathname;
@@ -274,7 +278,9 @@ describe("CLI send options for composing", async () => {
     assert.deepEqual(message.compose.headers, [["X-A", "1"]]);
     assert.equal(message.compose.subject, "Grüße");
     assert.equal(message.compose.attachments[0].filename, "parse_email.py");
-    assert.equal(typeof message.compose.attachments[0].content[Symbol.asyncIterator], "function");
+    // The library's path mechanism reads it (64 KiB at a time into one buffer).
+    assert.equal(message.compose.attachments[0].path, file);
+    assert.equal(message.compose.attachments[0].content, undefined);
   });
 
   test("CR/LF in --header, half a DKIM key, --data with --attach are refused", () => {
@@ -282,5 +288,180 @@ describe("CLI send options for composing", async () => {
     assert.throws(() => parseSendArgs([...base, "--dkim-key", "k.pem"]), /go together/);
     assert.throws(() => parseSendArgs([...base, "--data", "m.eml", "--cc", "c@x.org"]), /cannot be combined/);
     assert.throws(() => parseSendArgs([...base, "--attach", "/nonexistent/file"]), /cannot read attachment/);
+  });
+});
+
+/** smtp-wasm/server on a free loopback port: what each transaction's MAIL, RCPT and DATA brought. */
+async function receiver({ smtpUtf8 = true } = {}) {
+  const transactions = [];
+  let current = null;
+  const session = {
+    mail(from, opts) {
+      current = { from, smtpUtf8: opts.utf8 === true, body: opts.body ?? null, to: [], message: null };
+      transactions.push(current);
+    },
+    rcpt(to) {
+      current.to.push(to);
+    },
+    async data(stream) {
+      current.message = await readAll(stream);
+    },
+    reset() {},
+    logout() {},
+  };
+  const server = new SmtpServer({ domain: "mx.test", enableSmtpUtf8: smtpUtf8, backend: { anonymousLogin: () => session } });
+  const { port } = await server.listen({ port: 0, host: "127.0.0.1" });
+  return { port, transactions, close: () => server.close() };
+}
+
+describe("attachments from a path, the envelope, non-ASCII addresses", () => {
+  const dir = mkdtempSync(join(tmpdir(), "smtp-wasm-compose-path-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // Not a multiple of the 64 KiB read size, and not of 3 (base64 groups).
+  const bytes = new Uint8Array(300_001).map((_, i) => (i * 73 + (i >> 9)) & 255);
+  const file = join(dir, "Grüße – 報告.bin");
+  writeFileSync(file, bytes);
+  writeFileSync(join(dir, "empty.txt"), "");
+  mkdirSync(join(dir, "folder"));
+  const good = { from: "Ada <ada@example.com>", to: "bob@example.org", subject: "files", text: "see attached" };
+
+  test("path: the file's bytes, its base name as the filename (Python and mailparser decode both)", async () => {
+    const raw = await composeMessage({ ...good, attachments: [{ path: file }, { path: pathToFileURL(join(dir, "empty.txt")), filename: "renamed.txt" }] });
+    const py = python(raw);
+    assert.deepEqual(py.defects, []);
+    assert.equal(py.attachments[0].filename, "Grüße – 報告.bin");
+    assert.equal(py.attachments[0].sha256, sha(bytes));
+    assert.equal(py.attachments[1].filename, "renamed.txt");
+    assert.equal(py.attachments[1].sha256, sha(new Uint8Array()));
+    const parsed = await simpleParser(Buffer.from(raw));
+    assert.equal(sha(parsed.attachments[0].content), sha(bytes));
+    // The same through composeMessage's stream output.
+    const stream = await composeMessage({ ...good, attachments: [{ path: file }] }, { stream: true });
+    const parts = [];
+    for await (const part of stream) parts.push(part);
+    assert.equal(python(Buffer.concat(parts)).attachments[0].sha256, sha(bytes));
+  });
+
+  test("path: sent by sendMail, the server gets the file's bytes", async () => {
+    const rx = await receiver();
+    try {
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: file, contentType: "application/x-test" }] });
+      const parsed = await simpleParser(rx.transactions[0].message);
+      assert.equal(parsed.attachments[0].contentType, "application/x-test");
+      assert.equal(sha(parsed.attachments[0].content), sha(bytes));
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("path: missing file, a directory, content and path together, wrong types: refused, nothing sent", async () => {
+    const cases = [
+      [{ path: join(dir, "missing.bin") }, /cannot read attachment .*missing\.bin: ENOENT/],
+      [{ path: join(dir, "folder") }, /not a regular file/],
+      [{ path: file, content: "x" }, /content or path, not both/],
+      [{ path: 42 }, /path must be a string or a file: URL/],
+      [{ path: new URL("https://example.com/a.bin") }, /file: URL, not https:/],
+      [{ path: "" }, /path is empty/],
+      [{ filename: "a.txt" }, /attachment content must be/],
+    ];
+    for (const [attachment, message] of cases) {
+      await assert.rejects(composeMessage({ ...good, attachments: [attachment] }), (e) => e instanceof UsageError && message.test(e.message));
+      let connected = false;
+      await assert.rejects(
+        sendMail({ host: "127.0.0.1", port: 1, tls: "none", ...good, attachments: [attachment], connect: async () => { connected = true; throw new Error("must not connect"); } }),
+        UsageError,
+      );
+      assert.equal(connected, false);
+    }
+  });
+
+  test("envelope: MAIL FROM and RCPT TO from it, the headers unchanged (Bcc still hidden)", async () => {
+    const rx = await receiver();
+    try {
+      await sendMail({
+        host: "127.0.0.1", port: rx.port, tls: "none", ...good, cc: "Carol <carol@example.org>", bcc: "hidden@example.org",
+        envelope: { from: "bounces+123@example.com", to: ["list-member@example.net", "Other <other@example.net>"] },
+      });
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", from: "a@example.com", to: "b@example.org", message: "Subject: raw\r\n\r\nraw\r\n", envelope: { from: "" } });
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, envelope: { cc: "only-cc@example.net" } });
+      const [composed, raw, ccOnly] = rx.transactions;
+      assert.equal(composed.from, "bounces+123@example.com");
+      assert.deepEqual(composed.to, ["list-member@example.net", "other@example.net"]);
+      const parsed = await simpleParser(composed.message);
+      assert.equal(parsed.from.value[0].address, "ada@example.com");
+      assert.equal(parsed.to.value[0].address, "bob@example.org");
+      assert.equal(parsed.cc.value[0].address, "carol@example.org");
+      assert.ok(!composed.message.includes("hidden@example.org"));
+      // The null sender (a bounce), recipients from `to` of a raw message.
+      assert.equal(raw.from, "");
+      assert.deepEqual(raw.to, ["b@example.org"]);
+      assert.deepEqual(ccOnly.to, ["only-cc@example.net"]);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("envelope: unknown keys and wrong values are refused before connecting", async () => {
+    const cases = [
+      [{ form: "x@example.com" }, /unknown option "form" in envelope; accepted: from, to, cc, bcc/],
+      ["bounces@example.com", /envelope must be an object/],
+      [{ from: ["a@example.com", "b@example.com"] }, /envelope.from must be one address/],
+      [{ to: [] }, /envelope names no recipient/],
+    ];
+    for (const [envelope, message] of cases) {
+      let connected = false;
+      await assert.rejects(
+        sendMail({ host: "127.0.0.1", port: 1, tls: "none", ...good, envelope, connect: async () => { connected = true; throw new Error("must not connect"); } }),
+        (e) => e instanceof UsageError && message.test(e.message),
+      );
+      assert.equal(connected, false);
+    }
+  });
+
+  const utf8 = { from: "Jörg Müller <jörg@bücher.example>", to: ["用户@例子.广告", "Ελένη <ελένη@παράδειγμα.δοκιμή>"], cc: "плохой@пример.рф", subject: "Grüße", text: "Hallo\n" };
+
+  test("non-ASCII addresses: raw UTF-8 in the header, SMTPUTF8 and 8BITMIME asked for, parsers read them back", async () => {
+    const rx = await receiver();
+    try {
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...utf8, bcc: "blind@bücher.example" });
+      const [t] = rx.transactions;
+      assert.equal(t.from, "jörg@bücher.example");
+      assert.equal(t.smtpUtf8, true);
+      assert.deepEqual(t.to, ["用户@例子.广告", "ελένη@παράδειγμα.δοκιμή", "плохой@пример.рф", "blind@bücher.example"]);
+      const text = t.message.toString("utf8");
+      assert.match(text, /\r\nFrom: =\?UTF-8\?B\?[^?]+\?= <jörg@bücher\.example>\r\n/);
+      assert.ok(!text.includes("blind@"), "Bcc stays out of the header");
+      const parsed = await simpleParser(t.message);
+      assert.deepEqual(parsed.from.value, [{ name: "Jörg Müller", address: "jörg@bücher.example" }]);
+      assert.deepEqual(parsed.to.value.map((a) => a.address), ["用户@例子.广告", "ελένη@παράδειγμα.δοκιμή"]);
+      assert.equal(parsed.to.value[1].name, "Ελένη");
+      assert.equal(parsed.cc.value[0].address, "плохой@пример.рф");
+      const py = python(t.message);
+      assert.deepEqual(py.defects, []);
+      assert.deepEqual(py.from, [{ name: "Jörg Müller", address: "jörg@bücher.example" }]);
+      assert.deepEqual(py.to.map((a) => a.address), ["用户@例子.广告", "ελένη@παράδειγμα.δοκιμή"]);
+      assert.equal(py.subject, "Grüße");
+      assert.ok(/^<[^@]+@smtp-wasm>$/.test(py.messageId), py.messageId);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("non-ASCII addresses, a server without SMTPUTF8: NotSupportedError, no MAIL, zero bytes of the message", async () => {
+    const rx = await receiver({ smtpUtf8: false });
+    try {
+      for (const options of [utf8, { ...good, bcc: "blind@bücher.example" }, { ...good, envelope: { from: "jörg@bücher.example" } }]) {
+        await assert.rejects(
+          sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...options }),
+          (e) => e instanceof NotSupportedError && e.extension === "SMTPUTF8",
+        );
+      }
+      assert.deepEqual(rx.transactions, []);
+      // Options that contradict it are refused before connecting.
+      await assert.rejects(sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...utf8, mailOptions: { smtpUtf8: false } }), /needs SMTPUTF8, but mailOptions.smtpUtf8 is false/);
+      await assert.rejects(sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...utf8, mailOptions: { body: "7BIT" } }), /header 8-bit, but mailOptions.body is "7BIT"/);
+    } finally {
+      await rx.close();
+    }
   });
 });
