@@ -8,7 +8,8 @@
 //           kernel's high-water mark (VmHWM, reset through /proc/self/clear_refs) and 1 ms RSS samples. Two ways to
 //           give the file: `path` (attachments: [{ path }], both sides) and `fs.createReadStream` (stream); and the
 //           same after a small warm-up message (warm-path, warm-stream: code loaded and compiled, V8's young
-//           generation grown), as the earlier figures were taken.
+//           generation grown), as the earlier figures were taken; raw (smtp-wasm only): a finished message of the
+//           same size and shape sent from 64 KiB views of one buffer, the client's share without the composer.
 //
 //   node bench/compose.mjs [--count 1000] [--rounds 3] [--only send,dkim,stream] [--dist DIR]
 //                          [--out bench/compose-results.json]
@@ -45,6 +46,17 @@ function nodemailer() {
   throw new Error('nodemailer not found (scripts/setup.sh servers)');
 }
 
+/**
+ * A finished message shaped like the composed one (76-character base64 lines, `size` bytes), as 64 KiB views of one
+ * buffer: the client's share of the memory, without the composer and the file.
+ */
+async function* encodedLike(size) {
+  const line = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n';
+  const block = new TextEncoder().encode(line.repeat(Math.floor(65536 / line.length)));
+  yield new TextEncoder().encode(`From: ${FROM}\r\nTo: ${TO}\r\nSubject: raw\r\n\r\n`);
+  for (let n = 0; n < size; n += block.length) yield block;
+}
+
 /** The file as the scenario gives it: `path` (read by the library), or a Node stream. */
 function bigAttachment(scenario, file) {
   return scenario.endsWith('path') ? { filename: 'big.bin', path: file } : { filename: 'big.bin', content: fs.createReadStream(file) };
@@ -78,7 +90,8 @@ async function worker(side, scenario, port, count, dir, dist) {
       if (scenario.startsWith('warm')) await sendMail(mail(0));
       globalThis.gc?.();
       const window = peakWindow();
-      await sendMail({ ...mail(1), attachments: [bigAttachment(scenario, path.join(dir, 'big.bin'))] });
+      if (scenario === 'raw') await sendMail({ from: FROM, to: TO, message: encodedLike(33_800_000) });
+      else await sendMail({ ...mail(1), attachments: [bigAttachment(scenario, path.join(dir, 'big.bin'))] });
       return { addedBytes: window().growth };
     }
     const client = await api.SmtpClient.connect(await api.connectTcp(HOST, port), { serverName: 'localhost' });
@@ -130,7 +143,7 @@ async function main() {
   const scenarios = [
     ...(only.includes('send') ? ['send'] : []),
     ...(only.includes('dkim') ? ['dkim'] : []),
-    ...(only.includes('stream') ? ['path', 'stream', 'warm-path', 'warm-stream'] : []),
+    ...(only.includes('stream') ? ['path', 'stream', 'warm-path', 'warm-stream', 'raw'] : []),
   ];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-wasm-compose-bench-'));
   fs.writeFileSync(path.join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -141,7 +154,9 @@ async function main() {
   try {
     for (let round = 0; round < rounds; round++) {
       for (const scenario of scenarios) {
-        const sides = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
+        const both = round % 2 === 0 ? ['smtp-wasm', 'nodemailer'] : ['nodemailer', 'smtp-wasm'];
+        // raw: the client's share of smtp-wasm's figure (the same bytes as a finished message).
+        const sides = scenario === 'raw' ? ['smtp-wasm'] : both;
         for (const side of sides) {
           const stdout = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', side, scenario, String(servers.sinkPort), String(count), dir, dist], { maxBuffer: 1 << 24 }).toString();
           const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));

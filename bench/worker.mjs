@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 
 import { FROM, TO, largeSize, largeStream, smallMessage } from './lib/message.mjs';
-import { peakWindow, statusKb } from './lib/memory.mjs';
+import { peakWindow } from './lib/memory.mjs';
 
 const [scenario, side, json] = process.argv.slice(2);
 const params = JSON.parse(json ?? '{}');

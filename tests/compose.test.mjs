@@ -375,6 +375,25 @@ describe("attachments from a path, the envelope, non-ASCII addresses", () => {
     }
   });
 
+  test("path in a runtime without a filesystem (no process, no Deno): a UsageError that says to give content", () => {
+    // A fresh process: which filesystem the runtime has is looked up once.
+    const script = `
+      const api = await import(${JSON.stringify(new URL("../dist/node.js", import.meta.url).href)});
+      await api.initCompose();
+      const saved = globalThis.process;
+      Object.defineProperty(globalThis, "process", { value: undefined, configurable: true, writable: true });
+      let out = "no error";
+      try {
+        await api.composeMessage({ from: "a@example.com", to: "b@example.org", attachments: [{ path: ${JSON.stringify(file)} }] });
+      } catch (e) {
+        out = e.constructor.name + ": " + e.message;
+      }
+      Object.defineProperty(globalThis, "process", { value: saved, configurable: true, writable: true });
+      console.log(out);`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script]).toString();
+    assert.match(out, /^UsageError: attachment path needs a filesystem \(Node, Deno or Bun\); in this runtime give the content instead/);
+  });
+
   test("envelope: MAIL FROM and RCPT TO from it, the headers unchanged (Bcc still hidden)", async () => {
     const rx = await receiver();
     try {
