@@ -7,18 +7,17 @@
 //           both wasm modules instantiated, nothing sent yet: issue 14's "from before the first send"), from the
 //           kernel's high-water mark (VmHWM, reset through /proc/self/clear_refs) and 1 ms RSS samples. Two ways to
 //           give the file: `path` (attachments: [{ path }], both sides) and `fs.createReadStream` (stream); and the
-//           same after a small warm-up message (warm-path, warm-stream: code loaded and compiled, V8's young
-//           generation grown), as the earlier figures were taken; raw (smtp-wasm only): a finished message of the
+//           same after a warm-up message with a 100 kB attachment given the same way (warm-path, warm-stream: the
+//           code of every step loaded and compiled, so what is left is what the attachment's size costs); raw (smtp-wasm only): a finished message of the
 //           same size and shape sent from 64 KiB views of one buffer, the client's share without the composer.
 //
 //   node bench/compose.mjs [--count 1000] [--rounds 3] [--only send,dkim,stream] [--dist DIR]
 //                          [--out bench/compose-results.json]
 // Needs: npm run build; scripts/servers.sh up (its smtp-sink on port 2600); nodemailer (test-servers/node_modules).
-import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+// A worker imports only what it needs (the parent's modules are loaded in main()): a memory window must not find
+// parts of Node already loaded by the benchmark that a user's process would load during its first send.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,13 +58,15 @@ async function* encodedLike(size) {
 
 /** The file as the scenario gives it: `path` (read by the library), or a Node stream. */
 function bigAttachment(scenario, file) {
-  return scenario.endsWith('path') ? { filename: 'big.bin', path: file } : { filename: 'big.bin', content: fs.createReadStream(file) };
+  const filename = path.basename(file);
+  return scenario.endsWith('path') ? { filename, path: file } : { filename, content: fs.createReadStream(file) };
 }
 
 // ------------------------------------------------------------------------------------------------ worker
 async function worker(side, scenario, port, count, dir, dist) {
-  const attachment = Buffer.alloc(100_000).map((_, i) => (i * 131 + (i >> 7)) & 255);
-  const key = fs.readFileSync(path.join(dir, 'rsa.pem'), 'utf8');
+  const memory = !['send', 'dkim'].includes(scenario);
+  const attachment = memory ? null : Buffer.alloc(100_000).map((_, i) => (i * 131 + (i >> 7)) & 255);
+  const key = memory ? null : fs.readFileSync(path.join(dir, 'rsa.pem'), 'utf8');
   const mail = (i) => ({
     from: `Bench Sender <${FROM}>`,
     to: `Sink <${TO}>`,
@@ -73,6 +74,14 @@ async function worker(side, scenario, port, count, dir, dist) {
     text: `Hello ${i}\nThis is a benchmark message.\n`,
     html: `<p>Hello ${i}</p>`,
   });
+  if (memory && process.env.SMTP_WASM_BENCH_BARE !== '1') {
+    // The Node built-ins an SMTP client uses, loaded before the window for both sides (nodemailer loads them when
+    // it is imported, smtp-wasm on its first connection): the window then holds what each library's send costs,
+    // not Node loading its own modules. SMTP_WASM_BENCH_BARE=1 leaves them out (a script that imported the library
+    // and nothing else).
+    for (const m of ['node:net', 'node:tls', 'node:dns', 'node:crypto', 'node:stream', 'node:fs/promises']) await import(m);
+    globalThis.crypto.getRandomValues(new Uint8Array(16));
+  }
   if (side === 'smtp-wasm') {
     const api = await import(path.join(dist, 'node.js'));
     await api.init();
@@ -87,7 +96,7 @@ async function worker(side, scenario, port, count, dir, dist) {
     if (scenario !== 'send') {
       // The top-level sendMail (its own connection), as a user sends a file; nothing sent before the window.
       const sendMail = (opts) => api.sendMail({ host: HOST, port, tls: 'none', ...opts });
-      if (scenario.startsWith('warm')) await sendMail(mail(0));
+      if (scenario.startsWith('warm')) await sendMail({ ...mail(0), attachments: [bigAttachment(scenario, path.join(dir, 'small.bin'))] });
       globalThis.gc?.();
       const window = peakWindow();
       if (scenario === 'raw') await sendMail({ from: FROM, to: TO, message: encodedLike(33_800_000) });
@@ -124,7 +133,7 @@ async function worker(side, scenario, port, count, dir, dist) {
     t.close();
     return { rate };
   }
-  if (scenario.startsWith('warm')) await t.sendMail({ ...mail(0), ...env });
+  if (scenario.startsWith('warm')) await t.sendMail({ ...mail(0), ...env, attachments: [bigAttachment(scenario, path.join(dir, 'small.bin'))] });
   globalThis.gc?.();
   const window = peakWindow();
   await t.sendMail({ ...mail(1), ...env, attachments: [bigAttachment(scenario, path.join(dir, 'big.bin'))] });
@@ -135,6 +144,9 @@ async function worker(side, scenario, port, count, dir, dist) {
 
 // ------------------------------------------------------------------------------------------------ parent
 async function main() {
+  const { execFileSync } = await import('node:child_process');
+  const { generateKeyPairSync } = await import('node:crypto');
+  const os = (await import('node:os')).default;
   const count = Number(opt('--count', '1000'));
   const rounds = Number(opt('--rounds', '3'));
   const out = path.resolve(opt('--out', path.join(HERE, 'compose-results.json')));
@@ -148,6 +160,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-wasm-compose-bench-'));
   fs.writeFileSync(path.join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(25_000_000).map((_, i) => (i * 7 + (i >> 11)) & 255));
+  fs.writeFileSync(path.join(dir, 'small.bin'), Buffer.alloc(100_000).map((_, i) => (i * 7 + (i >> 11)) & 255));
   // The shared smtp-sink of scripts/servers.sh (plaintext, discards everything).
   const servers = { sinkPort: Number(process.env.SMTP_WASM_SINK_PORT ?? 2600), stop: async () => {} };
   const results = {};

@@ -291,8 +291,11 @@ describe("CLI send options for composing", async () => {
   });
 });
 
-/** smtp-wasm/server on a free loopback port: what each transaction's MAIL, RCPT and DATA brought. */
-async function receiver({ smtpUtf8 = true } = {}) {
+/**
+ * smtp-wasm/server on a free loopback port: what each transaction's MAIL, RCPT and DATA brought. `onChunk(bytes)`,
+ * when given, sees each piece of the message as it arrives and may return a promise (a slow reader).
+ */
+async function receiver({ smtpUtf8 = true, onChunk } = {}) {
   const transactions = [];
   let current = null;
   const session = {
@@ -304,12 +307,26 @@ async function receiver({ smtpUtf8 = true } = {}) {
       current.to.push(to);
     },
     async data(stream) {
-      current.message = await readAll(stream);
+      if (onChunk === undefined) {
+        current.message = await readAll(stream);
+        return;
+      }
+      let size = 0;
+      for await (const chunk of stream) {
+        size += chunk.byteLength;
+        await onChunk(chunk);
+      }
+      current.message = Buffer.from(`(${size} bytes)`);
     },
     reset() {},
     logout() {},
   };
-  const server = new SmtpServer({ domain: "mx.test", enableSmtpUtf8: smtpUtf8, backend: { anonymousLogin: () => session } });
+  const server = new SmtpServer({
+    domain: "mx.test",
+    enableSmtpUtf8: smtpUtf8,
+    maxMessageBytes: 64 * 1024 * 1024,
+    backend: { anonymousLogin: () => session },
+  });
   const { port } = await server.listen({ port: 0, host: "127.0.0.1" });
   return { port, transactions, close: () => server.close() };
 }
@@ -372,6 +389,37 @@ describe("attachments from a path, the envelope, non-ASCII addresses", () => {
         UsageError,
       );
       assert.equal(connected, false);
+    }
+  });
+
+  test("a streamed attachment is read only as fast as the server takes the message (backpressure)", async () => {
+    // 24 MB from a source that counts what it gave, to a server that reads slowly: the source may run ahead of the
+    // server only by what the buffers between them hold (the driver's 256 KiB, the sockets'), never by the file.
+    const total = 24 * 1024 * 1024;
+    let given = 0;
+    let received = 0;
+    let ahead = 0;
+    const block = new Uint8Array(64 * 1024).fill(0x41);
+    async function* source() {
+      while (given < total) {
+        given += block.byteLength;
+        yield block;
+      }
+    }
+    const rx = await receiver({
+      onChunk: async (chunk) => {
+        received += chunk.byteLength;
+        // The encoded message is 4/3 of the source (base64) plus line breaks.
+        ahead = Math.max(ahead, given * (4 / 3) - received);
+        if (received % (1 << 20) < chunk.byteLength) await new Promise((r) => setTimeout(r, 20));
+      },
+    });
+    try {
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ filename: "big.bin", content: source() }] });
+      assert.equal(given, total);
+      assert.ok(ahead < 8 * 1024 * 1024, `the source ran ${(ahead / 1e6).toFixed(1)} MB ahead of the server`);
+    } finally {
+      await rx.close();
     }
   });
 

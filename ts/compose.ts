@@ -133,7 +133,12 @@ function rawOptions(options: ComposeOptions): {
     if (typeof a !== "object" || a === null) throw new UsageError("each attachment must be an object");
     checkKeys(a, ATTACHMENT_KEYS, "attachment");
     const raw: RawComposeOptions["attachments"][number] = {};
+    if (a.filename !== undefined) raw.filename = a.filename;
+    if (a.contentType !== undefined) raw.contentType = a.contentType;
+    if (a.cid !== undefined) raw.cid = a.cid;
+    if (a.disposition !== undefined) raw.disposition = a.disposition;
     if (a.path !== undefined) {
+      // A file, read while the message is sent.
       if (a.content !== undefined) throw new UsageError("an attachment takes content or path, not both");
       if (typeof a.path !== "string" && !(a.path instanceof URL)) {
         throw new UsageError("attachment path must be a string or a file: URL");
@@ -145,13 +150,7 @@ function rawOptions(options: ComposeOptions): {
       if (a.path === "") throw new UsageError("attachment path is empty");
       paths.push(a.path);
       streams.set(index, fileChunks(a.path));
-      raw.filename = a.filename ?? baseName(a.path);
-    } else if (a.filename !== undefined) raw.filename = a.filename;
-    if (a.contentType !== undefined) raw.contentType = a.contentType;
-    if (a.cid !== undefined) raw.cid = a.cid;
-    if (a.disposition !== undefined) raw.disposition = a.disposition;
-    if (a.path !== undefined) {
-      // Read while the message is sent (above).
+      raw.filename ??= baseName(a.path);
     } else if (typeof a.content === "string") raw.content = encoder.encode(a.content);
     else if (a.content instanceof Uint8Array) raw.content = a.content;
     else if (isReadableStream(a.content) || isAsyncIterable(a.content)) streams.set(index, a.content);
