@@ -53,6 +53,10 @@ smtp-wasm send --server HOST[:PORT] --from ADDR --to ADDR[,ADDR...] [options]
       --dkim-key FILE          DKIM-sign with this PEM private key (RSA or Ed25519; also with --data)
       --dkim-selector S        its selector (s=)
       --dkim-domain D          its domain (d=)
+      --envelope-from ADDR     MAIL FROM instead of --from's address (bounces go there; "" for <>), the header
+                               keeps --from
+      --envelope-to ADDR       RCPT TO instead of --to/--cc/--bcc (repeatable, or comma-separated); the headers
+                               keep them
       --ehlo NAME            the name sent in EHLO (default localhost)
       --lmtp                 speak LMTP (LHLO, one reply per recipient)
       --no-chunking          never use BDAT, even when the server offers CHUNKING
@@ -263,6 +267,8 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
     "dkim-key": { type: "string" },
     "dkim-selector": { type: "string" },
     "dkim-domain": { type: "string" },
+    "envelope-from": { type: "string" },
+    "envelope-to": { type: "string", multiple: true },
     ehlo: { type: "string" },
     timeout: { type: "string" },
     verbose: { type: "boolean", short: "v" },
@@ -327,6 +333,12 @@ export function parseSendArgs(args, env = process.env, { interactive = false } =
   const message = { file: v.data, subject: v.subject, body: v.body, headers: v.header ?? [] };
   const rich = parseRichArgs(v);
   if (rich.dkim !== undefined) opts.dkim = rich.dkim;
+  if (v["envelope-from"] !== undefined || v["envelope-to"] !== undefined) {
+    if (v.data !== undefined) throw usage("with --data, --from and --to are the envelope: --envelope-* is for composed messages");
+    opts.envelope = {};
+    if (v["envelope-from"] !== undefined) opts.envelope.from = v["envelope-from"];
+    if (v["envelope-to"] !== undefined) opts.envelope.to = list(v["envelope-to"]);
+  }
   if (rich.compose) {
     if (v.data !== undefined) throw usage("--data cannot be combined with --text, --html, --attach, --cc or --bcc");
     message.compose = rich.compose;
@@ -559,7 +571,7 @@ async function cmdSend(args, out, err) {
     out.write(`=== server reply: ${result.reply.code} ${printable(result.reply.lines.join(" / "))}\n`);
   }
   if (result.rejected.length > 0) {
-    err.write(`smtp-wasm: ${result.rejected.length} of ${opts.to.length} recipients refused\n`);
+    err.write(`smtp-wasm: ${result.rejected.length} of ${result.accepted.length + result.rejected.length} recipients refused\n`);
     return EXIT.PARTIAL;
   }
   return EXIT.OK;

@@ -283,6 +283,14 @@ describe("CLI send options for composing", async () => {
     assert.equal(message.compose.attachments[0].content, undefined);
   });
 
+  test("--envelope-from and --envelope-to become sendMail's envelope (not with --data)", () => {
+    const { opts } = parseSendArgs([...base, "--text", "t", "--envelope-from", "bounces@example.com", "--envelope-to", "x@example.net,y@example.net", "--envelope-to", "z@example.net"]);
+    assert.deepEqual(opts.envelope, { from: "bounces@example.com", to: ["x@example.net", "y@example.net", "z@example.net"] });
+    assert.equal(opts.from, "a@example.com");
+    assert.deepEqual(parseSendArgs([...base, "--envelope-from", ""]).opts.envelope, { from: "" });
+    assert.throws(() => parseSendArgs([...base, "--data", "m.eml", "--envelope-from", "b@example.com"]), /--envelope-\* is for composed messages/);
+  });
+
   test("CR/LF in --header, half a DKIM key, --data with --attach are refused", () => {
     assert.throws(() => parseSendArgs([...base, "--text", "t", "--header", "X-A: 1\r\nBcc: v@x.net"]), /must not contain CR/);
     assert.throws(() => parseSendArgs([...base, "--dkim-key", "k.pem"]), /go together/);
