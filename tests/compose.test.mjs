@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -374,6 +374,39 @@ describe("attachments from a path, the envelope, non-ASCII addresses", () => {
       const parsed = await simpleParser(rx.transactions[0].message);
       assert.equal(parsed.attachments[0].contentType, "application/x-test");
       assert.equal(sha(parsed.attachments[0].content), sha(bytes));
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("path: a send aborted halfway closes the file", async () => {
+    const big = join(dir, "big.bin");
+    writeFileSync(big, new Uint8Array(8 * 1024 * 1024));
+    const openCount = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === big;
+        } catch {
+          return false;
+        }
+      }).length;
+    const rx = await receiver({ onChunk: () => new Promise((r) => setTimeout(r, 1)) });
+    const controller = new AbortController();
+    let during = 0;
+    try {
+      const error = await sendMail({
+        host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: big }], signal: controller.signal,
+        onProgress: (sent) => {
+          if (sent > 1_000_000 && !controller.signal.aborted) {
+            during = openCount();
+            controller.abort(new Error("stop"));
+          }
+        },
+      }).catch((e) => e);
+      assert.equal(error.message, "stop");
+      assert.equal(during, 1, "the file was open while it was sent");
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(openCount(), 0, "and closed after the abort");
     } finally {
       await rx.close();
     }
