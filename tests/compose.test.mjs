@@ -379,6 +379,34 @@ describe("attachments from a path, the envelope, non-ASCII addresses", () => {
     }
   });
 
+  test("path with DKIM: hashed in a first pass, streamed in a second; dkimpy and mailauth verify what the server got", async () => {
+    const dkim = [
+      { domainName: "example.com", keySelector: "rsa", privateKey: KEYS.rsaPkcs8 },
+      { domainName: "example.com", keySelector: "ed", privateKey: KEYS.ed },
+    ];
+    async function* once() {
+      yield new Uint8Array([1, 2, 3]);
+    }
+    const rx = await receiver();
+    try {
+      // Files only: two passes. With a stream that can be read once too: held in memory, as before.
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: file }, { filename: "b.txt", content: "x" }], dkim });
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: file }, { filename: "s.bin", content: once() }], dkim });
+      for (const t of rx.transactions) {
+        const py = python(t.message);
+        assert.deepEqual(py.dkim, [true, true]);
+        assert.deepEqual(await mailauthVerify(t.message), ["pass", "pass"]);
+        assert.equal(py.attachments[0].sha256, sha(bytes));
+      }
+      const raw = await composeMessage({ ...good, attachments: [{ path: file }], dkim: dkim[1] }, { stream: true });
+      const parts = [];
+      for await (const part of raw) parts.push(part);
+      assert.deepEqual(python(Buffer.concat(parts)).dkim, [true]);
+    } finally {
+      await rx.close();
+    }
+  });
+
   test("path: a send aborted halfway closes the file", async () => {
     const big = join(dir, "big.bin");
     writeFileSync(big, new Uint8Array(8 * 1024 * 1024));

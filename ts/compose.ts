@@ -118,13 +118,16 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
 
 const encoder = new TextEncoder();
 
+/** An attachment's content as it streams in: a stream (read once) or, for a file, how to read it (again). */
+type Source = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | (() => AsyncIterable<Uint8Array>);
+
 /** The options as the wasm reads them, the streams of streamed attachments by index, and the files to check. */
 function rawOptions(options: ComposeOptions): {
   raw: RawComposeOptions;
-  streams: Map<number, ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>;
+  streams: Map<number, Source>;
   paths: Array<string | URL>;
 } {
-  const streams = new Map<number, ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>();
+  const streams = new Map<number, Source>();
   const paths: Array<string | URL> = [];
   if (options.attachments !== undefined && !Array.isArray(options.attachments)) {
     throw new UsageError("attachments must be an array");
@@ -148,8 +151,9 @@ function rawOptions(options: ComposeOptions): {
       }
       checkText("attachment path", a.path);
       if (a.path === "") throw new UsageError("attachment path is empty");
-      paths.push(a.path);
-      streams.set(index, fileChunks(a.path));
+      const path = a.path;
+      paths.push(path);
+      streams.set(index, () => fileChunks(path));
       raw.filename ??= baseName(a.path);
     } else if (typeof a.content === "string") raw.content = encoder.encode(a.content);
     else if (a.content instanceof Uint8Array) raw.content = a.content;
@@ -266,18 +270,22 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
   // Every file is there before anything is composed (or a connection opened).
   await Promise.all(paths.map(checkFile));
   const bindings = await loadComposer();
+  // The same time and randomness give the same bytes (boundaries, Message-ID, Date): a second pass over files
+  // produces exactly what the first one hashed.
+  const now = Date.now();
+  const seed = randomBytes();
   let composer: ComposeBindings.WasmComposer;
   let signer: ComposeBindings.WasmDkimSigner | undefined;
   try {
-    composer = new bindings.WasmComposer(raw, Date.now(), randomBytes());
-    if (keys !== undefined) signer = new bindings.WasmDkimSigner(keys, Date.now());
+    composer = new bindings.WasmComposer(raw, now, seed);
+    if (keys !== undefined) signer = new bindings.WasmDkimSigner(keys, now);
   } catch (error) {
     throw toError(error);
   }
   const from = composer.envelopeFrom();
   const to = composer.envelopeTo();
   const utf8Header = composer.utf8Header();
-  const produce = async function* (views: boolean): AsyncGenerator<Uint8Array> {
+  const produce = async function* (composer: ComposeBindings.WasmComposer, views: boolean): AsyncGenerator<Uint8Array> {
     try {
       for (;;) {
         const next = composer.next();
@@ -288,7 +296,7 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
         }
         const stream = streams.get(next);
         if (stream === undefined) throw new UsageError(`attachment ${next} has no stream`);
-        for await (const value of chunksOf(stream)) {
+        for await (const value of chunksOf(typeof stream === "function" ? stream() : stream)) {
           if (!(value instanceof Uint8Array)) throw new UsageError("attachment streams must yield Uint8Array chunks");
           if (views && memory !== undefined) {
             const length = composer.pushView(value);
@@ -305,11 +313,38 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
       composer.free();
     }
   };
+  if (signer !== undefined && streams.size > 0 && [...streams.values()].every((s) => typeof s === "function")) {
+    // DKIM over attachments that are all files: one pass hashes the message (nothing kept), the signature goes in
+    // front, a second pass reads the files again and streams the same bytes. Memory stays bounded.
+    const first = composer;
+    let header: string;
+    try {
+      const scratch = new Scratch();
+      // A view of the composer's memory is copied out before the signer (same wasm memory, which may grow) reads it.
+      for await (const chunk of produce(first, true)) signer.update(scratch.copy(chunk));
+      header = await finishSignatures(signer, keys ?? []);
+    } catch (error) {
+      throw toError(error);
+    } finally {
+      signer.free();
+    }
+    let second: ComposeBindings.WasmComposer;
+    try {
+      second = new bindings.WasmComposer(raw, now, seed);
+    } catch (error) {
+      throw toError(error);
+    }
+    const chunks = (async function* () {
+      yield encoder.encode(header);
+      yield* produce(second, inPlace);
+    })();
+    return { from, to, utf8Header, chunks };
+  }
   if (streams.size === 0 || signer !== undefined) {
-    // In memory: nothing streamed, or a signature that must precede the body it covers (the encoded message is
-    // held, chunk by chunk, until the body hash is known).
+    // In memory: nothing streamed, or a signature that must precede the body it covers with a stream that cannot be
+    // read twice (the encoded message is held, chunk by chunk, until the body hash is known).
     const chunks: Uint8Array[] = [];
-    for await (const chunk of produce(false)) {
+    for await (const chunk of produce(composer, false)) {
       signer?.update(chunk);
       chunks.push(chunk);
     }
@@ -324,7 +359,18 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
     }
     return { from, to, utf8Header, bytes: concat(chunks) };
   }
-  return { from, to, utf8Header, chunks: produce(inPlace) };
+  return { from, to, utf8Header, chunks: produce(composer, inPlace) };
+}
+
+/** One buffer, grown as needed, that chunks are copied into (no garbage per chunk). */
+class Scratch {
+  #buffer = new Uint8Array(0);
+
+  copy(chunk: Uint8Array): Uint8Array {
+    if (this.#buffer.byteLength < chunk.byteLength) this.#buffer = new Uint8Array(Math.max(chunk.byteLength, 128 * 1024));
+    this.#buffer.set(chunk);
+    return this.#buffer.subarray(0, chunk.byteLength);
+  }
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
