@@ -402,6 +402,14 @@ describe("attachments from a path, the envelope, non-ASCII addresses", () => {
       const parts = [];
       for await (const part of raw) parts.push(part);
       assert.deepEqual(python(Buffer.concat(parts)).dkim, [true]);
+      // A file that changes between the two passes fails the send instead of breaking the signature.
+      const changing = join(dir, "changing.bin");
+      writeFileSync(changing, "before");
+      const stream = await composeMessage({ ...good, attachments: [{ path: changing }], dkim: dkim[1] }, { stream: true });
+      writeFileSync(changing, "after, longer");
+      await assert.rejects(async () => {
+        for await (const part of stream) assert.ok(part);
+      }, /attachment 0 changed while the message was signed \(6 bytes hashed, 13 read to send\)/);
     } finally {
       await rx.close();
     }

@@ -285,7 +285,15 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
   const from = composer.envelopeFrom();
   const to = composer.envelopeTo();
   const utf8Header = composer.utf8Header();
-  const produce = async function* (composer: ComposeBindings.WasmComposer, views: boolean): AsyncGenerator<Uint8Array> {
+  /**
+   * The message's bytes from `composer`. `sizes`: the bytes of each streamed attachment, recorded (a first pass) or,
+   * when already recorded, checked (a second pass: a file that changed in between would break the signature).
+   */
+  const produce = async function* (
+    composer: ComposeBindings.WasmComposer,
+    views: boolean,
+    sizes?: Map<number, number>,
+  ): AsyncGenerator<Uint8Array> {
     try {
       for (;;) {
         const next = composer.next();
@@ -296,8 +304,10 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
         }
         const stream = streams.get(next);
         if (stream === undefined) throw new UsageError(`attachment ${next} has no stream`);
+        let size = 0;
         for await (const value of chunksOf(typeof stream === "function" ? stream() : stream)) {
           if (!(value instanceof Uint8Array)) throw new UsageError("attachment streams must yield Uint8Array chunks");
+          size += value.byteLength;
           if (views && memory !== undefined) {
             const length = composer.pushView(value);
             if (length > 0) yield new Uint8Array(memory.buffer, composer.outputPtr(), length);
@@ -305,6 +315,13 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
             const out = composer.push(value);
             if (out.length > 0) yield out;
           }
+        }
+        const before = sizes?.get(next);
+        if (before === undefined) sizes?.set(next, size);
+        else if (before !== size) {
+          throw new UsageError(
+            `attachment ${next} changed while the message was signed (${before} bytes hashed, ${size} read to send)`,
+          );
         }
         const tail = composer.end();
         if (tail.length > 0) yield tail;
@@ -317,11 +334,12 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
     // DKIM over attachments that are all files: one pass hashes the message (nothing kept), the signature goes in
     // front, a second pass reads the files again and streams the same bytes. Memory stays bounded.
     const first = composer;
+    const sizes = new Map<number, number>();
     let header: string;
     try {
       const scratch = new Scratch();
       // A view of the composer's memory is copied out before the signer (same wasm memory, which may grow) reads it.
-      for await (const chunk of produce(first, true)) signer.update(scratch.copy(chunk));
+      for await (const chunk of produce(first, true, sizes)) signer.update(scratch.copy(chunk));
       header = await finishSignatures(signer, keys ?? []);
     } catch (error) {
       throw toError(error);
@@ -336,7 +354,7 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
     }
     const chunks = (async function* () {
       yield encoder.encode(header);
-      yield* produce(second, inPlace);
+      yield* produce(second, inPlace, sizes);
     })();
     return { from, to, utf8Header, chunks };
   }
