@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 
 import { FROM, TO, largeSize, largeStream, smallMessage } from './lib/message.mjs';
+import { peakWindow } from './lib/memory.mjs';
 
 const [scenario, side, json] = process.argv.slice(2);
 const params = JSON.parse(json ?? '{}');
@@ -17,37 +18,6 @@ const gc = () => {
     globalThis.gc();
   }
 };
-
-// ------------------------------------------------------------------------------------------------ memory
-function statusKb(field) {
-  try {
-    const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-/** Starts a peak-RSS window: resets the kernel's high-water mark (VmHWM) and samples RSS every ms as a fallback. */
-function peakWindow() {
-  let reset = false;
-  try {
-    fs.writeFileSync('/proc/self/clear_refs', '5');
-    reset = true;
-  } catch {
-    // Not Linux, or not allowed: the samples are all there is.
-  }
-  const start = process.memoryUsage.rss();
-  let sampled = start;
-  const timer = setInterval(() => {
-    sampled = Math.max(sampled, process.memoryUsage.rss());
-  }, 1);
-  return () => {
-    clearInterval(timer);
-    const hwm = reset ? statusKb('VmHWM') : null;
-    const peak = Math.max(sampled, process.memoryUsage.rss(), hwm ?? 0);
-    return { startRss: start, peakRss: peak, growth: peak - start, method: reset ? 'VmHWM' : 'sampled' };
-  };
-}
 
 // ------------------------------------------------------------------------------------------------ clients
 async function wasmApi() {

@@ -1,6 +1,8 @@
 // `smtp-wasm send` composing a MIME message (--subject --text --html --attach --cc --bcc --header) and signing it
 // (--dkim-*), delivered by Postfix into its Maildir over verified STARTTLS with AUTH: the stored file parses back in
 // Python's email package to what was given, and dkimpy verifies the signature on what Postfix stored.
+// sendMail's attachment `path`, `envelope` and non-ASCII (SMTPUTF8) addresses through Postfix and aiosmtpd: the
+// stored files say what each server received (Return-Path and Delivered-To; aiosmtpd's X-MailFrom and X-RcptTo).
 // Needs: npm run build; scripts/servers.sh up, then `. /tmp/smtp-wasm-state/env.sh` (skipped otherwise).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -83,4 +85,58 @@ test("CLI: a raw message with LF line ends, DKIM-signed (--data --dkim-*), verif
   };
   const py = JSON.parse(execFileSync(PYTHON, [PARSE, JSON.stringify(records)], { input: wire }).toString());
   assert.deepEqual(py.dkim, [true]);
+});
+
+test("sendMail: path, envelope and non-ASCII addresses through Postfix (SMTPUTF8) into the Maildir", { skip }, async () => {
+  const { sendMail } = await import("../dist/node.js");
+  const dir = mkdtempSync(join(tmpdir(), "smtp-wasm-compose-"));
+  const attachment = Buffer.alloc(200_003).map((_, i) => (i * 11 + (i >> 10)) & 255);
+  writeFileSync(join(dir, "Bericht – März.bin"), attachment);
+  const id = `envelope-${Date.now()}-${process.pid}`;
+  const result = await sendMail({
+    host: env.SMTP_WASM_HOST, port: Number(env.SMTP_WASM_POSTFIX_PORT), serverName: env.SMTP_WASM_TLS_NAME,
+    rootCertificates: readFileSync(env.SMTP_WASM_CA, "utf8"), auth: { username: env.SMTP_WASM_USER, password: env.SMTP_WASM_PASS },
+    from: "Jörg Müller <jörg@example.test>",
+    to: "Shown Only <shown@elsewhere.example>",
+    subject: `envelope ${id}`,
+    text: "the envelope is not the header\n",
+    headers: { "X-Test-Id": id },
+    attachments: [{ path: join(dir, "Bericht – März.bin") }],
+    envelope: { from: "bounces@example.test", to: "用户@example.test" },
+  });
+  assert.deepEqual(result.accepted, ["用户@example.test"]);
+  const stored = await waitForFile(join(env.SMTP_WASM_POSTFIX_MAILDIR, "new"), id);
+  const text = stored.toString("utf8");
+  assert.match(text, /^Return-Path: <bounces@example\.test>\n/);
+  assert.match(text, /\nDelivered-To: 用户@example\.test\n/);
+  const wire = Buffer.from(text.replace(/\r?\n/g, "\r\n"), "utf8");
+  const py = JSON.parse(execFileSync(PYTHON, [PARSE, "{}"], { input: wire, maxBuffer: 1 << 28 }).toString());
+  assert.deepEqual(py.from, [{ name: "Jörg Müller", address: "jörg@example.test" }]);
+  assert.deepEqual(py.to, [{ name: "Shown Only", address: "shown@elsewhere.example" }]);
+  assert.equal(py.attachments[0].filename, "Bericht – März.bin");
+  assert.equal(py.attachments[0].sha256, createHash("sha256").update(attachment).digest("hex"));
+});
+
+test("CLI: non-ASCII --from/--to through aiosmtpd (STARTTLS, AUTH): SMTPUTF8 asked for by itself", { skip: env.SMTP_WASM_AIOSMTPD_MAILDIR === undefined ? "aiosmtpd not up" : false }, async () => {
+  const id = `utf8-${Date.now()}-${process.pid}`;
+  execFileSync(process.execPath, [
+    CLI, "send", "--server", `${env.SMTP_WASM_HOST}:${env.SMTP_WASM_AIOSMTPD_PORT}`, "--ca", env.SMTP_WASM_CA,
+    "--server-name", env.SMTP_WASM_TLS_NAME, "--user", env.SMTP_WASM_USER, "--password", env.SMTP_WASM_PASS,
+    "--from", "Ελένη <ελένη@παράδειγμα.δοκιμή>", "--to", "用户@例子.广告", "--cc", "jörg@bücher.example",
+    "--subject", `utf8 ${id}`, "--text", "Grüße\n", "--header", `X-Test-Id: ${id}`, "--quiet",
+  ]);
+  const stored = await waitForFile(join(env.SMTP_WASM_AIOSMTPD_MAILDIR, "new"), id);
+  const text = stored.toString("utf8");
+  // aiosmtpd's Mailbox adds the envelope it received (as an RFC 2047 encoded word when it is not ASCII).
+  const field = (name) => {
+    const value = new RegExp(`\\n${name}: (.*)\\n`).exec(text)?.[1] ?? "";
+    return value.replace(/=\?utf-8\?b\?([^?]*)\?=/gi, (_, b64) => Buffer.from(b64, "base64").toString("utf8"));
+  };
+  assert.equal(field("X-MailFrom"), "ελένη@παράδειγμα.δοκιμή");
+  assert.equal(field("X-RcptTo"), "用户@例子.广告, jörg@bücher.example");
+  const wire = Buffer.from(text.replace(/\r?\n/g, "\r\n"), "utf8");
+  const py = JSON.parse(execFileSync(PYTHON, [PARSE, "{}"], { input: wire }).toString());
+  assert.deepEqual(py.from, [{ name: "Ελένη", address: "ελένη@παράδειγμα.δοκιμή" }]);
+  assert.deepEqual(py.to, [{ name: "", address: "用户@例子.广告" }]);
+  assert.equal(py.text.replace(/\r\n/g, "\n"), "Grüße\n");
 });

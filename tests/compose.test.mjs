@@ -6,14 +6,18 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { homedir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { after, describe, test } from "node:test";
 
 import { authenticate } from "mailauth";
 import { simpleParser } from "mailparser";
 
-import { InvalidInputError, UsageError, composeMessage, sendMail } from "../dist/node.js";
+import { InvalidInputError, NotSupportedError, UsageError, composeMessage, sendMail } from "../dist/node.js";
+import { SmtpServer } from "../dist/server/node.js";
+import { readAll } from "./server-client.mjs";
 
 const PYTHON = join(process.env.SMTP_WASM_CACHE ?? join(homedir(), ".cache/smtp-wasm"), "venv/bin/python");
 const PARSE = new URL("./compose/parse_email.py", import.meta.url).pathname;
@@ -274,7 +278,17 @@ describe("CLI send options for composing", async () => {
     assert.deepEqual(message.compose.headers, [["X-A", "1"]]);
     assert.equal(message.compose.subject, "Grüße");
     assert.equal(message.compose.attachments[0].filename, "parse_email.py");
-    assert.equal(typeof message.compose.attachments[0].content[Symbol.asyncIterator], "function");
+    // The library's path mechanism reads it (64 KiB at a time into one buffer).
+    assert.equal(message.compose.attachments[0].path, file);
+    assert.equal(message.compose.attachments[0].content, undefined);
+  });
+
+  test("--envelope-from and --envelope-to become sendMail's envelope (not with --data)", () => {
+    const { opts } = parseSendArgs([...base, "--text", "t", "--envelope-from", "bounces@example.com", "--envelope-to", "x@example.net,y@example.net", "--envelope-to", "z@example.net"]);
+    assert.deepEqual(opts.envelope, { from: "bounces@example.com", to: ["x@example.net", "y@example.net", "z@example.net"] });
+    assert.equal(opts.from, "a@example.com");
+    assert.deepEqual(parseSendArgs([...base, "--envelope-from", ""]).opts.envelope, { from: "" });
+    assert.throws(() => parseSendArgs([...base, "--data", "m.eml", "--envelope-from", "b@example.com"]), /--envelope-\* is for composed messages/);
   });
 
   test("CR/LF in --header, half a DKIM key, --data with --attach are refused", () => {
@@ -282,5 +296,316 @@ describe("CLI send options for composing", async () => {
     assert.throws(() => parseSendArgs([...base, "--dkim-key", "k.pem"]), /go together/);
     assert.throws(() => parseSendArgs([...base, "--data", "m.eml", "--cc", "c@x.org"]), /cannot be combined/);
     assert.throws(() => parseSendArgs([...base, "--attach", "/nonexistent/file"]), /cannot read attachment/);
+  });
+});
+
+/**
+ * smtp-wasm/server on a free loopback port: what each transaction's MAIL, RCPT and DATA brought. `onChunk(bytes)`,
+ * when given, sees each piece of the message as it arrives and may return a promise (a slow reader).
+ */
+async function receiver({ smtpUtf8 = true, onChunk } = {}) {
+  const transactions = [];
+  let current = null;
+  const session = {
+    mail(from, opts) {
+      current = { from, smtpUtf8: opts.utf8 === true, body: opts.body ?? null, to: [], message: null };
+      transactions.push(current);
+    },
+    rcpt(to) {
+      current.to.push(to);
+    },
+    async data(stream) {
+      if (onChunk === undefined) {
+        current.message = await readAll(stream);
+        return;
+      }
+      let size = 0;
+      for await (const chunk of stream) {
+        size += chunk.byteLength;
+        await onChunk(chunk);
+      }
+      current.message = Buffer.from(`(${size} bytes)`);
+    },
+    reset() {},
+    logout() {},
+  };
+  const server = new SmtpServer({
+    domain: "mx.test",
+    enableSmtpUtf8: smtpUtf8,
+    maxMessageBytes: 64 * 1024 * 1024,
+    backend: { anonymousLogin: () => session },
+  });
+  const { port } = await server.listen({ port: 0, host: "127.0.0.1" });
+  return { port, transactions, close: () => server.close() };
+}
+
+describe("attachments from a path, the envelope, non-ASCII addresses", () => {
+  const dir = mkdtempSync(join(tmpdir(), "smtp-wasm-compose-path-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // Not a multiple of the 64 KiB read size, and not of 3 (base64 groups).
+  const bytes = new Uint8Array(300_001).map((_, i) => (i * 73 + (i >> 9)) & 255);
+  const file = join(dir, "Grüße – 報告.bin");
+  writeFileSync(file, bytes);
+  writeFileSync(join(dir, "empty.txt"), "");
+  mkdirSync(join(dir, "folder"));
+  const good = { from: "Ada <ada@example.com>", to: "bob@example.org", subject: "files", text: "see attached" };
+
+  test("path: the file's bytes, its base name as the filename (Python and mailparser decode both)", async () => {
+    const raw = await composeMessage({ ...good, attachments: [{ path: file }, { path: pathToFileURL(join(dir, "empty.txt")), filename: "renamed.txt" }] });
+    const py = python(raw);
+    assert.deepEqual(py.defects, []);
+    assert.equal(py.attachments[0].filename, "Grüße – 報告.bin");
+    assert.equal(py.attachments[0].sha256, sha(bytes));
+    assert.equal(py.attachments[1].filename, "renamed.txt");
+    assert.equal(py.attachments[1].sha256, sha(new Uint8Array()));
+    const parsed = await simpleParser(Buffer.from(raw));
+    assert.equal(sha(parsed.attachments[0].content), sha(bytes));
+    // The same through composeMessage's stream output.
+    const stream = await composeMessage({ ...good, attachments: [{ path: file }] }, { stream: true });
+    const parts = [];
+    for await (const part of stream) parts.push(part);
+    assert.equal(python(Buffer.concat(parts)).attachments[0].sha256, sha(bytes));
+  });
+
+  test("path: sent by sendMail, the server gets the file's bytes", async () => {
+    const rx = await receiver();
+    try {
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: file, contentType: "application/x-test" }] });
+      const parsed = await simpleParser(rx.transactions[0].message);
+      assert.equal(parsed.attachments[0].contentType, "application/x-test");
+      assert.equal(sha(parsed.attachments[0].content), sha(bytes));
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("path with DKIM: hashed in a first pass, streamed in a second; dkimpy and mailauth verify what the server got", async () => {
+    const dkim = [
+      { domainName: "example.com", keySelector: "rsa", privateKey: KEYS.rsaPkcs8 },
+      { domainName: "example.com", keySelector: "ed", privateKey: KEYS.ed },
+    ];
+    async function* once() {
+      yield new Uint8Array([1, 2, 3]);
+    }
+    const rx = await receiver();
+    try {
+      // Files only: two passes. With a stream that can be read once too: held in memory, as before.
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: file }, { filename: "b.txt", content: "x" }], dkim });
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: file }, { filename: "s.bin", content: once() }], dkim });
+      for (const t of rx.transactions) {
+        const py = python(t.message);
+        assert.deepEqual(py.dkim, [true, true]);
+        assert.deepEqual(await mailauthVerify(t.message), ["pass", "pass"]);
+        assert.equal(py.attachments[0].sha256, sha(bytes));
+      }
+      const raw = await composeMessage({ ...good, attachments: [{ path: file }], dkim: dkim[1] }, { stream: true });
+      const parts = [];
+      for await (const part of raw) parts.push(part);
+      assert.deepEqual(python(Buffer.concat(parts)).dkim, [true]);
+      // A file that changes between the two passes fails the send instead of breaking the signature.
+      const changing = join(dir, "changing.bin");
+      writeFileSync(changing, "before");
+      const stream = await composeMessage({ ...good, attachments: [{ path: changing }], dkim: dkim[1] }, { stream: true });
+      writeFileSync(changing, "after, longer");
+      await assert.rejects(async () => {
+        for await (const part of stream) assert.ok(part);
+      }, /attachment 0 changed while the message was signed \(6 bytes hashed, 13 read to send\)/);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("path: a send aborted halfway closes the file", async () => {
+    const big = join(dir, "big.bin");
+    writeFileSync(big, new Uint8Array(8 * 1024 * 1024));
+    const openCount = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === big;
+        } catch {
+          return false;
+        }
+      }).length;
+    const rx = await receiver({ onChunk: () => new Promise((r) => setTimeout(r, 1)) });
+    const controller = new AbortController();
+    let during = 0;
+    try {
+      const error = await sendMail({
+        host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ path: big }], signal: controller.signal,
+        onProgress: (sent) => {
+          if (sent > 1_000_000 && !controller.signal.aborted) {
+            during = openCount();
+            controller.abort(new Error("stop"));
+          }
+        },
+      }).catch((e) => e);
+      assert.equal(error.message, "stop");
+      assert.equal(during, 1, "the file was open while it was sent");
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(openCount(), 0, "and closed after the abort");
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("path: missing file, a directory, content and path together, wrong types: refused, nothing sent", async () => {
+    const cases = [
+      [{ path: join(dir, "missing.bin") }, /cannot read attachment .*missing\.bin: ENOENT/],
+      [{ path: join(dir, "folder") }, /not a regular file/],
+      [{ path: file, content: "x" }, /content or path, not both/],
+      [{ path: 42 }, /path must be a string or a file: URL/],
+      [{ path: new URL("https://example.com/a.bin") }, /file: URL, not https:/],
+      [{ path: "" }, /path is empty/],
+      [{ filename: "a.txt" }, /attachment content must be/],
+    ];
+    for (const [attachment, message] of cases) {
+      await assert.rejects(composeMessage({ ...good, attachments: [attachment] }), (e) => e instanceof UsageError && message.test(e.message));
+      let connected = false;
+      await assert.rejects(
+        sendMail({ host: "127.0.0.1", port: 1, tls: "none", ...good, attachments: [attachment], connect: async () => { connected = true; throw new Error("must not connect"); } }),
+        UsageError,
+      );
+      assert.equal(connected, false);
+    }
+  });
+
+  test("a streamed attachment is read only as fast as the server takes the message (backpressure)", async () => {
+    // 24 MB from a source that counts what it gave, to a server that reads slowly: the source may run ahead of the
+    // server only by what the buffers between them hold (the driver's 256 KiB, the sockets'), never by the file.
+    const total = 24 * 1024 * 1024;
+    let given = 0;
+    let received = 0;
+    let ahead = 0;
+    const block = new Uint8Array(64 * 1024).fill(0x41);
+    async function* source() {
+      while (given < total) {
+        given += block.byteLength;
+        yield block;
+      }
+    }
+    const rx = await receiver({
+      onChunk: async (chunk) => {
+        received += chunk.byteLength;
+        // The encoded message is 4/3 of the source (base64) plus line breaks.
+        ahead = Math.max(ahead, given * (4 / 3) - received);
+        if (received % (1 << 20) < chunk.byteLength) await new Promise((r) => setTimeout(r, 20));
+      },
+    });
+    try {
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, attachments: [{ filename: "big.bin", content: source() }] });
+      assert.equal(given, total);
+      assert.ok(ahead < 8 * 1024 * 1024, `the source ran ${(ahead / 1e6).toFixed(1)} MB ahead of the server`);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("path in a runtime without a filesystem (no process, no Deno): a UsageError that says to give content", () => {
+    // A fresh process: which filesystem the runtime has is looked up once.
+    const script = `
+      const api = await import(${JSON.stringify(new URL("../dist/node.js", import.meta.url).href)});
+      await api.initCompose();
+      const saved = globalThis.process;
+      Object.defineProperty(globalThis, "process", { value: undefined, configurable: true, writable: true });
+      let out = "no error";
+      try {
+        await api.composeMessage({ from: "a@example.com", to: "b@example.org", attachments: [{ path: ${JSON.stringify(file)} }] });
+      } catch (e) {
+        out = e.constructor.name + ": " + e.message;
+      }
+      Object.defineProperty(globalThis, "process", { value: saved, configurable: true, writable: true });
+      console.log(out);`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script]).toString();
+    assert.match(out, /^UsageError: attachment path needs a filesystem \(Node, Deno or Bun\); in this runtime give the content instead/);
+  });
+
+  test("envelope: MAIL FROM and RCPT TO from it, the headers unchanged (Bcc still hidden)", async () => {
+    const rx = await receiver();
+    try {
+      await sendMail({
+        host: "127.0.0.1", port: rx.port, tls: "none", ...good, cc: "Carol <carol@example.org>", bcc: "hidden@example.org",
+        envelope: { from: "bounces+123@example.com", to: ["list-member@example.net", "Other <other@example.net>"] },
+      });
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", from: "a@example.com", to: "b@example.org", message: "Subject: raw\r\n\r\nraw\r\n", envelope: { from: "" } });
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...good, envelope: { cc: "only-cc@example.net" } });
+      const [composed, raw, ccOnly] = rx.transactions;
+      assert.equal(composed.from, "bounces+123@example.com");
+      assert.deepEqual(composed.to, ["list-member@example.net", "other@example.net"]);
+      const parsed = await simpleParser(composed.message);
+      assert.equal(parsed.from.value[0].address, "ada@example.com");
+      assert.equal(parsed.to.value[0].address, "bob@example.org");
+      assert.equal(parsed.cc.value[0].address, "carol@example.org");
+      assert.ok(!composed.message.includes("hidden@example.org"));
+      // The null sender (a bounce), recipients from `to` of a raw message.
+      assert.equal(raw.from, "");
+      assert.deepEqual(raw.to, ["b@example.org"]);
+      assert.deepEqual(ccOnly.to, ["only-cc@example.net"]);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("envelope: unknown keys and wrong values are refused before connecting", async () => {
+    const cases = [
+      [{ form: "x@example.com" }, /unknown option "form" in envelope; accepted: from, to, cc, bcc/],
+      ["bounces@example.com", /envelope must be an object/],
+      [{ from: ["a@example.com", "b@example.com"] }, /envelope.from must be one address/],
+      [{ to: [] }, /envelope names no recipient/],
+    ];
+    for (const [envelope, message] of cases) {
+      let connected = false;
+      await assert.rejects(
+        sendMail({ host: "127.0.0.1", port: 1, tls: "none", ...good, envelope, connect: async () => { connected = true; throw new Error("must not connect"); } }),
+        (e) => e instanceof UsageError && message.test(e.message),
+      );
+      assert.equal(connected, false);
+    }
+  });
+
+  const utf8 = { from: "Jörg Müller <jörg@bücher.example>", to: ["用户@例子.广告", "Ελένη <ελένη@παράδειγμα.δοκιμή>"], cc: "плохой@пример.рф", subject: "Grüße", text: "Hallo\n" };
+
+  test("non-ASCII addresses: raw UTF-8 in the header, SMTPUTF8 and 8BITMIME asked for, parsers read them back", async () => {
+    const rx = await receiver();
+    try {
+      await sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...utf8, bcc: "blind@bücher.example" });
+      const [t] = rx.transactions;
+      assert.equal(t.from, "jörg@bücher.example");
+      assert.equal(t.smtpUtf8, true);
+      assert.deepEqual(t.to, ["用户@例子.广告", "ελένη@παράδειγμα.δοκιμή", "плохой@пример.рф", "blind@bücher.example"]);
+      const text = t.message.toString("utf8");
+      assert.match(text, /\r\nFrom: =\?UTF-8\?B\?[^?]+\?= <jörg@bücher\.example>\r\n/);
+      assert.ok(!text.includes("blind@"), "Bcc stays out of the header");
+      const parsed = await simpleParser(t.message);
+      assert.deepEqual(parsed.from.value, [{ name: "Jörg Müller", address: "jörg@bücher.example" }]);
+      assert.deepEqual(parsed.to.value.map((a) => a.address), ["用户@例子.广告", "ελένη@παράδειγμα.δοκιμή"]);
+      assert.equal(parsed.to.value[1].name, "Ελένη");
+      assert.equal(parsed.cc.value[0].address, "плохой@пример.рф");
+      const py = python(t.message);
+      assert.deepEqual(py.defects, []);
+      assert.deepEqual(py.from, [{ name: "Jörg Müller", address: "jörg@bücher.example" }]);
+      assert.deepEqual(py.to.map((a) => a.address), ["用户@例子.广告", "ελένη@παράδειγμα.δοκιμή"]);
+      assert.equal(py.subject, "Grüße");
+      assert.ok(/^<[^@]+@smtp-wasm>$/.test(py.messageId), py.messageId);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test("non-ASCII addresses, a server without SMTPUTF8: NotSupportedError, no MAIL, zero bytes of the message", async () => {
+    const rx = await receiver({ smtpUtf8: false });
+    try {
+      for (const options of [utf8, { ...good, bcc: "blind@bücher.example" }, { ...good, envelope: { from: "jörg@bücher.example" } }]) {
+        await assert.rejects(
+          sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...options }),
+          (e) => e instanceof NotSupportedError && e.extension === "SMTPUTF8",
+        );
+      }
+      assert.deepEqual(rx.transactions, []);
+      // Options that contradict it are refused before connecting.
+      await assert.rejects(sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...utf8, mailOptions: { smtpUtf8: false } }), /needs SMTPUTF8, but mailOptions.smtpUtf8 is false/);
+      await assert.rejects(sendMail({ host: "127.0.0.1", port: rx.port, tls: "none", ...utf8, mailOptions: { body: "7BIT" } }), /header 8-bit, but mailOptions.body is "7BIT"/);
+    } finally {
+      await rx.close();
+    }
   });
 });

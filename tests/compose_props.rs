@@ -181,3 +181,36 @@ proptest! {
         prop_assert_eq!(sign(&[&bytes]), sign(&[&bytes[..at], &bytes[at..]]));
     }
 }
+
+/// RFC 6532: a non-ASCII address is written as raw UTF-8 (there is no encoding for it), the message says it needs
+/// SMTPUTF8, and the generated Message-ID keeps to ASCII; display names stay encoded words, and an ASCII-only message
+/// needs nothing.
+#[test]
+fn non_ascii_addresses_are_raw_utf8_and_need_smtputf8() {
+    let mut message = Message::new(Address::parse("Jörg <jörg@bücher.example>").unwrap());
+    message.to.push(Address::parse("用户@例子.广告").unwrap());
+    message.subject = Some("Grüße".into());
+    message.text = Some("hi\n".into());
+    assert!(message.needs_smtputf8() && message.has_utf8_header());
+    let bytes = message
+        .compose(1_700_000_000_000, [3; 16])
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.contains("\r\nFrom: =?UTF-8?B?SsO2cmc=?= <jörg@bücher.example>\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\nTo: 用户@例子.广告\r\n"), "{text}");
+    let id = text.lines().find(|l| l.starts_with("Message-ID:")).unwrap();
+    assert!(id.is_ascii() && id.ends_with("@smtp-wasm>"), "{id}");
+
+    let mut bcc_only = Message::new(Address::parse("a@example.com").unwrap());
+    bcc_only.bcc.push(Address::parse("blind@bücher.example").unwrap());
+    assert!(bcc_only.needs_smtputf8(), "the envelope needs it too");
+    assert!(!bcc_only.has_utf8_header(), "but the message stays 7-bit");
+    let mut ascii = Message::new(Address::parse("Jörg <joerg@example.com>").unwrap());
+    ascii.to.push(Address::parse("b@example.com").unwrap());
+    assert!(!ascii.needs_smtputf8());
+}

@@ -85,9 +85,19 @@ export const COMPOSE_KEYS = [
   "inReplyTo", "references", "dkim",
 ] as const;
 
+/** The keys of a `MailAttachment`. */
+export const ATTACHMENT_KEYS = ["filename", "content", "path", "contentType", "cid", "disposition"] as const;
+
+/** The keys of `DkimOptions`. */
+export const DKIM_KEYS = ["domainName", "keySelector", "privateKey", "headerFieldNames", "canonicalization"] as const;
+
+/** The keys of `MailEnvelope` (sendMail's `envelope`, as nodemailer's). */
+export const ENVELOPE_KEYS = ["from", "to", "cc", "bcc"] as const;
+
 /** The keys of `SendMailOptions`: the connection's, the envelope and message's, and the composer's. */
 export const SEND_MAIL_KEYS: string[] = [
   ...COMPOSE_KEYS,
+  "envelope",
   ...SESSION_KEYS,
   "host",
   "port",

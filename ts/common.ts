@@ -38,6 +38,7 @@ export type {
   ComposeOptions,
   DkimOptions,
   MailAttachment,
+  MailEnvelope,
   Duplex,
   EnhancedCode,
   MailOptions,

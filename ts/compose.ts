@@ -8,9 +8,18 @@
 
 import type * as ComposeBindings from "./smtp_compose.js";
 import type { RawComposeOptions } from "./smtp_compose.js";
-import { checkKeys, COMPOSE_KEYS } from "./checks.js";
+import { ATTACHMENT_KEYS, checkKeys, checkText, checkTexts, COMPOSE_KEYS, DKIM_KEYS, ENVELOPE_KEYS } from "./checks.js";
 import { toError, UsageError } from "./errors.js";
-import type { AddressLike, ComposeOptions, DkimOptions, MailAttachment, MessageSource, SendMailOptions } from "./types.js";
+import { baseName, checkFile, fileChunks } from "./file.js";
+import type {
+  AddressLike,
+  ComposeOptions,
+  DkimOptions,
+  MailAttachment,
+  MailOptions,
+  MessageSource,
+  SendMailOptions,
+} from "./types.js";
 
 /** Where the composer's wasm comes from: bytes, a compiled module, a URL or a Response. */
 export type ComposeWasmSource = ComposeBindings.InitInput;
@@ -76,8 +85,6 @@ const CONTENT_KEYS = [
   "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "messageId", "date", "inReplyTo",
   "references",
 ] as const;
-const ATTACHMENT_KEYS = ["filename", "content", "contentType", "cid", "disposition"];
-const DKIM_KEYS = ["domainName", "keySelector", "privateKey", "headerFieldNames", "canonicalization"];
 
 function list(value: AddressLike | AddressLike[] | undefined): AddressLike[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -111,12 +118,20 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
 
 const encoder = new TextEncoder();
 
-/** The options as the wasm reads them, and the streams of streamed attachments by index. */
+/** An attachment's content as it streams in: a stream (read once) or, for a file, how to read it (again). */
+type Source = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | (() => AsyncIterable<Uint8Array>);
+
+/** The options as the wasm reads them, the streams of streamed attachments by index, and the files to check. */
 function rawOptions(options: ComposeOptions): {
   raw: RawComposeOptions;
-  streams: Map<number, ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>;
+  streams: Map<number, Source>;
+  paths: Array<string | URL>;
 } {
-  const streams = new Map<number, ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>();
+  const streams = new Map<number, Source>();
+  const paths: Array<string | URL> = [];
+  if (options.attachments !== undefined && !Array.isArray(options.attachments)) {
+    throw new UsageError("attachments must be an array");
+  }
   const attachments = (options.attachments ?? []).map((a: MailAttachment, index) => {
     if (typeof a !== "object" || a === null) throw new UsageError("each attachment must be an object");
     checkKeys(a, ATTACHMENT_KEYS, "attachment");
@@ -125,12 +140,28 @@ function rawOptions(options: ComposeOptions): {
     if (a.contentType !== undefined) raw.contentType = a.contentType;
     if (a.cid !== undefined) raw.cid = a.cid;
     if (a.disposition !== undefined) raw.disposition = a.disposition;
-    if (typeof a.content === "string") raw.content = encoder.encode(a.content);
+    if (a.path !== undefined) {
+      // A file, read while the message is sent.
+      if (a.content !== undefined) throw new UsageError("an attachment takes content or path, not both");
+      if (typeof a.path !== "string" && !(a.path instanceof URL)) {
+        throw new UsageError("attachment path must be a string or a file: URL");
+      }
+      if (a.path instanceof URL && a.path.protocol !== "file:") {
+        throw new UsageError(`attachment path must be a file: URL, not ${a.path.protocol}`);
+      }
+      checkText("attachment path", a.path);
+      if (a.path === "") throw new UsageError("attachment path is empty");
+      const path = a.path;
+      paths.push(path);
+      streams.set(index, () => fileChunks(path));
+      raw.filename ??= baseName(a.path);
+    } else if (typeof a.content === "string") raw.content = encoder.encode(a.content);
     else if (a.content instanceof Uint8Array) raw.content = a.content;
     else if (isReadableStream(a.content) || isAsyncIterable(a.content)) streams.set(index, a.content);
     else {
       throw new UsageError(
-        "attachment content must be a string, a Uint8Array, a ReadableStream<Uint8Array> or an async iterable of them",
+        "attachment content must be a string, a Uint8Array, a ReadableStream<Uint8Array> or an async iterable of " +
+          "them (or give path: a file to read)",
       );
     }
     return raw;
@@ -162,7 +193,7 @@ function rawOptions(options: ComposeOptions): {
     ...(date !== undefined && { date }),
     ...(options.inReplyTo !== undefined && { inReplyTo: options.inReplyTo }),
   };
-  return { raw, streams };
+  return { raw, streams, paths };
 }
 
 function dkimKeys(dkim: DkimOptions | DkimOptions[]): DkimOptions[] {
@@ -222,6 +253,8 @@ function randomBytes(): Uint8Array {
 interface Composed {
   from: string;
   to: string[];
+  /** The header holds raw UTF-8 (a non-ASCII address): the message needs SMTPUTF8 and 8BITMIME. */
+  utf8Header: boolean;
   /** In memory when nothing was streamed (or when it had to be held for DKIM). */
   bytes?: Uint8Array;
   chunks?: AsyncIterable<Uint8Array>;
@@ -232,20 +265,35 @@ interface Composed {
  * a consumer that copies each chunk before asking for the next, like sendMail's writer): no garbage per chunk.
  */
 async function compose(options: ComposeOptions, inPlace = false): Promise<Composed> {
-  const { raw, streams } = rawOptions(options);
+  const { raw, streams, paths } = rawOptions(options);
   const keys = options.dkim === undefined ? undefined : dkimKeys(options.dkim);
+  // Every file is there before anything is composed (or a connection opened).
+  await Promise.all(paths.map(checkFile));
   const bindings = await loadComposer();
+  // The same time and randomness give the same bytes (boundaries, Message-ID, Date): a second pass over files
+  // produces exactly what the first one hashed.
+  const now = Date.now();
+  const seed = randomBytes();
   let composer: ComposeBindings.WasmComposer;
   let signer: ComposeBindings.WasmDkimSigner | undefined;
   try {
-    composer = new bindings.WasmComposer(raw, Date.now(), randomBytes());
-    if (keys !== undefined) signer = new bindings.WasmDkimSigner(keys, Date.now());
+    composer = new bindings.WasmComposer(raw, now, seed);
+    if (keys !== undefined) signer = new bindings.WasmDkimSigner(keys, now);
   } catch (error) {
     throw toError(error);
   }
   const from = composer.envelopeFrom();
   const to = composer.envelopeTo();
-  const produce = async function* (views: boolean): AsyncGenerator<Uint8Array> {
+  const utf8Header = composer.utf8Header();
+  /**
+   * The message's bytes from `composer`. `sizes`: the bytes of each streamed attachment, recorded (a first pass) or,
+   * when already recorded, checked (a second pass: a file that changed in between would break the signature).
+   */
+  const produce = async function* (
+    composer: ComposeBindings.WasmComposer,
+    views: boolean,
+    sizes?: Map<number, number>,
+  ): AsyncGenerator<Uint8Array> {
     try {
       for (;;) {
         const next = composer.next();
@@ -256,8 +304,10 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
         }
         const stream = streams.get(next);
         if (stream === undefined) throw new UsageError(`attachment ${next} has no stream`);
-        for await (const value of chunksOf(stream)) {
+        let size = 0;
+        for await (const value of chunksOf(typeof stream === "function" ? stream() : stream)) {
           if (!(value instanceof Uint8Array)) throw new UsageError("attachment streams must yield Uint8Array chunks");
+          size += value.byteLength;
           if (views && memory !== undefined) {
             const length = composer.pushView(value);
             if (length > 0) yield new Uint8Array(memory.buffer, composer.outputPtr(), length);
@@ -266,6 +316,13 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
             if (out.length > 0) yield out;
           }
         }
+        const before = sizes?.get(next);
+        if (before === undefined) sizes?.set(next, size);
+        else if (before !== size) {
+          throw new UsageError(
+            `attachment ${next} changed while the message was signed (${before} bytes hashed, ${size} read to send)`,
+          );
+        }
         const tail = composer.end();
         if (tail.length > 0) yield tail;
       }
@@ -273,11 +330,39 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
       composer.free();
     }
   };
+  if (signer !== undefined && streams.size > 0 && [...streams.values()].every((s) => typeof s === "function")) {
+    // DKIM over attachments that are all files: one pass hashes the message (nothing kept), the signature goes in
+    // front, a second pass reads the files again and streams the same bytes. Memory stays bounded.
+    const first = composer;
+    const sizes = new Map<number, number>();
+    let header: string;
+    try {
+      const scratch = new Scratch();
+      // A view of the composer's memory is copied out before the signer (same wasm memory, which may grow) reads it.
+      for await (const chunk of produce(first, true, sizes)) signer.update(scratch.copy(chunk));
+      header = await finishSignatures(signer, keys ?? []);
+    } catch (error) {
+      throw toError(error);
+    } finally {
+      signer.free();
+    }
+    let second: ComposeBindings.WasmComposer;
+    try {
+      second = new bindings.WasmComposer(raw, now, seed);
+    } catch (error) {
+      throw toError(error);
+    }
+    const chunks = (async function* () {
+      yield encoder.encode(header);
+      yield* produce(second, inPlace, sizes);
+    })();
+    return { from, to, utf8Header, chunks };
+  }
   if (streams.size === 0 || signer !== undefined) {
-    // In memory: nothing streamed, or a signature that must precede the body it covers (the encoded message is
-    // held, chunk by chunk, until the body hash is known).
+    // In memory: nothing streamed, or a signature that must precede the body it covers with a stream that cannot be
+    // read twice (the encoded message is held, chunk by chunk, until the body hash is known).
     const chunks: Uint8Array[] = [];
-    for await (const chunk of produce(false)) {
+    for await (const chunk of produce(composer, false)) {
       signer?.update(chunk);
       chunks.push(chunk);
     }
@@ -290,9 +375,20 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
         signer.free();
       }
     }
-    return { from, to, bytes: concat(chunks) };
+    return { from, to, utf8Header, bytes: concat(chunks) };
   }
-  return { from, to, chunks: produce(inPlace) };
+  return { from, to, utf8Header, chunks: produce(composer, inPlace) };
+}
+
+/** One buffer, grown as needed, that chunks are copied into (no garbage per chunk). */
+class Scratch {
+  #buffer = new Uint8Array(0);
+
+  copy(chunk: Uint8Array): Uint8Array {
+    if (this.#buffer.byteLength < chunk.byteLength) this.#buffer = new Uint8Array(Math.max(chunk.byteLength, 128 * 1024));
+    this.#buffer.set(chunk);
+    return this.#buffer.subarray(0, chunk.byteLength);
+  }
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -388,32 +484,93 @@ async function signRaw(message: MessageSource, dkim: DkimOptions | DkimOptions[]
 }
 
 
+/** Whether any of the addresses is not ASCII (then MAIL needs SMTPUTF8). */
+function anyNonAscii(addresses: string[]): boolean {
+  return addresses.some((a) => /[^\x00-\x7f]/.test(a));
+}
+
+/**
+ * sendMail's `envelope` applied: each field given replaces what the headers gave (`to`, `cc` and `bcc` together
+ * replace the recipients).
+ */
+function applyEnvelope(
+  options: SendMailOptions,
+  from: string,
+  to: string[],
+): { from: string; to: string[] } {
+  const envelope = options.envelope;
+  if (envelope === undefined) return { from, to };
+  if (typeof envelope !== "object" || envelope === null) throw new UsageError("envelope must be an object");
+  checkKeys(envelope, ENVELOPE_KEYS, "envelope");
+  for (const key of ENVELOPE_KEYS) checkTexts(`envelope.${key}`, envelope[key]);
+  if (envelope.from !== undefined) {
+    if (Array.isArray(envelope.from)) throw new UsageError("envelope.from must be one address");
+    from = envelopeAddress(envelope.from);
+  }
+  if (envelope.to !== undefined || envelope.cc !== undefined || envelope.bcc !== undefined) {
+    to = [...list(envelope.to), ...list(envelope.cc), ...list(envelope.bcc)].map(envelopeAddress);
+    if (to.length === 0) throw new UsageError("envelope names no recipient");
+  }
+  return { from, to };
+}
+
+/**
+ * The MAIL options for a message that needs SMTPUTF8: `smtpUtf8` set, and for a header with raw UTF-8 `BODY=8BITMIME`
+ * (so a server without them is found out at MAIL, before any byte of the message). Refuses options that say the
+ * opposite.
+ */
+function withSmtpUtf8(given: MailOptions | undefined, utf8Header: boolean): MailOptions {
+  if (given?.smtpUtf8 === false) {
+    throw new UsageError("a non-ASCII address needs SMTPUTF8, but mailOptions.smtpUtf8 is false");
+  }
+  const out: MailOptions = { ...given, smtpUtf8: true };
+  if (utf8Header) {
+    if (given?.body === "7BIT") {
+      throw new UsageError('a non-ASCII address makes the header 8-bit, but mailOptions.body is "7BIT"');
+    }
+    out.body ??= "8BITMIME";
+  }
+  return out;
+}
+
 /**
  * For sendMail: the envelope and the message, composed (and signed) when there is no `message`, signed when there
- * is one and `dkim` is set, passed through otherwise. Runs before any connection is opened, so a refused value
- * sends nothing.
+ * is one and `dkim` is set, passed through otherwise; `envelope` applied; the MAIL options, with SMTPUTF8 asked for
+ * when an address is not ASCII. Runs before any connection is opened, so a refused value sends nothing.
  * @internal
  */
 export async function prepareMessage(
   options: SendMailOptions,
-): Promise<{ from: string; to: string | string[]; message: MessageSource }> {
+): Promise<{ from: string; to: string[]; message: MessageSource; mailOptions: MailOptions | undefined }> {
   // sendMail has checked the keys (SEND_MAIL_KEYS holds COMPOSE_KEYS).
+  let from: string;
+  let to: string[];
+  let message: MessageSource;
+  let utf8Header = false;
   if (options.message !== undefined) {
     const extra = CONTENT_KEYS.filter((key) => options[key] !== undefined);
     if (extra.length > 0) {
       throw new UsageError(`message cannot be combined with ${extra.join(", ")} (they compose a message)`);
     }
-    const from = envelopeAddress(options.from);
-    const to = Array.isArray(options.to) ? options.to.map(envelopeAddress) : envelopeAddress(options.to);
-    if (options.dkim === undefined) return { from, to, message: options.message };
-    return { from, to, message: await signRaw(options.message, options.dkim) };
-  }
-  const composeOptions: ComposeOptions = { from: options.from, to: options.to };
-  for (const key of COMPOSE_KEYS) {
-    if (key !== "from" && key !== "to" && options[key] !== undefined) {
-      (composeOptions as unknown as Record<string, unknown>)[key] = options[key];
+    from = envelopeAddress(options.from);
+    to = list(options.to).map(envelopeAddress);
+    ({ from, to } = applyEnvelope(options, from, to));
+    message = options.dkim === undefined ? options.message : await signRaw(options.message, options.dkim);
+  } else {
+    // The envelope is checked before the message is composed (and its files looked at).
+    applyEnvelope(options, "", []);
+    const composeOptions: ComposeOptions = { from: options.from, to: options.to };
+    for (const key of COMPOSE_KEYS) {
+      if (key !== "from" && key !== "to" && options[key] !== undefined) {
+        (composeOptions as unknown as Record<string, unknown>)[key] = options[key];
+      }
     }
+    const composed = await compose(composeOptions, true);
+    ({ from, to } = applyEnvelope(options, composed.from, composed.to));
+    utf8Header = composed.utf8Header;
+    message = composed.bytes ?? composed.chunks ?? new Uint8Array();
   }
-  const composed = await compose(composeOptions, true);
-  return { from: composed.from, to: composed.to, message: composed.bytes ?? composed.chunks ?? new Uint8Array() };
+  const utf8 = utf8Header || anyNonAscii([from, ...to]);
+  const mailOptions = utf8 ? withSmtpUtf8(options.mailOptions, utf8Header) : options.mailOptions;
+  return { from, to, message, mailOptions };
 }

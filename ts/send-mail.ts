@@ -84,7 +84,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
       from: prepared.from,
       to: prepared.to,
       message: prepared.message,
-      ...(options.mailOptions !== undefined && { mailOptions: options.mailOptions }),
+      ...(prepared.mailOptions !== undefined && { mailOptions: prepared.mailOptions }),
       ...(options.rcptOptions !== undefined && { rcptOptions: options.rcptOptions }),
       ...(options.onProgress !== undefined && { onProgress: options.onProgress }),
     });

@@ -35,6 +35,10 @@ export class WasmComposer {
   constructor(options: RawComposeOptions, now: number, random: Uint8Array);
   envelopeFrom(): string;
   envelopeTo(): string[];
+  /** A non-ASCII address (header or Bcc): the message needs SMTPUTF8. */
+  needsSmtpUtf8(): boolean;
+  /** The header holds raw UTF-8 (the message is not 7-bit). */
+  utf8Header(): boolean;
   /** Output bytes, the index of the streamed attachment needed now, or null at the end. */
   next(): Uint8Array | number | null;
   push(chunk: Uint8Array): Uint8Array;

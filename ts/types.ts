@@ -228,10 +228,16 @@ export interface SendMailOptions {
   allowInsecureAuth?: boolean;
   /** Credentials, or a {@link SaslClient} of your own. */
   auth?: AuthOptions | SaslClient;
-  /** The sender: the envelope's, and the From header's when the message is composed. */
+  /** The sender: the envelope's (unless `envelope.from`), and the From header's when the message is composed. */
   from: AddressLike;
-  /** The recipients (with `cc` and `bcc`: the envelope's). */
+  /** The recipients (with `cc` and `bcc`: the envelope's, unless `envelope` names them). */
   to: AddressLike | AddressLike[];
+  /**
+   * The SMTP envelope, when it differs from the headers (as nodemailer's `envelope`): bounces to another address,
+   * or recipients other than those shown. Each field given replaces what the headers would give: `from` the
+   * sender (`""` for the null sender, `MAIL FROM:<>`); `to`, `cc` and `bcc` together the recipients.
+   */
+  envelope?: MailEnvelope;
   /** An RFC 5322 message; without it, one is composed from subject, text, html, attachments... */
   message?: MessageSource;
   cc?: AddressLike | AddressLike[];
@@ -259,7 +265,19 @@ export interface SendMailOptions {
   onProgress?: (bytesSent: number) => void;
 }
 
-/** An address: `"Name <addr@example.com>"`, `"addr@example.com"`, or `{ name, address }`. */
+/** sendMail's `envelope`: the addresses MAIL FROM and RCPT TO use instead of the headers'. */
+export interface MailEnvelope {
+  from?: AddressLike;
+  to?: AddressLike | AddressLike[];
+  cc?: AddressLike | AddressLike[];
+  bcc?: AddressLike | AddressLike[];
+}
+
+/**
+ * An address: `"Name <addr@example.com>"`, `"addr@example.com"`, or `{ name, address }`. A non-ASCII address
+ * (`jörg@bücher.example`) is written into a composed header as raw UTF-8 (RFC 6532): sendMail then asks the server
+ * for SMTPUTF8 (and 8BITMIME) and fails with a NotSupportedError, before any byte of the message, when it lacks them.
+ */
 export type AddressLike = string | { name?: string; address: string };
 
 /** A file attached to a composed message, or an inline image when it has a `cid`. */
@@ -268,9 +286,15 @@ export interface MailAttachment {
   filename?: string;
   /**
    * A string is sent as its UTF-8 bytes; a stream (or an async iterable, like a Node `fs.createReadStream`) is
-   * encoded as it is read, never held whole.
+   * encoded as it is read, never held whole. Give this or `path`.
    */
-  content: string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  content?: string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  /**
+   * A file to attach (Node, Deno, Bun: a path or a `file:` URL), read 64 KiB at a time into one buffer while the
+   * message is sent, never held whole; `filename` defaults to its base name. Checked before connecting (a missing
+   * file sends nothing). Runtimes without a filesystem (browsers, Workers) refuse it: give `content` there.
+   */
+  path?: string | URL;
   /** Default: guessed from the file name (`application/octet-stream` otherwise). */
   contentType?: string;
   /** Content-ID for `<img src="cid:...">` in the HTML. */

@@ -19,7 +19,9 @@ const result = await sendMail({
   attachments: [
     { filename: "report – Q3.csv", content: "region,total\nnorth,42\n" },
     { filename: "logo.gif", content: Uint8Array.from(atob("R0lGODlhAQABAAAAACw="), (c) => c.charCodeAt(0)), cid: "logo@example.test" },
-    // A ReadableStream<Uint8Array> is encoded as it is read, e.g. Readable.toWeb(fs.createReadStream(path)).
+    // A file is read while the message is sent, 64 KiB at a time (Node, Deno, Bun); a ReadableStream<Uint8Array>
+    // or an async iterable as `content` is encoded as it is read too.
+    { path: new URL("./node-compose.mjs", import.meta.url) },
   ],
   headers: { "X-Mailer-Example": "node-compose" },
   // Signed when a key is given: PEM, RSA (PKCS#8 or PKCS#1) or Ed25519; several keys give several signatures.

@@ -1,6 +1,9 @@
 //! Composing RFC 5322 / MIME messages: addresses, subject, text and HTML bodies, attachments (in memory or streamed),
 //! inline images by Content-ID, custom headers. The result is 7-bit clean with lines of at most 998 octets (78 for
-//! headers where whitespace allows, 76 for encoded bodies), so any SMTP server takes it without 8BITMIME.
+//! headers where whitespace allows, 76 for encoded bodies), so any SMTP server takes it without 8BITMIME, unless an
+//! address in From, To, Cc or Reply-To is not ASCII (`jörg@example.com`, `用户@例子.广告`): such an address is written
+//! as raw UTF-8 (RFC 6532; there is no encoding for it), and the message then needs a server with SMTPUTF8
+//! ([`Message::needs_smtputf8`]).
 //!
 //! Like the rest of the core, the composer has no clock and no randomness of its own: [`Message::compose`] takes the
 //! time (for `Date`) and random bytes (for `Message-ID` and the MIME boundaries).
@@ -216,6 +219,24 @@ impl Message {
         (from, to)
     }
 
+    /// Whether the header holds raw UTF-8 (RFC 6532): an address in From, To, Cc or Reply-To is not ASCII. The
+    /// message is then not 7-bit, and only a server with SMTPUTF8 (RFC 6531) may take it. Display names never do
+    /// this (they become RFC 2047 encoded words).
+    pub fn has_utf8_header(&self) -> bool {
+        self.from
+            .iter()
+            .chain(&self.to)
+            .chain(&self.cc)
+            .chain(&self.reply_to)
+            .any(|a| !a.address.is_ascii())
+    }
+
+    /// Whether sending the message needs SMTPUTF8: [`Message::has_utf8_header`], or a non-ASCII Bcc address (the
+    /// envelope's only).
+    pub fn needs_smtputf8(&self) -> bool {
+        self.has_utf8_header() || self.bcc.iter().any(|a| !a.address.is_ascii())
+    }
+
     /// Checks the message and plans its output. `now` is Unix milliseconds (for `Date`); `random` seeds the
     /// `Message-ID` and the boundaries. Every value is checked here: an error means nothing was produced.
     pub fn compose(&self, now: u64, random: [u8; 16]) -> Result<Composer, ComposeError> {
@@ -242,11 +263,15 @@ impl Message {
             Some(id) => header::message_id("messageId", id)?,
             None => {
                 let hex: String = random.iter().take(12).map(|b| format!("{b:02x}")).collect();
+                // A non-ASCII domain would make the identifier need RFC 6532 too: readers that know only RFC 5322
+                // compare and thread by it.
                 let domain = from.domain();
-                format!(
-                    "<{hex}.{now:x}@{}>",
-                    if domain.is_empty() { "smtp-wasm" } else { domain }
-                )
+                let domain = if domain.is_empty() || !domain.is_ascii() {
+                    "smtp-wasm"
+                } else {
+                    domain
+                };
+                format!("<{hex}.{now:x}@{domain}>")
             }
         };
         head.push_str(&format!("Message-ID: {id}\r\n"));

@@ -167,6 +167,8 @@ pub struct WasmComposer {
     inner: Composer,
     from: String,
     to: Vec<String>,
+    smtputf8: bool,
+    utf8_header: bool,
     /// The output of the last `pushView`/`endView`, read by JavaScript in place (no copy, no garbage per chunk).
     out: Vec<u8>,
 }
@@ -188,6 +190,8 @@ impl WasmComposer {
             inner,
             from,
             to,
+            smtputf8: message.needs_smtputf8(),
+            utf8_header: message.has_utf8_header(),
             out: Vec::new(),
         })
     }
@@ -204,6 +208,20 @@ impl WasmComposer {
     #[must_use]
     pub fn envelope_to(&self) -> Vec<String> {
         self.to.clone()
+    }
+
+    /// Whether the message needs SMTPUTF8 (a non-ASCII address in a header or the envelope).
+    #[wasm_bindgen(js_name = needsSmtpUtf8)]
+    #[must_use]
+    pub fn needs_smtputf8(&self) -> bool {
+        self.smtputf8
+    }
+
+    /// Whether the header holds raw UTF-8 (the message is not 7-bit).
+    #[wasm_bindgen(js_name = utf8Header)]
+    #[must_use]
+    pub fn utf8_header(&self) -> bool {
+        self.utf8_header
     }
 
     /// The next output: a `Uint8Array`, a number (the attachment whose content is needed now), or `null` (done).

@@ -9,13 +9,19 @@ import hashlib
 import json
 import sys
 from email import policy
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 
 import dkim
 
 raw = sys.stdin.buffer.read()
 records = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
-msg = BytesParser(policy=policy.default).parsebytes(raw)
+head = raw.split(b"\r\n\r\n", 1)[0]
+if any(b >= 0x80 for b in head):
+    # RFC 6532: raw UTF-8 in the header (non-ASCII addresses). Parsed from bytes, Python keeps those as surrogate
+    # escapes; parsed from the decoded text, it reads them as the characters they are (its documented way).
+    msg = Parser(policy=policy.default).parsestr(raw.decode("utf-8"))
+else:
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
 
 
 def addresses(name):
