@@ -3,9 +3,14 @@
 // before the greeting removed, so connections per second measure the server and not that timer), aiosmtpd (the venv of
 // scripts/setup.sh servers) and go-smtp (the seed's own server: test-servers/gosmtp, Debian's source built offline).
 // Each runs in its own process with STARTTLS offered on the test CA's localhost leaf, accepts any mail without AUTH
-// and drains it. Per server, in this order on a fresh process:
-//   - RSS per idle connection: `idle` clients connect and send EHLO, then wait; (RSS after - RSS before) / idle;
-//   - messages/s with Postfix's smtp-source (-s 1 and -s 20 sessions, 1 kB messages, one per connection, plaintext);
+// and drains it. All of them run for the whole measurement; each figure is taken from one server at a time while the
+// others sit idle (runServerBench below):
+//   - RSS per idle connection: `idle` clients connect and send EHLO, then wait; (RSS after - RSS before) / idle, on
+//     the fresh process, then again (median of three) after the same warm-up for each (`idle` connections opened
+//     and closed, one smtp-source -s 20 run);
+//   - messages/s with Postfix's smtp-source (-s 1 and -s 20 sessions, 1 kB messages, one per connection, plaintext),
+//     in `rounds` rounds interleaved across the servers, the median round reported, with the server's CPU time per
+//     message at -s 20 (utime + stime): on a loaded machine messages/s measure the scheduler as much as the server;
 //   - server CPU per STARTTLS handshake (connect, EHLO, STARTTLS, handshake verified against the test CA, EHLO,
 //     QUIT; utime + stime of the server process from /proc over `handshakes` sequential sessions);
 //   - one large message over STARTTLS (`largeBytes`, default 25 MB), MB/s from DATA to the final 250 (the client is
@@ -223,19 +228,23 @@ async function openIdle(port, n) {
   return socks;
 }
 
-async function idleRssPerConnection(peer, n) {
-  (await openIdle(peer.port, 1)).forEach((s) => s.destroy());
-  await sleep(500);
-  const before = rssKb(peer.child.pid);
-  const socks = await openIdle(peer.port, n);
-  await sleep(1000);
-  const after = rssKb(peer.child.pid);
-  for (const s of socks) s.destroy();
-  await sleep(300);
-  return (after - before) / n;
+/** RSS growth per connection while `n` idle connections are open, once per cycle (they are closed after each). */
+async function idleRssPerConnection(peer, n, cycles = 1) {
+  const per = [];
+  for (let c = 0; c < cycles; c++) {
+    const before = rssKb(peer.child.pid);
+    const socks = await openIdle(peer.port, n);
+    await sleep(1000);
+    per.push((rssKb(peer.child.pid) - before) / n);
+    for (const s of socks) s.destroy();
+    await sleep(500);
+  }
+  return per;
 }
 
-async function smtpSource(port, sessions, messages) {
+/** Runs smtp-source; resolves with messages/s, and with the server's CPU µs per message when given its pid. */
+async function smtpSource(port, sessions, messages, pid) {
+  const cpu0 = pid === undefined ? 0 : cpuMs(pid);
   const bin = ['/usr/sbin/smtp-source', '/usr/bin/smtp-source'].find((p) => fs.existsSync(p));
   if (!bin) throw new Error('smtp-source not found (it ships with postfix: scripts/setup.sh servers)');
   const t0 = process.hrtime.bigint();
@@ -243,6 +252,7 @@ async function smtpSource(port, sessions, messages) {
     '-t', 'b@bench.test', `127.0.0.1:${port}`], { timeoutMs: 600_000 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.code !== 0) throw new Error(`smtp-source -s ${sessions} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  if (pid !== undefined) return { perSec: messages / seconds, cpuUs: ((cpuMs(pid) - cpu0) * 1000) / messages };
   return messages / seconds;
 }
 
@@ -282,36 +292,110 @@ async function largeMbPerSec(peer, ca, bytes) {
   return sent / 1e6 / secs;
 }
 
+/** The median of a non-empty list of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /**
  * Runs every measurement on every peer that starts; resolves with { results: { [peer]: { idleKb, s1, s20,
- * handshakeCpuMs, largeMbPerSec } }, versions, failures }.
+ * handshakeCpuMs, largeMbPerSec, rounds } }, versions, failures }.
+ *
+ * Fairness: every peer runs for the whole measurement (started together, measured one at a time while the others sit
+ * idle), gets the same warm-up before its idle-memory figure, and the throughput figures are `config.rounds` rounds
+ * interleaved across the peers (the peer order rotates each round), reported as the median round: load from other
+ * jobs on the machine then moves every peer's figure alike instead of whichever ran during a busy minute.
  */
 export async function runServerBench({ pkg, state, certDir, ca, config, log, peers = SERVER_PEERS }) {
   const results = {};
   const versions = {};
   const failures = [];
   const caPem = fs.readFileSync(ca);
-  for (const name of peers) {
-    let peer;
-    try {
-      peer = await startPeer(name, { pkg, state, certDir, log });
-      versions[name] = peer.version;
-      const res = (results[name] = {});
-      res.idleKb = await idleRssPerConnection(peer, config.idle);
-      await smtpSource(peer.port, 1, Math.min(100, config.s1)); // warm-up (JIT, connection paths)
-      res.s1 = await smtpSource(peer.port, 1, config.s1);
-      res.s20 = await smtpSource(peer.port, 20, config.s20);
-      res.handshakeCpuMs = await handshakeCpuMs(peer, caPem, config.handshakes);
-      res.largeMbPerSec = await largeMbPerSec(peer, caPem, config.largeBytes);
-      log(`server ${name}: ${res.s1.toFixed(0)} msg/s at -s 1, ${res.s20.toFixed(0)} at -s 20; ${res.idleKb.toFixed(1)} kB RSS per ` +
-        `idle connection (${config.idle}); ${res.handshakeCpuMs.toFixed(2)} ms server CPU per STARTTLS handshake; ` +
-        `${(config.largeBytes / 1e6).toFixed(0)} MB over STARTTLS ${res.largeMbPerSec.toFixed(1)} MB/s`);
-    } catch (error) {
-      failures.push(`server/${name}: ${error.stack ?? error}${peer ? `\n${peer.output().slice(-2000)}` : ''}`);
-      log(`FAILED server/${name}: ${error.message}`);
-    } finally {
-      await stopPeer(peer);
+  const running = [];
+  const fail = (peer, name, error) => {
+    failures.push(`server/${name}: ${error.stack ?? error}${peer ? `\n${peer.output().slice(-2000)}` : ''}`);
+    log(`FAILED server/${name}: ${error.message}`);
+    delete results[name];
+    const i = running.findIndex((p) => p.name === name);
+    if (i >= 0) void stopPeer(running.splice(i, 1)[0]);
+  };
+  try {
+    for (const name of peers) {
+      try {
+        const peer = { name, ...(await startPeer(name, { pkg, state, certDir, log })) };
+        running.push(peer);
+        versions[name] = peer.version;
+        results[name] = { rounds: { s1: [], s20: [], s20CpuUs: [] } };
+      } catch (error) {
+        fail(null, name, error);
+      }
     }
+    // Idle memory, two ways. Fresh (after one connection): what the first `idle` connections of a new process cost,
+    // one-time growth included (JIT code, the wasm tier-up, V8's young generation growing while objects survive
+    // scavenges). Warm: after the same warm-up for every server (`idle` connections opened and closed, one
+    // smtp-source run), the median of three cycles of `idle` connections opened and closed; RSS deltas there are
+    // mostly allocator and GC timing, so read them as a range, not a ratio.
+    const each = async (what, fn) => {
+      for (const peer of [...running]) {
+        try {
+          await fn(peer, results[peer.name]);
+        } catch (error) {
+          fail(peer, peer.name, new Error(`${what}: ${error.message}`, { cause: error }));
+        }
+      }
+    };
+    await each('idle (fresh)', async (peer, res) => {
+      (await openIdle(peer.port, 1)).forEach((s) => s.destroy());
+      await sleep(500);
+      [res.idleKb] = await idleRssPerConnection(peer, config.idle);
+    });
+    await each('warm-up', async (peer) => {
+      for (const s of await openIdle(peer.port, config.idle)) s.destroy();
+      await smtpSource(peer.port, 20, Math.min(1000, config.s20));
+      await sleep(500);
+    });
+    await each('idle (warm)', async (peer, res) => {
+      res.idleWarmKbs = await idleRssPerConnection(peer, config.idle, 3);
+      res.idleWarmKb = median(res.idleWarmKbs);
+    });
+    const rounds = config.rounds ?? 3;
+    for (let round = 0; round < rounds; round++) {
+      const order = running.map((_, i) => running[(i + round) % running.length]);
+      for (const peer of order) {
+        const res = results[peer.name];
+        if (!res) continue;
+        try {
+          res.rounds.s1.push(await smtpSource(peer.port, 1, Math.ceil(config.s1 / rounds)));
+          const s20 = await smtpSource(peer.port, 20, Math.ceil(config.s20 / rounds), peer.child.pid);
+          res.rounds.s20.push(s20.perSec);
+          res.rounds.s20CpuUs.push(s20.cpuUs);
+        } catch (error) {
+          fail(peer, peer.name, error);
+        }
+      }
+    }
+    for (const res of Object.values(results)) {
+      res.s1 = median(res.rounds.s1);
+      res.s20 = median(res.rounds.s20);
+      res.s20CpuUs = median(res.rounds.s20CpuUs);
+    }
+    await each('STARTTLS handshakes', async (peer, res) => {
+      res.handshakeCpuMs = await handshakeCpuMs(peer, caPem, config.handshakes);
+    });
+    await each('large message', async (peer, res) => {
+      res.largeMbPerSec = await largeMbPerSec(peer, caPem, config.largeBytes);
+    });
+    for (const [name, res] of Object.entries(results)) {
+      log(`server ${name}: ${res.s1.toFixed(0)} msg/s at -s 1, ${res.s20.toFixed(0)} at -s 20 (rounds: ` +
+        `${res.rounds.s20.map((x) => x.toFixed(0)).join(', ')}), ${res.s20CpuUs.toFixed(0)} µs server CPU per message; ` +
+        `${res.idleKb.toFixed(1)} kB RSS per idle connection (${config.idle}, fresh), warm ` +
+        `${res.idleWarmKbs.map((x) => x.toFixed(1)).join(' / ')}; ${res.handshakeCpuMs.toFixed(2)} ms server CPU per STARTTLS handshake; ` +
+        `${(config.largeBytes / 1e6).toFixed(0)} MB over STARTTLS ${res.largeMbPerSec.toFixed(1)} MB/s`);
+    }
+  } finally {
+    await Promise.all(running.map(stopPeer));
   }
   return { results, versions, failures };
 }

@@ -1,7 +1,8 @@
 /**
  * The TCP listener of Node and Bun (`node:net`), and a {@link ServerTransport} straight over `net.Socket` (no web
- * streams in between: the socket is paused after every chunk and resumed when the driver reads again, which is the
- * backpressure).
+ * streams in between). Reading is push-style ({@link ServerTransport.park}): the socket's `data` event calls the
+ * driver, and the socket is paused whenever the driver did not ask for more before returning (a backend call or a
+ * full message window in progress), which is the backpressure.
  * @module
  */
 
@@ -16,11 +17,21 @@ export function socketTransport(socket: Socket): ServerTransport {
   let ended = false;
   let failure: Error | null = null;
   let waiter: { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void } | null = null;
+  let sink: ((chunk: Uint8Array | null) => void) | null = null;
   let ending = false;
 
   socket.on("data", (data: Buffer) => {
     if (ending) return; // after end(): read and dropped, so the client's FIN is seen
     const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (sink !== null) {
+      // Push mode: the driver handles the chunk now, on this event's stack. If it parked again before returning
+      // (everything was answered at once), the socket keeps flowing; otherwise it waits for the driver.
+      const s = sink;
+      sink = null;
+      s(chunk);
+      if (sink === null) socket.pause();
+      return;
+    }
     if (waiter !== null) {
       const w = waiter;
       waiter = null;
@@ -33,6 +44,12 @@ export function socketTransport(socket: Socket): ServerTransport {
   });
   const finish = (): void => {
     ended = true;
+    if (sink !== null) {
+      // A transport error ends the session like an EOF (read() callers map its rejection the same way).
+      const s = sink;
+      sink = null;
+      s(null);
+    }
     if (waiter !== null) {
       const w = waiter;
       waiter = null;
@@ -55,6 +72,19 @@ export function socketTransport(socket: Socket): ServerTransport {
         waiter = { resolve, reject };
         socket.resume();
       });
+    },
+    park(s: (chunk: Uint8Array | null) => void): Uint8Array | null | undefined {
+      const next = queue.shift();
+      if (next !== undefined) return next;
+      if (ended) return null;
+      sink = s;
+      socket.resume();
+      return undefined;
+    },
+    unpark(): void {
+      if (sink === null) return;
+      sink = null;
+      socket.pause();
     },
     write(bytes: Uint8Array): Promise<void> | undefined {
       if (socket.destroyed || !socket.writable) return Promise.reject(failure ?? new Error("the connection is closed"));
