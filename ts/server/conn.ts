@@ -204,6 +204,8 @@ export class ConnectionDriver {
     void this.loop(chunk);
   };
   private released = false;
+  /** The end of the stream was handed to the core (a second one ends the loop: nothing more can arrive). */
+  private eof = false;
   private done: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(
@@ -323,8 +325,10 @@ export class ConnectionDriver {
       if (input !== NO_INPUT) {
         const now = Date.now();
         if (input === TIMEOUT) this.core.handleTimeout(now);
-        else if (input === null) this.core.handleEof(now);
-        else this.core.handleInput(input, now);
+        else if (input === null) {
+          this.eof = true;
+          this.core.handleEof(now);
+        } else this.core.handleInput(input, now);
       }
       const drained = this.drain();
       if (drained !== undefined) await drained;
@@ -358,8 +362,13 @@ export class ConnectionDriver {
           if (next === "again") continue;
         }
         const now = Date.now();
-        if (next === null) this.core.handleEof(now);
-        else this.core.handleInput(next, now);
+        if (next === null) {
+          // A core closes on EOF (its `closed` event ends the loop); should one not, the transport would answer every
+          // read with EOF again, and in push mode synchronously: stop here rather than spin.
+          if (this.eof) break;
+          this.eof = true;
+          this.core.handleEof(now);
+        } else this.core.handleInput(next, now);
         const d = this.drain();
         if (d !== undefined) await d;
       }
