@@ -3,9 +3,15 @@
 // before the greeting removed, so connections per second measure the server and not that timer), aiosmtpd (the venv of
 // scripts/setup.sh servers) and go-smtp (the seed's own server: test-servers/gosmtp, Debian's source built offline).
 // Each runs in its own process with STARTTLS offered on the test CA's localhost leaf, accepts any mail without AUTH
-// and drains it. Per server, in this order on a fresh process:
-//   - RSS per idle connection: `idle` clients connect and send EHLO, then wait; (RSS after - RSS before) / idle;
-//   - messages/s with Postfix's smtp-source (-s 1 and -s 20 sessions, 1 kB messages, one per connection, plaintext);
+// and drains it. All of them run for the whole measurement; each figure is taken from one server at a time while the
+// others sit idle (runServerBench below):
+//   - RSS per idle connection: `idle` clients connect and send EHLO, then wait; (RSS after - RSS before) / idle, on
+//     the fresh process; then, after the same warm-up for each (`idle` connections opened and closed, one
+//     smtp-source -s 20 run), live memory per idle connection of the Node servers (JS heap + wasm memory after a
+//     full GC, bench/lib/memory-hook.mjs);
+//   - messages/s with Postfix's smtp-source (-s 1 and -s 20 sessions, 1 kB messages, one per connection, plaintext),
+//     in `rounds` rounds interleaved across the servers, the median round reported, with the server's CPU time per
+//     message at -s 20 (utime + stime): on a loaded machine messages/s measure the scheduler as much as the server;
 //   - server CPU per STARTTLS handshake (connect, EHLO, STARTTLS, handshake verified against the test CA, EHLO,
 //     QUIT; utime + stime of the server process from /proc over `handshakes` sequential sessions);
 //   - one large message over STARTTLS (`largeBytes`, default 25 MB), MB/s from DATA to the final 250 (the client is
@@ -41,14 +47,21 @@ const server = new SmtpServer({ domain: "bench.test", maxConnections: 0, maxMess
   tls: { cert: fs.readFileSync(${JSON.stringify(cert)}, "utf8"), key: fs.readFileSync(${JSON.stringify(key)}, "utf8") },
   backend: { anonymousLogin: () => session } });
 const { port } = await server.listen({ host: "127.0.0.1", port: 0 });
+// For the live-memory figure (bench/lib/memory-hook.mjs): the wasm's linear memory. initSync hands back the exports
+// of the module the server already instantiated.
+const bindings = await import(${JSON.stringify(path.join(pkg, 'dist/server/smtp_wasm_server.js'))});
+const wasm = bindings.initSync({ module: new Uint8Array(0) });
+globalThis.benchExtraMemory = () => wasm.memory.buffer.byteLength;
 console.log("PORT " + port);`);
-      return { ...(await startProcess(process.execPath, [src])), version: pkgVersion(pkg) };
+      return { ...(await startProcess(process.execPath, [...NODE_MEMORY_FLAGS, src], undefined, memoryEnv(state, name))),
+        version: pkgVersion(pkg), memoryFile: memoryEnv(state, name).SMTP_WASM_BENCH_MEMORY_FILE };
     }
     case 'smtp-server': {
       const port = await freePort();
-      const p = await startProcess(process.execPath, [path.join(ROOT, 'bench/servers/smtp-server.mjs'), '--port', String(port),
-        '--key', key, '--cert', cert], /listening (\d+)/);
-      return { ...p, version: pkgVersion(path.join(ROOT, 'bench/node_modules/smtp-server')) };
+      const p = await startProcess(process.execPath, [...NODE_MEMORY_FLAGS, path.join(ROOT, 'bench/servers/smtp-server.mjs'),
+        '--port', String(port), '--key', key, '--cert', cert], /listening (\d+)/, memoryEnv(state, name));
+      return { ...p, version: pkgVersion(path.join(ROOT, 'bench/node_modules/smtp-server')),
+        memoryFile: memoryEnv(state, name).SMTP_WASM_BENCH_MEMORY_FILE };
     }
     case 'go-smtp': {
       const build = await run('bash', [path.join(ROOT, 'test-servers/gosmtp/build.sh')], { timeoutMs: 300_000 });
@@ -86,9 +99,15 @@ c.stop()
   }
 }
 
-function startProcess(cmd, args, portRe = /PORT (\d+)/) {
+/** Node flags of the Node servers: a GC on demand and the hook reporting live memory (bench/lib/memory-hook.mjs). */
+const NODE_MEMORY_FLAGS = ['--expose-gc', '--import', path.join(ROOT, 'bench/lib/memory-hook.mjs')];
+function memoryEnv(state, name) {
+  return { SMTP_WASM_BENCH_MEMORY_FILE: path.join(state, `server-bench-memory-${name.replace(/\W/g, '_')}.json`) };
+}
+
+function startProcess(cmd, args, portRe = /PORT (\d+)/, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -223,19 +242,64 @@ async function openIdle(port, n) {
   return socks;
 }
 
-async function idleRssPerConnection(peer, n) {
-  (await openIdle(peer.port, 1)).forEach((s) => s.destroy());
-  await sleep(500);
-  const before = rssKb(peer.child.pid);
-  const socks = await openIdle(peer.port, n);
-  await sleep(1000);
-  const after = rssKb(peer.child.pid);
-  for (const s of socks) s.destroy();
-  await sleep(300);
-  return (after - before) / n;
+/**
+ * RSS growth per connection while `n` idle connections are open, once per cycle (they are closed after each). With
+ * `live`, the first cycle also reports the Node server's live memory growth ({@link liveBytes}) per connection.
+ */
+async function idleRssPerConnection(peer, n, cycles = 1, live = null) {
+  const per = [];
+  for (let c = 0; c < cycles; c++) {
+    const liveBefore = live && c === 0 ? await liveBytes(peer) : null;
+    const before = rssKb(peer.child.pid);
+    const socks = await openIdle(peer.port, n);
+    await sleep(1000);
+    per.push((rssKb(peer.child.pid) - before) / n);
+    if (liveBefore !== null) {
+      const after = await liveBytes(peer);
+      live.heapKb = (after.heap - liveBefore.heap) / n / 1024;
+      live.extraKb = (after.extra - liveBefore.extra) / n / 1024;
+    }
+    for (const s of socks) s.destroy();
+    await sleep(500);
+  }
+  return per;
 }
 
-async function smtpSource(port, sessions, messages) {
+/** Runs smtp-source; resolves with messages/s, and with the server's CPU µs per message when given its pid. */
+/** Live memory of a Node server after two full GCs: { heap, extra } (the wasm memory) in bytes; `null` elsewhere. */
+async function liveBytes(peer) {
+  if (!peer.memoryFile) return null;
+  fs.rmSync(peer.memoryFile, { force: true });
+  peer.child.kill('SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    await sleep(50);
+    try {
+      const m = JSON.parse(fs.readFileSync(peer.memoryFile, 'utf8'));
+      return { heap: m.heapUsed, extra: m.extra };
+    } catch {
+      // not written (completely) yet
+    }
+  }
+  throw new Error('the server did not report its memory (bench/lib/memory-hook.mjs)');
+}
+
+/**
+ * Memory per idle connection of a Node server: `n` connections after EHLO, after GC, minus before: { heapKb,
+ * extraKb } (JS heap, wasm memory); `null` for other servers.
+ */
+async function liveKbPerConnection(peer, n) {
+  const before = await liveBytes(peer);
+  if (before === null) return null;
+  const socks = await openIdle(peer.port, n);
+  await sleep(500);
+  const after = await liveBytes(peer);
+  for (const s of socks) s.destroy();
+  await sleep(500);
+  return { heapKb: (after.heap - before.heap) / n / 1024, extraKb: (after.extra - before.extra) / n / 1024 };
+}
+
+async function smtpSource(port, sessions, messages, pid) {
+  const cpu0 = pid === undefined ? 0 : cpuMs(pid);
   const bin = ['/usr/sbin/smtp-source', '/usr/bin/smtp-source'].find((p) => fs.existsSync(p));
   if (!bin) throw new Error('smtp-source not found (it ships with postfix: scripts/setup.sh servers)');
   const t0 = process.hrtime.bigint();
@@ -243,6 +307,7 @@ async function smtpSource(port, sessions, messages) {
     '-t', 'b@bench.test', `127.0.0.1:${port}`], { timeoutMs: 600_000 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.code !== 0) throw new Error(`smtp-source -s ${sessions} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  if (pid !== undefined) return { perSec: messages / seconds, cpuUs: ((cpuMs(pid) - cpu0) * 1000) / messages };
   return messages / seconds;
 }
 
@@ -282,36 +347,117 @@ async function largeMbPerSec(peer, ca, bytes) {
   return sent / 1e6 / secs;
 }
 
+/** The median of a non-empty list of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /**
  * Runs every measurement on every peer that starts; resolves with { results: { [peer]: { idleKb, s1, s20,
- * handshakeCpuMs, largeMbPerSec } }, versions, failures }.
+ * handshakeCpuMs, largeMbPerSec, rounds } }, versions, failures }.
+ *
+ * Fairness: every peer runs for the whole measurement (started together, measured one at a time while the others sit
+ * idle), gets the same warm-up before its idle-memory figure, and the throughput figures are `config.rounds` rounds
+ * interleaved across the peers (the peer order rotates each round), reported as the median round: load from other
+ * jobs on the machine then moves every peer's figure alike instead of whichever ran during a busy minute.
  */
 export async function runServerBench({ pkg, state, certDir, ca, config, log, peers = SERVER_PEERS }) {
   const results = {};
   const versions = {};
   const failures = [];
   const caPem = fs.readFileSync(ca);
-  for (const name of peers) {
-    let peer;
-    try {
-      peer = await startPeer(name, { pkg, state, certDir, log });
-      versions[name] = peer.version;
-      const res = (results[name] = {});
-      res.idleKb = await idleRssPerConnection(peer, config.idle);
-      await smtpSource(peer.port, 1, Math.min(100, config.s1)); // warm-up (JIT, connection paths)
-      res.s1 = await smtpSource(peer.port, 1, config.s1);
-      res.s20 = await smtpSource(peer.port, 20, config.s20);
-      res.handshakeCpuMs = await handshakeCpuMs(peer, caPem, config.handshakes);
-      res.largeMbPerSec = await largeMbPerSec(peer, caPem, config.largeBytes);
-      log(`server ${name}: ${res.s1.toFixed(0)} msg/s at -s 1, ${res.s20.toFixed(0)} at -s 20; ${res.idleKb.toFixed(1)} kB RSS per ` +
-        `idle connection (${config.idle}); ${res.handshakeCpuMs.toFixed(2)} ms server CPU per STARTTLS handshake; ` +
-        `${(config.largeBytes / 1e6).toFixed(0)} MB over STARTTLS ${res.largeMbPerSec.toFixed(1)} MB/s`);
-    } catch (error) {
-      failures.push(`server/${name}: ${error.stack ?? error}${peer ? `\n${peer.output().slice(-2000)}` : ''}`);
-      log(`FAILED server/${name}: ${error.message}`);
-    } finally {
-      await stopPeer(peer);
+  const running = [];
+  const fail = (peer, name, error) => {
+    failures.push(`server/${name}: ${error.stack ?? error}${peer ? `\n${peer.output().slice(-2000)}` : ''}`);
+    log(`FAILED server/${name}: ${error.message}`);
+    delete results[name];
+    const i = running.findIndex((p) => p.name === name);
+    if (i >= 0) void stopPeer(running.splice(i, 1)[0]);
+  };
+  try {
+    for (const name of peers) {
+      try {
+        const peer = { name, ...(await startPeer(name, { pkg, state, certDir, log })) };
+        running.push(peer);
+        versions[name] = peer.version;
+        results[name] = { rounds: { s1: [], s20: [], s20CpuUs: [] } };
+      } catch (error) {
+        fail(null, name, error);
+      }
     }
+    // Idle memory, two ways. RSS on the fresh process (after one connection): what the first `idle` connections of a
+    // new process cost, one-time growth included (JIT code, the wasm tier-up, V8's young generation growing while
+    // objects survive scavenges). Live memory (the Node servers): the JS heap after a full GC, measured after the
+    // same warm-up for each (`idle` connections opened and closed, one smtp-source run; before it, JIT code would
+    // count), plus the growth of the wasm memory during the fresh cycle (a wasm memory never shrinks, so after the
+    // warm-up the next 1,000 connections reuse it and show nothing). RSS deltas after the warm-up are logged too,
+    // three cycles, but they are allocator and GC timing more than memory per connection (±10 kB between cycles).
+    const each = async (what, fn) => {
+      for (const peer of [...running]) {
+        try {
+          await fn(peer, results[peer.name]);
+        } catch (error) {
+          fail(peer, peer.name, new Error(`${what}: ${error.message}`, { cause: error }));
+        }
+      }
+    };
+    await each('idle (fresh)', async (peer, res) => {
+      (await openIdle(peer.port, 1)).forEach((s) => s.destroy());
+      await sleep(500);
+      res.freshLive = {};
+      [res.idleKb] = await idleRssPerConnection(peer, config.idle, 1, res.freshLive);
+    });
+    await each('warm-up', async (peer) => {
+      for (const s of await openIdle(peer.port, config.idle)) s.destroy();
+      await smtpSource(peer.port, 20, Math.min(1000, config.s20));
+      await sleep(500);
+    });
+    await each('idle (warm)', async (peer, res) => {
+      res.idleWarmKbs = await idleRssPerConnection(peer, config.idle, 3);
+      const warm = await liveKbPerConnection(peer, config.idle);
+      res.liveKb = warm === null ? null : warm.heapKb + (res.freshLive.extraKb ?? 0);
+      res.liveHeapKb = warm?.heapKb ?? null;
+      res.liveWasmKb = res.freshLive.extraKb ?? null;
+    });
+    const rounds = config.rounds ?? 3;
+    for (let round = 0; round < rounds; round++) {
+      const order = running.map((_, i) => running[(i + round) % running.length]);
+      for (const peer of order) {
+        const res = results[peer.name];
+        if (!res) continue;
+        try {
+          res.rounds.s1.push(await smtpSource(peer.port, 1, Math.ceil(config.s1 / rounds)));
+          const s20 = await smtpSource(peer.port, 20, Math.ceil(config.s20 / rounds), peer.child.pid);
+          res.rounds.s20.push(s20.perSec);
+          res.rounds.s20CpuUs.push(s20.cpuUs);
+        } catch (error) {
+          fail(peer, peer.name, error);
+        }
+      }
+    }
+    for (const res of Object.values(results)) {
+      res.s1 = median(res.rounds.s1);
+      res.s20 = median(res.rounds.s20);
+      res.s20CpuUs = median(res.rounds.s20CpuUs);
+    }
+    await each('STARTTLS handshakes', async (peer, res) => {
+      res.handshakeCpuMs = await handshakeCpuMs(peer, caPem, config.handshakes);
+    });
+    await each('large message', async (peer, res) => {
+      res.largeMbPerSec = await largeMbPerSec(peer, caPem, config.largeBytes);
+    });
+    for (const [name, res] of Object.entries(results)) {
+      log(`server ${name}: ${res.s1.toFixed(0)} msg/s at -s 1, ${res.s20.toFixed(0)} at -s 20 (rounds: ` +
+        `${res.rounds.s20.map((x) => x.toFixed(0)).join(', ')}), ${res.s20CpuUs.toFixed(0)} µs server CPU per message; ` +
+        `${res.idleKb.toFixed(1)} kB RSS per idle connection (${config.idle}, fresh), warm ` +
+        `${res.idleWarmKbs.map((x) => x.toFixed(1)).join(' / ')}, live ${res.liveKb?.toFixed(2) ?? '-'} kB (JS heap ` +
+        `${res.liveHeapKb?.toFixed(2) ?? '-'} + wasm ${res.liveWasmKb?.toFixed(2) ?? '-'}); ${res.handshakeCpuMs.toFixed(2)} ms server CPU per STARTTLS handshake; ` +
+        `${(config.largeBytes / 1e6).toFixed(0)} MB over STARTTLS ${res.largeMbPerSec.toFixed(1)} MB/s`);
+    }
+  } finally {
+    await Promise.all(running.map(stopPeer));
   }
   return { results, versions, failures };
 }

@@ -21,7 +21,9 @@ use crate::tls::{TlsAcceptor, TlsInfo, TlsServerLayer};
 pub struct ServerConnection {
     session: ServerSession,
     acceptor: Option<TlsAcceptor>,
-    tls: Option<TlsServerLayer>,
+    /// Boxed: rustls' connection is over 1 kB, and most sessions never start TLS (every idle plaintext connection
+    /// would carry it inline in the wasm's memory).
+    tls: Option<Box<TlsServerLayer>>,
     /// Whether the current TLS layer's handshake completion was handled.
     handshake_reported: bool,
     close_notify_sent: bool,
@@ -63,7 +65,7 @@ impl ServerConnection {
         now: Timestamp,
     ) -> Result<Self, Error> {
         let layer = match (&tls, peer.tls) {
-            (Some(acceptor), true) => Some(acceptor.accept(now)?),
+            (Some(acceptor), true) => Some(Box::new(acceptor.accept(now)?)),
             (None, true) => {
                 return Err(Error::Usage(
                     "implicit TLS (peer.tls) needs a TLS acceptor (a certificate and key)".into(),
@@ -104,7 +106,7 @@ impl ServerConnection {
     /// What the TLS handshake negotiated (version, suite, the client's SNI, resumption), once it completed.
     #[must_use]
     pub fn tls_info(&self) -> Option<TlsInfo> {
-        self.tls.as_ref().and_then(TlsServerLayer::info)
+        self.tls.as_deref().and_then(TlsServerLayer::info)
     }
 
     /// Why TLS failed, if it did (the session is closed then).
@@ -120,7 +122,7 @@ impl ServerConnection {
         if self.tls_error.is_some() || self.session.is_closed() {
             return false;
         }
-        self.tls.as_ref().is_some_and(TlsServerLayer::is_handshaking) || self.session.wants_input()
+        self.tls.as_deref().is_some_and(TlsServerLayer::is_handshaking) || self.session.wants_input()
     }
 
     /// Whether the session is over: write what [`ServerConnection::poll_transmit`] still gives, then close.
@@ -136,7 +138,7 @@ impl ServerConnection {
         if self.tls_error.is_some() {
             return;
         }
-        match self.tls.as_mut() {
+        match self.tls.as_deref_mut() {
             Some(tls) => {
                 self.plaintext.clear();
                 let result = tls.handle_ciphertext(bytes, now, &mut self.plaintext);
@@ -161,7 +163,7 @@ impl ServerConnection {
 
     /// The client closed the connection.
     pub fn handle_eof(&mut self, now: Timestamp) {
-        match self.tls.as_mut().map(TlsServerLayer::handle_eof) {
+        match self.tls.as_deref_mut().map(TlsServerLayer::handle_eof) {
             // Closed mid-handshake (or mid-record): the TLS failure is the reason.
             Some(Err(error)) if self.tls_error.is_none() => self.tls_failed(error, now),
             _ => self.session.handle_eof(now),
@@ -211,7 +213,7 @@ impl ServerConnection {
 
     fn discard_unsent_greeting(&mut self) {
         if !self.handed_out {
-            match self.tls.as_mut() {
+            match self.tls.as_deref_mut() {
                 // Implicit TLS: the greeting waits, unencrypted, for the handshake.
                 Some(tls) => {
                     tls.discard_early_plaintext();
@@ -279,11 +281,11 @@ impl ServerConnection {
 
     /// Handles a completed handshake once: after STARTTLS the session learns it is under TLS.
     fn after_tls_progress(&mut self, now: Timestamp) {
-        let done = self.tls.as_ref().is_some_and(|tls| !tls.is_handshaking());
+        let done = self.tls.as_deref().is_some_and(|tls| !tls.is_handshaking());
         if done && !self.handshake_reported {
             self.handshake_reported = true;
             self.session.handle_tls_established(now);
-            if let Some(info) = self.tls.as_ref().and_then(TlsServerLayer::info) {
+            if let Some(info) = self.tls.as_deref().and_then(TlsServerLayer::info) {
                 self.events.push_back(ServerEvent::TlsEstablished { info });
             }
         }
@@ -313,7 +315,7 @@ impl ServerConnection {
                 break;
             }
         }
-        if let Some(tls) = self.tls.as_mut() {
+        if let Some(tls) = self.tls.as_deref_mut() {
             if self.session.is_closed() && !self.close_notify_sent && self.tls_error.is_none() {
                 // QUIT answered, or the session ended: the orderly end of the TLS stream.
                 self.close_notify_sent = true;
@@ -328,7 +330,7 @@ impl ServerConnection {
             // Never plaintext on a connection whose TLS failed.
             return;
         }
-        match self.tls.as_mut() {
+        match self.tls.as_deref_mut() {
             Some(tls) => {
                 if let Err(error) = tls.write_plaintext(bytes) {
                     self.tls_failed(error, now);
@@ -348,7 +350,7 @@ impl ServerConnection {
         };
         match layer {
             Ok(layer) => {
-                self.tls = Some(layer);
+                self.tls = Some(Box::new(layer));
                 self.handshake_reported = false;
             }
             Err(error) => {

@@ -154,6 +154,10 @@ class Message {
   }
 }
 
+/** Loop inputs other than bytes and EOF: nothing (a start, a stop, a refusal), or the core's deadline passed. */
+const NO_INPUT = Symbol("no input");
+const TIMEOUT = Symbol("timeout");
+
 /** What a wait ended with. */
 type Woken<T> =
   | { kind: "value"; value: T }
@@ -187,7 +191,22 @@ export class ConnectionDriver {
   /** The backend refused the message before its end: told to the core by the loop, between two inputs. */
   private refusal: { message: Message; reply: RawReplySpec } | null = null;
   private alarmAt = 0;
-  private readonly done: Promise<void>;
+  /**
+   * Waiting for the client's next bytes in push mode ({@link ServerTransport.park}): no async function is suspended
+   * and no promise is pending, so an idle connection holds only this object, its core and its socket. `alarmAt` is
+   * the core's deadline meanwhile (checked by {@link tick}).
+   */
+  private parked = false;
+  /** The transport's callback while parked (made once per connection). */
+  private readonly onPush = (chunk: Uint8Array | null): void => {
+    this.parked = false;
+    this.alarmAt = 0;
+    void this.loop(chunk);
+  };
+  private released = false;
+  /** The end of the stream was handed to the core (a second one ends the loop: nothing more can arrive). */
+  private eof = false;
+  private done: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -198,12 +217,22 @@ export class ConnectionDriver {
   ) {
     this.id = id;
     this.state = state;
-    this.done = this.run();
+  }
+
+  /** Starts the session (the greeting); called once the server has registered the connection. */
+  start(): void {
+    void this.loop(NO_INPUT);
   }
 
   /** Resolves when the connection is over and released. */
   finished(): Promise<void> {
-    return this.done;
+    if (this.released) return Promise.resolve();
+    if (this.done === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.done = { promise, resolve };
+    }
+    return this.done.promise;
   }
 
   /** A copy of the state (what `connections()` shows). */
@@ -226,11 +255,22 @@ export class ConnectionDriver {
     if (this.stopRequest !== null && request.kind !== "destroy") return;
     this.stopRequest = request;
     if (this.wake !== null && (this.wakeStoppable || request.kind === "destroy")) this.resolveWait({ kind: "stop" });
+    else if (this.parked) this.unpark(NO_INPUT);
   }
 
   /** Called by the server's watchdog: fires the alarm of the wait in progress once its time has come. */
   tick(now: number): void {
-    if (this.wake !== null && this.alarmAt !== 0 && now >= this.alarmAt) this.resolveWait({ kind: "alarm" });
+    if (this.alarmAt === 0 || now < this.alarmAt) return;
+    if (this.wake !== null) this.resolveWait({ kind: "alarm" });
+    else if (this.parked) this.unpark(TIMEOUT);
+  }
+
+  /** Leaves the parked wait for input to run the loop with `input` (a timeout, or nothing: a stop or a refusal). */
+  private unpark(input: typeof NO_INPUT | typeof TIMEOUT): void {
+    this.parked = false;
+    this.alarmAt = 0;
+    this.transport.unpark?.();
+    void this.loop(input);
   }
 
   private resolveWait(woken: Woken<never>): void {
@@ -272,9 +312,27 @@ export class ConnectionDriver {
 
   // ------------------------------------------------------------------------------------------------ the loop
 
-  private async run(): Promise<void> {
+  /**
+   * The session's loop, entered with what woke it: runs synchronously as far as it can (an async function runs on
+   * its caller's stack until its first `await`, and it awaits only what must be waited for), and returns when it
+   * parks for input (push transports) or when the connection is over. At most one runs at a time: it is entered
+   * only by {@link start} and from the parked state.
+   */
+  private async loop(input: Uint8Array | null | typeof NO_INPUT | typeof TIMEOUT): Promise<void> {
+    let over = true;
     try {
-      await this.drain();
+      if (this.closed) return; // destroyed while parked
+      if (input !== NO_INPUT) {
+        const now = Date.now();
+        if (input === TIMEOUT) this.core.handleTimeout(now);
+        else if (input === null) {
+          this.eof = true;
+          this.core.handleEof(now);
+        } else this.core.handleInput(input, now);
+      }
+      const drained = this.drain();
+      if (drained !== undefined) await drained;
+      const park = this.transport.park;
       while (!this.closed) {
         if (this.stopRequest !== null) {
           await this.applyStop(this.stopRequest);
@@ -283,17 +341,36 @@ export class ConnectionDriver {
         if (this.refusal !== null) {
           this.applyRefusal(this.refusal);
           this.refusal = null;
-          await this.drain();
+          const d = this.drain();
+          if (d !== undefined) await d;
           continue;
         }
-        this.waitingForInput = true;
-        const input = await this.nextInput();
-        this.waitingForInput = false;
-        if (input === "again") continue;
+        let next: Uint8Array | null | "again" | undefined;
+        const message = this.message;
+        if (park !== undefined && (message === null || message.hasRoom())) {
+          next = park.call(this.transport, this.onPush);
+          if (next === undefined) {
+            this.parked = true;
+            this.alarmAt = this.core.pollTimeout() ?? 0;
+            over = false;
+            return;
+          }
+        } else {
+          this.waitingForInput = true;
+          next = await this.nextInput();
+          this.waitingForInput = false;
+          if (next === "again") continue;
+        }
         const now = Date.now();
-        if (input === null) this.core.handleEof(now);
-        else this.core.handleInput(input, now);
-        await this.drain();
+        if (next === null) {
+          // A core closes on EOF (its `closed` event ends the loop); should one not, the transport would answer every
+          // read with EOF again, and in push mode synchronously: stop here rather than spin.
+          if (this.eof) break;
+          this.eof = true;
+          this.core.handleEof(now);
+        } else this.core.handleInput(next, now);
+        const d = this.drain();
+        if (d !== undefined) await d;
       }
     } catch (error) {
       // A transport failure or a bug: the session is over either way. A client that went away while we wrote to it
@@ -301,7 +378,7 @@ export class ConnectionDriver {
       const reportable = !(error instanceof ClientGone);
       if (reportable && !this.closed && this.stopRequest === null) this.host.onError(error, this.state, "connection");
     } finally {
-      await this.release();
+      if (over) await this.release();
     }
   }
 
@@ -314,6 +391,7 @@ export class ConnectionDriver {
       if (r.kind === "alarm") message.fail("the backend stopped reading the message");
       return "again";
     }
+    if (this.transport.park !== undefined) return "again"; // push mode: the loop parks
     this.pendingRead ??= this.transport.read().then(
       (chunk) => chunk,
       () => null, // a reset connection is an EOF for the session
@@ -321,7 +399,8 @@ export class ConnectionDriver {
     const r = await this.wait(this.pendingRead, this.core.pollTimeout() ?? 0, true);
     if (r.kind === "alarm") {
       this.core.handleTimeout(Date.now());
-      await this.drain();
+      const d = this.drain();
+      if (d !== undefined) await d;
       return "again";
     }
     if (r.kind !== "value") return "again";
@@ -341,26 +420,26 @@ export class ConnectionDriver {
     if (stop.kind === "destroy") return;
     if (stop.kind === "shutdown") this.core.shutdown(Date.now(), stop.reply);
     // Only the transmit and the closing matter now: backend calls see the stop and do not run.
-    await this.drain();
+    const d = this.drain();
+    if (d !== undefined) await d;
     this.closed = true;
   }
 
   /**
-   * Writes what the core has to send and handles its events until it has nothing more. Only what needs waiting is
-   * awaited (a write over the transport's high-water mark, a backend call): an event handled at once and a write the
-   * transport took at once cost no promise and no microtask, which at thousands of messages per second shows.
+   * Writes what the core has to send and handles its events until it has nothing more: `undefined` when that was
+   * all done at once, else a promise for the rest. Only what needs waiting is awaited (a write over the transport's
+   * high-water mark, a backend call that returned a promise): at thousands of messages per second every promise and
+   * microtask turn per event or reply shows.
    */
-  private async drain(): Promise<void> {
+  private drain(): Promise<void> | undefined {
     for (;;) {
       const written = this.flush();
-      if (written !== undefined) await written;
+      if (written !== undefined) return written.then(() => this.drain());
       const event = this.core.pollEvent();
-      if (event === undefined) break;
+      if (event === undefined) return undefined;
       const handled = this.handle(event);
-      if (handled !== undefined) await handled;
+      if (handled !== undefined) return handled.then(() => this.drain());
     }
-    const written = this.flush();
-    if (written !== undefined) await written;
   }
 
   /** Writes everything the core queued, as one write; a promise only when the write must be waited for. */
@@ -449,11 +528,15 @@ export class ConnectionDriver {
     }
   }
 
-  private async onReset(session: Session, id: number | undefined): Promise<void> {
+  private onReset(session: Session, id: number | undefined): Promise<void> | undefined {
     // Like go-smtp's Reset, it cannot refuse: an error is logged and RSET still succeeds.
-    const r = await this.call("reset", () => session.reset());
-    if ("stop" in r) return;
-    if (id !== undefined) this.acceptId(id);
+    const after = (r: Outcome<unknown>): void => {
+      if (!("stop" in r) && id !== undefined) this.acceptId(id);
+    };
+    const r = this.call("reset", () => session.reset());
+    if (r instanceof Promise) return r.then(after);
+    after(r);
+    return undefined;
   }
 
   private requireSession(): Session {
@@ -463,8 +546,14 @@ export class ConnectionDriver {
   }
 
   /** Calls the backend for a decision and answers the command with its outcome. */
-  private async answer(id: number, fn: () => unknown, phase = "command"): Promise<void> {
-    const r = await this.call(phase, fn);
+  private answer(id: number, fn: () => unknown, phase = "command"): Promise<void> | undefined {
+    const r = this.call(phase, fn);
+    if (r instanceof Promise) return r.then((o) => this.settle(id, o));
+    this.settle(id, r);
+    return undefined;
+  }
+
+  private settle(id: number, r: Outcome<unknown>): void {
     if (r.ok) this.acceptId(id);
     else if (!("stop" in r)) this.rejectId(id, r.reply);
   }
@@ -499,24 +588,26 @@ export class ConnectionDriver {
     this.rejectId(event.id, r.reply);
   }
 
-  private async onMail(id: number, from: string, opts: ServerMailOptions): Promise<void> {
-    if (this.session === null) {
-      const { backend } = this.host.options;
-      const anonymous = backend.anonymousLogin;
-      if (anonymous === undefined) {
-        this.rejectId(id, AUTH_REQUIRED);
-        return;
-      }
-      const r = await this.call("anonymousLogin", () => anonymous.call(backend, this.state, this.state.sid));
-      if ("stop" in r) return;
+  private onMail(id: number, from: string, opts: ServerMailOptions): Promise<void> | undefined {
+    const mail = (session: Session): Promise<void> | undefined => this.answer(id, () => session.mail(from, opts), "mail");
+    if (this.session !== null) return mail(this.session);
+    const { backend } = this.host.options;
+    const anonymous = backend.anonymousLogin;
+    if (anonymous === undefined) {
+      this.rejectId(id, AUTH_REQUIRED);
+      return undefined;
+    }
+    const after = (r: Outcome<Session>): Promise<void> | undefined => {
+      if ("stop" in r) return undefined;
       if (!r.ok) {
         this.rejectId(id, r.reply);
-        return;
+        return undefined;
       }
       this.session = r.value;
-    }
-    const session = this.session;
-    return this.answer(id, () => session.mail(from, opts), "mail");
+      return mail(r.value);
+    };
+    const r = this.call("anonymousLogin", () => anonymous.call(backend, this.state, this.state.sid));
+    return r instanceof Promise ? r.then(after) : after(r);
   }
 
   private onDataStart(): void {
@@ -535,13 +626,14 @@ export class ConnectionDriver {
         ? session.lmtpData(message.stream, collector)
         : session.data(message.stream);
     // Not awaited: the backend reads the stream while the content arrives; its outcome answers the final dot.
-    message.outcome = this.call("data", run, false).then((r) => {
+    message.outcome = Promise.resolve(this.call("data", run, false)).then((r) => {
       // The backend is done with the message: whatever it did not read is dropped.
       message.abandon();
       if (!r.ok && !("stop" in r) && this.message === message && this.core.refuseMessage !== undefined) {
         // Refused before the end (go-smtp's Data returning an error early): the core stops handing out content.
         this.refusal = { message, reply: r.reply };
         if (this.waitingForInput && this.wake !== null) this.resolveWait({ kind: "wake" });
+        else if (this.parked) this.unpark(NO_INPUT);
       }
       return r;
     });
@@ -631,25 +723,37 @@ export class ConnectionDriver {
 
   /**
    * Runs a backend call: its value, or the reply its error maps to (an SmtpError as given, anything else `451 4.3.0`),
-   * or `451 4.4.2` after `readTimeout`; `stop` when the connection is being stopped meanwhile. With `bounded: false`
-   * the outcome is returned unbounded (the message reader, awaited later through {@link bounded}).
+   * or `451 4.4.2` after `readTimeout`; `stop` when the connection is being stopped meanwhile. A backend that answers
+   * synchronously (returns a value or throws) gets its outcome at once, with no promise; one that returns a promise
+   * gets a promise. With `bounded: false` a pending outcome is returned unbounded (the message reader, awaited later
+   * through {@link bounded}).
    */
-  private call<T>(phase: string, fn: () => T | Promise<T>, bound = true): Promise<Outcome<Awaited<T>>> {
-    let promise: Promise<Awaited<T>>;
+  private call<T>(
+    phase: string,
+    fn: () => T | Promise<T>,
+    bound = true,
+  ): Outcome<Awaited<T>> | Promise<Outcome<Awaited<T>>> {
+    let value: T | Promise<T>;
     try {
-      promise = Promise.resolve(fn()) as Promise<Awaited<T>>;
+      value = fn();
     } catch (error) {
-      promise = Promise.reject(error);
+      return this.failed(error, phase);
     }
-    const outcome = promise.then(
-      (value): Outcome<Awaited<T>> => ({ ok: true, value }),
-      (error: unknown): Outcome<Awaited<T>> => {
-        const reply = replyOf(error);
-        if (reply === null) this.host.onError(error, this.state, phase);
-        return { ok: false, reply: reply ?? INTERNAL_ERROR_REPLY, error };
-      },
+    if (!isThenable(value)) {
+      // As a pending call would: the answer is dropped when the connection is being stopped.
+      return this.stopRequest !== null ? { ok: false, stop: true } : { ok: true, value: value as Awaited<T> };
+    }
+    const outcome = Promise.resolve(value).then(
+      (v): Outcome<Awaited<T>> => ({ ok: true, value: v }),
+      (error: unknown): Outcome<Awaited<T>> => this.failed(error, phase),
     );
     return bound ? this.bounded(outcome) : outcome;
+  }
+
+  private failed(error: unknown, phase: string): { ok: false; reply: RawReplySpec; error: unknown } {
+    const reply = replyOf(error);
+    if (reply === null) this.host.onError(error, this.state, phase);
+    return { ok: false, reply: reply ?? INTERNAL_ERROR_REPLY, error };
   }
 
   /** Bounds a pending outcome by `readTimeout` and by a stop of the connection. */
@@ -666,17 +770,25 @@ export class ConnectionDriver {
     }
   }
 
-  private async logout(): Promise<void> {
+  /** Ends the backend session, if any: `undefined` when that was done at once, else a promise. */
+  private logout(): Promise<void> | undefined {
     const session = this.session;
-    if (session === null) return;
+    if (session === null) return undefined;
     this.session = null;
     delete this.state.username;
+    let value: unknown;
+    try {
+      value = session.logout();
+    } catch (error) {
+      this.host.onError(error, this.state, "logout");
+      return undefined;
+    }
+    if (!isThenable(value)) return undefined;
     // Bounded, and not stoppable: logout runs even while the connection is being stopped.
-    const done = Promise.resolve()
-      .then(() => session.logout())
-      .catch((error: unknown) => this.host.onError(error, this.state, "logout"));
-    const r = await this.wait(done, this.deadline(this.host.options.readTimeout), false);
-    if (r.kind === "alarm") this.host.onError(new Error("logout() did not return within readTimeout"), this.state, "logout");
+    const done = Promise.resolve(value).catch((error: unknown) => this.host.onError(error, this.state, "logout"));
+    return this.wait(done, this.deadline(this.host.options.readTimeout), false).then((r) => {
+      if (r.kind === "alarm") this.host.onError(new Error("logout() did not return within readTimeout"), this.state, "logout");
+    });
   }
 
   private async release(): Promise<void> {
@@ -688,9 +800,19 @@ export class ConnectionDriver {
     } finally {
       this.transport.end();
       this.core.free?.();
+      this.released = true;
       this.host.onClosed(this);
+      this.done?.resolve();
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -254,6 +254,7 @@ export class SmtpServer {
     const conn = new ConnectionDriver(this.host, core, transport, state, this.nextId++);
     this.open.set(conn.id, conn);
     this.startWatchdog();
+    conn.start();
     return conn;
   }
 

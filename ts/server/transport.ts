@@ -16,6 +16,15 @@ export interface ServerTransport {
    * wait for (a socket under its high-water mark; a failure then shows as the end of the stream on `read`).
    */
   write(bytes: Uint8Array): Promise<void> | undefined;
+  /**
+   * Push-style reading, the alternative to {@link read} (the Node transport has it): the next chunk (`null` at the
+   * end of the stream, or after a transport error) if one is already queued, else `undefined` and the transport
+   * calls `sink` once, from its own event, when one arrives. While nothing is parked the transport does not read (the
+   * backpressure). An idle connection then holds no pending promise and no suspended async function, only `sink`.
+   */
+  park?(sink: (chunk: Uint8Array | null) => void): Uint8Array | null | undefined;
+  /** Cancels a {@link park} whose chunk has not arrived (the connection has something else to do first). */
+  unpark?(): void;
   /** Ends the stream after what was written (FIN), then releases it. */
   end(): void;
   /** Drops the connection now. */
