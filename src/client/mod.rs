@@ -51,7 +51,7 @@ use crate::sasl::{Credentials, Mechanism, SaslExchange, SaslStep};
 use crate::time::Timestamp;
 use command::{Command, TxCommand};
 use params::{check_mail_input, check_rcpt_input, encode_mail, encode_rcpt, BodyAgreement, BASE_LINE_LIMIT};
-use transaction::{Flow, Output, PendingTransaction, StartContext, Transaction};
+use transaction::{Answer, Flow, Output, PendingTransaction, StartContext, Transaction};
 
 /// Refusals that arrive before their command are kept for it, up to this many.
 const MAX_EARLY_REPLIES: usize = 8;
@@ -1146,25 +1146,15 @@ impl ClientSession {
             // then goes on (`transaction_reply`).
             Command::Tx(tx_command) => {
                 let owner = waiting.owner;
-                match tx_command {
-                    TxCommand::Mail => {
-                        let verdict = command.judge(reply);
-                        self.transaction_reply(owner, now, |tx| tx.mail_answered(verdict));
-                    }
-                    TxCommand::Rcpt(index) => {
-                        let verdict = command.judge(reply);
-                        self.transaction_reply(owner, now, |tx| tx.rcpt_answered(index, verdict));
-                    }
-                    TxCommand::Data => self.transaction_reply(owner, now, |tx| tx.data_answered(reply)),
-                    TxCommand::Bdat => {
-                        let verdict = command.judge(reply);
-                        self.transaction_reply(owner, now, |tx| tx.bdat_answered(verdict));
-                    }
-                    TxCommand::End => self.transaction_reply(owner, now, |tx| tx.end_answered(reply)),
-                    TxCommand::DiscardDot | TxCommand::Rset => {
-                        self.transaction_reply(owner, now, Transaction::server_closed);
-                    }
-                }
+                let answer = match tx_command {
+                    TxCommand::Mail => Answer::Mail(command.judge(reply)),
+                    TxCommand::Rcpt(index) => Answer::Rcpt(index, command.judge(reply)),
+                    TxCommand::Data => Answer::Data(reply),
+                    TxCommand::Bdat => Answer::Bdat(command.judge(reply)),
+                    TxCommand::End => Answer::End(reply),
+                    TxCommand::DiscardDot | TxCommand::Rset => Answer::ServerClosed,
+                };
+                self.transaction_reply(owner, now, answer);
             }
         }
     }
@@ -1371,15 +1361,10 @@ impl ClientSession {
 
     /// Records a reply in the transaction that wrote its command (`owner`: the active operation, or one that finished
     /// writing while the next one runs) and lets the transaction go on.
-    fn transaction_reply(
-        &mut self,
-        owner: Option<CommandId>,
-        now: Timestamp,
-        record: impl FnOnce(&mut Transaction),
-    ) {
+    fn transaction_reply(&mut self, owner: Option<CommandId>, now: Timestamp, answer: Answer) {
         let step = |tx: &mut Transaction| {
             tx.reply_arrived();
-            record(tx);
+            tx.record(answer);
             tx.advance()
         };
         let draining = owner.and_then(|owner| self.draining.iter().position(|d| d.id == owner));

@@ -117,6 +117,23 @@ pub(crate) struct Transaction {
     out: Vec<Output>,
 }
 
+/// A reply to one of a transaction's commands, as the reply table judged it (a value rather than a closure per
+/// command, so the code that drives a transaction exists once in the wasm, not once per command).
+pub(crate) enum Answer {
+    /// MAIL's verdict.
+    Mail(Result<Reply, Error>),
+    /// The verdict on the RCPT of recipient `index`.
+    Rcpt(usize, Result<Reply, Error>),
+    /// The reply to DATA.
+    Data(Reply),
+    /// The verdict on a BDAT chunk that is not the last.
+    Bdat(Result<Reply, Error>),
+    /// The reply to the end of the message.
+    End(Reply),
+    /// The reply to RSET or to a discarded message.
+    ServerClosed,
+}
+
 impl Transaction {
     /// A whole transaction from an envelope; the lines are encoded when it starts.
     pub(crate) fn whole(envelope: Envelope) -> PendingTransaction {
@@ -607,8 +624,20 @@ impl Transaction {
         self.outstanding = self.outstanding.saturating_sub(1);
     }
 
+    /// Records what the reply table made of a reply to one of this transaction's commands.
+    pub(crate) fn record(&mut self, answer: Answer) {
+        match answer {
+            Answer::Mail(verdict) => self.mail_answered(verdict),
+            Answer::Rcpt(index, verdict) => self.rcpt_answered(index, verdict),
+            Answer::Data(reply) => self.data_answered(reply),
+            Answer::Bdat(verdict) => self.bdat_answered(verdict),
+            Answer::End(reply) => self.end_answered(reply),
+            Answer::ServerClosed => self.server_closed(),
+        }
+    }
+
     /// MAIL's verdict: accepted opens the transaction on the server; refused fails this transaction.
-    pub(crate) fn mail_answered(&mut self, verdict: Result<Reply, Error>) {
+    fn mail_answered(&mut self, verdict: Result<Reply, Error>) {
         match verdict {
             Ok(_) => self.server_open = true,
             Err(error) => {
@@ -619,7 +648,7 @@ impl Transaction {
     }
 
     /// The verdict on the RCPT of recipient `index`.
-    pub(crate) fn rcpt_answered(&mut self, index: usize, verdict: Result<Reply, Error>) {
+    fn rcpt_answered(&mut self, index: usize, verdict: Result<Reply, Error>) {
         if let Some(recipient) = self.recipients.get_mut(index) {
             recipient.at_rcpt = match verdict {
                 Ok(reply) => Status::Accepted(reply),
@@ -629,7 +658,7 @@ impl Transaction {
     }
 
     /// The reply to DATA: 354 lets the content go, anything else fails the transaction.
-    pub(crate) fn data_answered(&mut self, reply: Reply) {
+    fn data_answered(&mut self, reply: Reply) {
         if reply.code() != 354 {
             let error = self
                 .envelope_error()
@@ -654,7 +683,7 @@ impl Transaction {
     }
 
     /// The verdict on a BDAT chunk that is not the last: a refusal fails the transaction.
-    pub(crate) fn bdat_answered(&mut self, verdict: Result<Reply, Error>) {
+    fn bdat_answered(&mut self, verdict: Result<Reply, Error>) {
         if let Err(refusal) = verdict {
             let error = self.envelope_error().unwrap_or(refusal);
             self.fail(error);
@@ -662,12 +691,12 @@ impl Transaction {
     }
 
     /// The reply to a RSET or to a discarded message: the server holds no transaction any more.
-    pub(crate) fn server_closed(&mut self) {
+    fn server_closed(&mut self) {
         self.server_open = false;
     }
 
     /// The reply to the end of the message (one of several in LMTP).
-    pub(crate) fn end_answered(&mut self, reply: Reply) {
+    fn end_answered(&mut self, reply: Reply) {
         let end = Command::Tx(if self.use_bdat {
             TxCommand::Bdat
         } else {
