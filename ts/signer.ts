@@ -52,20 +52,15 @@ export function loadSigner(): Promise<void> {
 }
 
 /**
- * Loads a private key (DER; `format`: pkcs8, sec1 or pkcs1) as key number `key`; returns its TLS SignatureScheme.
- * Throws a message (a string, never the key) when it cannot be used.
+ * Loads a private key (DER; `format`: pkcs8, sec1 or pkcs1) as key number `key`; returns its SubjectPublicKeyInfo
+ * (DER). Throws a message (a string, never the key) when it cannot be used.
  * @internal Imported by the client wasm.
  */
-export function clientKeyLoad(key: number, der: Uint8Array, format: string): number {
+export function clientKeyLoad(key: number, der: Uint8Array, format: string): Uint8Array {
   if (bindings === undefined) throw "the signer (smtp_signer_bg.wasm) is not loaded";
   const loaded = new bindings.ClientKey(der, format);
   keys.set(key, loaded);
-  return loaded.scheme;
-}
-
-/** @internal Imported by the client wasm: the key's SubjectPublicKeyInfo (DER). */
-export function clientKeyPublic(key: number): Uint8Array {
-  return keys.get(key)?.publicKey() ?? new Uint8Array(0);
+  return loaded.publicKey();
 }
 
 /** @internal Imported by the client wasm: the signature of `message`. */

@@ -9,8 +9,6 @@ export class ClientKey {
   free(): void;
   /** Throws a message (never the key) unless `der` is an ECDSA P-256 or P-384 key (`format`: pkcs8 or sec1). */
   constructor(der: Uint8Array, format: string);
-  /** The TLS SignatureScheme code. */
-  readonly scheme: number;
   /** The SubjectPublicKeyInfo, DER. */
   publicKey(): Uint8Array;
   sign(message: Uint8Array): Uint8Array;

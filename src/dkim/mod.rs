@@ -305,7 +305,7 @@ impl Unsigned {
     /// The whole `DKIM-Signature` field (ending in CRLF) with `signature` as its `b=` value.
     pub fn complete(&self, signature: &[u8]) -> String {
         let mut field = self.field.clone();
-        let signature = Base64::encode_string(&signature);
+        let signature = Base64::encode_string(signature);
         let mut rest = signature.as_str();
         let mut first = true;
         while !rest.is_empty() {

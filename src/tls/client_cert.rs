@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::{CertifiedKey, SigningKey};
 use rustls::SignatureScheme;
 
+use super::der;
 use crate::error::{Error, TlsError, TlsErrorKind};
 
 /// A client certificate chain and its private key, both PEM (`clientCertificate: { cert, key }` in JavaScript).
@@ -41,23 +42,25 @@ impl ClientCertificate {
     /// the npm package's is a separately loaded wasm module that signs with ECDSA P-256 and P-384.
     pub(crate) fn resolver(&self) -> Result<Arc<dyn ResolvesClientCert>, Error> {
         let (chain, key) = self.parse()?;
-        let certified = CertifiedKey::new(chain, load_key(&key)?);
-        match certified.keys_match() {
-            // A loader whose keys cannot say their public key: the server's check of the signature decides.
-            Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
-            Err(rustls::Error::InconsistentKeys(_)) => {
-                return Err(config_error(
-                    "clientCertificate.key does not belong to clientCertificate.cert (the first certificate must \
-                     be the key's own)",
-                ))
-            }
-            Err(_) => {
-                return Err(config_error(
-                    "the first certificate of clientCertificate.cert is not a valid X.509 certificate",
-                ))
-            }
+        let signing = load_key(&key)?;
+        // The key must be the first certificate's (compared as rustls' `CertifiedKey::keys_match` does, with the DER
+        // reader the error messages use): a mismatch is a configuration error now, not a refused handshake later.
+        let Some(certificate) = chain.first().and_then(|leaf| der::cert_names(leaf)) else {
+            return Err(config_error(
+                "clientCertificate.cert: the first certificate is not valid X.509",
+            ));
+        };
+        if signing
+            .public_key()
+            .is_some_and(|public_key| public_key.as_ref() != certificate.public_key)
+        {
+            return Err(config_error(
+                "clientCertificate.key does not belong to the first certificate of clientCertificate.cert",
+            ));
         }
-        Ok(Arc::new(OneClientCertificate(Arc::new(certified))))
+        Ok(Arc::new(OneClientCertificate(Arc::new(CertifiedKey::new(
+            chain, signing,
+        )))))
     }
 
     /// The parsed chain and key.
@@ -87,14 +90,14 @@ fn load_key(key: &PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, Error> 
 /// Loads a client certificate's private key with the loader given to [`set_client_key_loader`].
 #[cfg(not(feature = "client-key-signing"))]
 fn load_key(key: &PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, Error> {
-    let load = LOADER.get().ok_or_else(|| {
-        config_error("clientCertificate needs a key signer: none is loaded (set_client_key_loader)")
-    })?;
-    load(key).map_err(|why| config_error(format!("clientCertificate.key cannot be used: {why}")))
+    let load = LOADER
+        .get()
+        .ok_or_else(|| config_error("clientCertificate: no key loader (tls::set_client_key_loader)"))?;
+    load(key).map_err(|why| config_error(format!("clientCertificate.key: {why}")))
 }
 
 /// Loads a client certificate's private key into something that signs with it, or says why it cannot (the text
-/// goes into the error, after "clientCertificate.key cannot be used: "; it must never show the key). The signing
+/// goes into the error, after "clientCertificate.key: "; it must never show the key). The signing
 /// key should give its `public_key()`: then a key that does not belong to the certificate is refused at once.
 #[cfg(not(feature = "client-key-signing"))]
 pub type ClientKeyLoader = fn(&PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, String>;

@@ -11,20 +11,17 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use rustls::pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
+use rustls::pki_types::{alg_id, AlgorithmIdentifier, PrivateKeyDer, SubjectPublicKeyInfoDer};
 use rustls::sign::{Signer, SigningKey};
 use rustls::{SignatureAlgorithm, SignatureScheme};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(raw_module = "./signer.js")]
 extern "C" {
-    /// Loads `der` (`format`: "pkcs8", "sec1" or "pkcs1") into the signer as key number `key`, and returns the TLS
-    /// SignatureScheme it signs with; throws a message saying why the key cannot be used (never the key).
+    /// Loads `der` (`format`: "pkcs8", "sec1" or "pkcs1") into the signer as key number `key`, and returns its
+    /// SubjectPublicKeyInfo (DER); throws a message saying why the key cannot be used (never the key).
     #[wasm_bindgen(catch, js_name = clientKeyLoad)]
-    fn client_key_load(key: u32, der: &[u8], format: &str) -> Result<u16, JsValue>;
-    /// The key's SubjectPublicKeyInfo, DER.
-    #[wasm_bindgen(js_name = clientKeyPublic)]
-    fn client_key_public(key: u32) -> Vec<u8>;
+    fn client_key_load(key: u32, der: &[u8], format: &str) -> Result<Vec<u8>, JsValue>;
     /// The signature of `message`, in the form TLS sends it.
     #[wasm_bindgen(catch, js_name = clientKeySign)]
     fn client_key_sign(key: u32, message: &[u8]) -> Result<Vec<u8>, JsValue>;
@@ -49,15 +46,22 @@ fn load_key(key: &PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, String>
         _ => "pkcs1",
     };
     let number = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-    let scheme = client_key_load(number, key.secret_der(), format).map_err(|thrown| {
+    let public_key = client_key_load(number, key.secret_der(), format).map_err(|thrown| {
         thrown
             .as_string()
-            .unwrap_or_else(|| "the signer refused it".into())
+            .unwrap_or_else(|| "refused by the signer".into())
     })?;
+    // The scheme follows from the curve the public key names: the signer loads P-256 and P-384 keys only.
+    let names = |alg: AlgorithmIdentifier| public_key.windows(alg.as_ref().len()).any(|w| w == alg.as_ref());
+    let scheme = if names(alg_id::ECDSA_P384) {
+        SignatureScheme::ECDSA_NISTP384_SHA384
+    } else {
+        SignatureScheme::ECDSA_NISTP256_SHA256
+    };
     Ok(Arc::new(HeldKey {
         number,
-        scheme: SignatureScheme::from(scheme),
-        public_key: client_key_public(number),
+        scheme,
+        public_key,
     }))
 }
 
@@ -105,7 +109,7 @@ struct HeldSigner {
 impl Signer for HeldSigner {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
         client_key_sign(self.number, message)
-            .map_err(|_| rustls::Error::General("the client certificate's key could not sign".into()))
+            .map_err(|_| rustls::Error::General("the client key could not sign".into()))
     }
 
     fn scheme(&self) -> SignatureScheme {

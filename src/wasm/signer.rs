@@ -27,24 +27,17 @@ impl WasmClientKey {
         let der = match format {
             "pkcs8" => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
             "sec1" => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
-            _ => return Err(JsValue::from_str("it is not an ECDSA key (an RSA key?)")),
+            _ => return Err(JsValue::from_str("not an ECDSA P-256 or P-384 key")),
         };
         let key = rustls::crypto::ring::sign::any_ecdsa_type(&der)
-            .map_err(|_| JsValue::from_str("it is not an ECDSA P-256 or P-384 key"))?;
+            .map_err(|_| JsValue::from_str("not an ECDSA P-256 or P-384 key"))?;
         let signer = key
             .choose_scheme(&[
                 SignatureScheme::ECDSA_NISTP256_SHA256,
                 SignatureScheme::ECDSA_NISTP384_SHA384,
             ])
-            .ok_or_else(|| JsValue::from_str("it is not an ECDSA P-256 or P-384 key"))?;
+            .ok_or_else(|| JsValue::from_str("not an ECDSA P-256 or P-384 key"))?;
         Ok(WasmClientKey { key, signer })
-    }
-
-    /// The TLS SignatureScheme (`0x0403`: ECDSA P-256 with SHA-256, `0x0503`: P-384 with SHA-384).
-    #[wasm_bindgen(getter)]
-    #[must_use]
-    pub fn scheme(&self) -> u16 {
-        u16::from(self.signer.scheme())
     }
 
     /// The SubjectPublicKeyInfo (DER), to check that the key belongs to the certificate.
