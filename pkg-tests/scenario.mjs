@@ -171,6 +171,9 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
         smtpServer: env.SMTP_WASM_SMTP_SERVER_PORT && { host, port: Number(env.SMTP_WASM_SMTP_SERVER_PORT) },
         drop: env.SMTP_WASM_SCRIPTED_DROP_PORT && { host, port: Number(env.SMTP_WASM_SCRIPTED_DROP_PORT) },
         silent: env.SMTP_WASM_SCRIPTED_SILENT_PORT && { host, port: Number(env.SMTP_WASM_SCRIPTED_SILENT_PORT) },
+        clientCert: env.SMTP_WASM_SCRIPTED_CLIENTCERT_PORT && {
+          host, port: Number(env.SMTP_WASM_SCRIPTED_CLIENTCERT_PORT),
+        },
       }
     : {
         postfix: env.SMTP_WASM_WS_POSTFIX_PORT && {
@@ -182,6 +185,9 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
         },
         silent: env.SMTP_WASM_SCRIPTED_SILENT_WS_PORT && {
           host: serverName, port: 587, connect: wsConnect(env.SMTP_WASM_SCRIPTED_SILENT_WS_PORT),
+        },
+        clientCert: env.SMTP_WASM_SCRIPTED_CLIENTCERT_WS_PORT && {
+          host: serverName, port: 465, connect: wsConnect(env.SMTP_WASM_SCRIPTED_CLIENTCERT_WS_PORT),
         },
       };
   const open = (kind) => {
@@ -313,6 +319,27 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
     check(error instanceof lib.TimeoutError, `TimeoutError, got ${error}`);
     check(error.phase === "greeting" && error.temporary === true, `greeting, temporary; got ${error.phase}`);
     check(Date.now() - started >= 350, "not before the deadline");
+  });
+
+  addVia("clientCertificate (ECDSA P-256, the signer's wasm loaded on first use) + AUTH EXTERNAL", "clientCert", async (t) => {
+    const tlsOptions = { tls: "implicit", serverName, rootCertificates: env.SMTP_WASM_SCRIPTED_CLIENTCERT_CA, onlyRootCertificates: true };
+    const result = await lib.sendMail({
+      ...t, ...tlsOptions, from, to, auth: { mechanism: "EXTERNAL" },
+      clientCertificate: { cert: env.SMTP_WASM_SCRIPTED_CLIENTCERT_CERT, key: env.SMTP_WASM_SCRIPTED_CLIENTCERT_KEY },
+      message: message(`client certificate from ${runtime}`),
+    });
+    check(result.reply.code === 250 && /accepted from alice/.test(result.reply.text), `250 from alice, got ${result.reply.text}`);
+    // A key that is not the certificate's: refused before anything is sent, with a typed error.
+    const mismatch = await lib
+      .sendMail({
+        ...t, ...tlsOptions, from, to, message: "x",
+        clientCertificate: { cert: env.SMTP_WASM_SCRIPTED_CLIENTCERT_CERT, key: env.SMTP_WASM_SCRIPTED_CLIENTCERT_OTHER_KEY },
+      })
+      .then(() => null, (e) => e);
+    check(mismatch instanceof lib.TlsError && /does not belong/.test(mismatch.message), `TlsError (key mismatch), got ${mismatch}`);
+    // Without a certificate the server refuses the handshake.
+    const refused = await lib.sendMail({ ...t, ...tlsOptions, from, to, message: "x" }).then(() => null, (e) => e);
+    check(refused instanceof lib.TlsError || refused instanceof lib.ConnectionClosedError, `refused, got ${refused}`);
   });
 
   const results = [];

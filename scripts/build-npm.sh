@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the npm package into dist/:
-#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort), three times:
+#   1. cargo build --release for wasm32-unknown-unknown (opt-level z, LTO, 1 codegen unit, panic=abort), four times:
 #      the client wasm (feature `client`, with two size flags of nightly rustc through RUSTC_BOOTSTRAP, see below),
-#      the server wasm (feature `server`, for `smtp-wasm/server`, in dist/server/) and the composer (features
-#      `compose` + `dkim`), so no entrypoint's download carries another's code
+#      the server wasm (feature `server`, for `smtp-wasm/server`, in dist/server/), the composer (features
+#      `compose` + `dkim`) and the client-certificate signer (feature `signer`), so no entrypoint's download carries
+#      another's code
 #   2. wasm-bindgen --target web (the CLI must be exactly the version pinned in Cargo.toml)
 #   3. wasm-opt -Oz from the npm package `binaryen` (never Debian's binaryen: it corrupts the externref table)
 #   4. tsc (strict, ESM, declarations) from ts/ into dist/
@@ -35,6 +36,21 @@ if [ "$have_bindgen" != "$want_bindgen" ]; then
   exit 1
 fi
 [ -x node_modules/.bin/tsc ] && [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund
+
+# wasm-opt -Oz in place, with the extra flags given after the file. The features rustc enables by default for
+# wasm32-unknown-unknown, plus SIMD (.cargo/config.toml); wasm-opt must keep to them. --converge repeats -Oz until the
+# size stops shrinking; --low-memory-unused lets it fold address offsets: Rust's wasm layout puts the 1 MB stack at
+# the bottom of memory, so the lowest 1 kB is reached only by a stack that is about to overflow anyway. The producers
+# and target-features sections are for tools, not runtimes. Together: -2.3 kB gzip.
+optimize() {
+  local file=$1
+  shift
+  node_modules/.bin/wasm-opt -Oz --converge "$@" --low-memory-unused --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-simd \
+    "$file" -o "$file.opt"
+  mv "$file.opt" "$file"
+}
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 raw_wasm="$target_dir/wasm32-unknown-unknown/release/smtp_wasm.wasm"
@@ -72,11 +88,6 @@ wasm-bindgen --target web --out-dir "$out" --out-name smtp_wasm_server "$raw_ser
 
 if [ "$opt" = 1 ]; then
   echo "==> wasm-opt -Oz (npm binaryen $(node -p 'require("./node_modules/binaryen/package.json").version'))"
-  # The features rustc enables by default for wasm32-unknown-unknown, plus SIMD (.cargo/config.toml); wasm-opt must
-  # keep to them. --converge repeats -Oz until the size stops shrinking; --low-memory-unused lets it fold address
-  # offsets: Rust's wasm layout puts the 1 MB stack at the bottom of memory, so the lowest 1 kB is reached only by a
-  # stack that is about to overflow anyway. The producers and target-features sections are for tools, not runtimes.
-  # Together: -2.3 kB gzip.
   # -ocimfs 0: functions with one caller are not inlined by binaryen (its default: any size). Unbounded, the whole
   # input path became one 36 kB function (handleInput) and ClientSession::pump 14 kB; V8 compiles hot wasm functions
   # again with TurboFan in the background, which took ~190 ms of CPU for those two, inside the first few thousand
@@ -84,26 +95,27 @@ if [ "$opt" = 1 ]; then
   # two largest at 1500): the peak RSS of a fresh process's first send was ~3 MiB higher at 1500 than at 0. Inlined
   # code also compresses worse: 0 is 9.6 kB gzip smaller than 1500 (10 kB larger raw). V8 inlines small wasm calls
   # itself where they are hot.
-  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 0 --low-memory-unused --strip-producers --strip-target-features \
-    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-reference-types --enable-multivalue --enable-simd \
-    "$out/smtp_wasm_bg.wasm" -o "$out/smtp_wasm_bg.opt.wasm"
-  mv "$out/smtp_wasm_bg.opt.wasm" "$out/smtp_wasm_bg.wasm"
-  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 1500 --low-memory-unused --strip-producers --strip-target-features \
-    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-reference-types --enable-multivalue --enable-simd \
-    "$out/smtp_wasm_server_bg.wasm" -o "$out/smtp_wasm_server_bg.opt.wasm"
-  mv "$out/smtp_wasm_server_bg.opt.wasm" "$out/smtp_wasm_server_bg.wasm"
+  optimize "$out/smtp_wasm_bg.wasm" -ocimfs 0
+  optimize "$out/smtp_wasm_server_bg.wasm" -ocimfs 1500
 fi
 
 # The composer and DKIM signer (features compose + dkim, no client): a second wasm, smtp_compose_bg.wasm, loaded by
 # ts/compose.ts only when a message is composed or signed, so the client's wasm does not grow. Its own target dir
 # keeps the two cargo artifacts (both named smtp_wasm.wasm) apart.
-compose_raw="$target_dir/compose-wasm/wasm32-unknown-unknown/release/smtp_wasm.wasm"
+# The client-certificate signer (feature signer: ring's ECDSA signing and nothing else) is built in the same target
+# dir: the two builds share every dependency, so the signer costs one more link of the crate (~20 s). Each artifact
+# is copied out under its own name at once (both are named smtp_wasm.wasm).
+compose_raw="$target_dir/wasm32-unknown-unknown/release/smtp_wasm_compose.wasm"
+signer_raw="$target_dir/wasm32-unknown-unknown/release/smtp_wasm_signer.wasm"
 if [ "$skip_cargo" = 0 ]; then
   echo "==> cargo build --release --target wasm32-unknown-unknown (compose, dkim)"
   cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features compose,dkim \
     --target-dir "$target_dir/compose-wasm"
+  cp "$target_dir/compose-wasm/wasm32-unknown-unknown/release/smtp_wasm.wasm" "$compose_raw"
+  echo "==> cargo build --release --target wasm32-unknown-unknown (signer)"
+  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features signer \
+    --target-dir "$target_dir/compose-wasm"
+  cp "$target_dir/compose-wasm/wasm32-unknown-unknown/release/smtp_wasm.wasm" "$signer_raw"
 fi
 wasm-bindgen --target web --out-dir "$out" --out-name smtp_compose "$compose_raw"
 if [ "$opt" = 1 ]; then
@@ -111,11 +123,13 @@ if [ "$opt" = 1 ]; then
   # composer's push) with TurboFan in the background, and smaller functions need less compiler memory: composing a
   # 25 MB attachment in a fresh process peaked 1.4 MB lower (5.3 -> 3.8 MB added, BENCHMARKS.md), and the module
   # is 0.7 kB smaller gzipped.
-  node_modules/.bin/wasm-opt -Oz --converge -ocimfs 0 --low-memory-unused --strip-producers --strip-target-features \
-    --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-reference-types --enable-multivalue --enable-simd \
-    "$out/smtp_compose_bg.wasm" -o "$out/smtp_compose_bg.opt.wasm"
-  mv "$out/smtp_compose_bg.opt.wasm" "$out/smtp_compose_bg.wasm"
+  optimize "$out/smtp_compose_bg.wasm" -ocimfs 0
+fi
+# The signer, loaded by ts/signer.ts only before a connection with clientCertificate; the client wasm imports its
+# functions from dist/signer.js (src/wasm/client_key.rs).
+wasm-bindgen --target web --out-dir "$out" --out-name smtp_signer "$signer_raw"
+if [ "$opt" = 1 ]; then
+  optimize "$out/smtp_signer_bg.wasm"
 fi
 
 echo "==> tsc"
@@ -123,6 +137,8 @@ node_modules/.bin/tsc -p tsconfig.json
 cp "$out/smtp_wasm.js" "$out/smtp_wasm_bg.wasm" dist/
 cp "$out/smtp_compose.js" "$out/smtp_compose_bg.wasm" dist/
 cp ts/smtp_compose.d.ts dist/smtp_compose.d.ts
+cp "$out/smtp_signer.js" "$out/smtp_signer_bg.wasm" dist/
+cp ts/smtp_signer.d.ts dist/smtp_signer.d.ts
 # Types of the internal bindings module, for the compiled .d.ts files that refer to it.
 cp ts/smtp_wasm.d.ts dist/smtp_wasm.d.ts
 cp "$out/smtp_wasm_server.js" "$out/smtp_wasm_server_bg.wasm" dist/server/
@@ -145,6 +161,8 @@ node scripts/check-wasm-imports.mjs dist/server/smtp_wasm_server_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_wasm.d.ts" ts/smtp_wasm.d.ts
 node scripts/check-wasm-imports.mjs dist/smtp_compose_bg.wasm
 node scripts/check-bindings.mjs "$out/smtp_compose.d.ts" ts/smtp_compose.d.ts WasmComposer WasmDkimSigner
+node scripts/check-wasm-imports.mjs dist/smtp_signer_bg.wasm
+node scripts/check-bindings.mjs "$out/smtp_signer.d.ts" ts/smtp_signer.d.ts ClientKey
 node scripts/check-bindings.mjs "$out/smtp_wasm_server.d.ts" ts/server/smtp_wasm_server.d.ts WasmServerConfig WasmServerConnection
 
 raw=$(wc -c < dist/smtp_wasm_bg.wasm)
@@ -159,6 +177,10 @@ craw=$(wc -c < dist/smtp_compose_bg.wasm)
 cgz=$(gzip -9 -c dist/smtp_compose_bg.wasm | wc -c)
 printf '==> dist/smtp_compose_bg.wasm (loaded only to compose or sign): %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB)\n' \
   "$craw" "$cgz" "$(echo "$craw/1000" | bc -l)" "$(echo "$cgz/1000" | bc -l)"
+sraw=$(wc -c < dist/smtp_signer_bg.wasm)
+sgz=$(gzip -9 -c dist/smtp_signer_bg.wasm | wc -c)
+printf '==> dist/smtp_signer_bg.wasm (loaded only for clientCertificate): %d bytes raw, %d bytes gzip -9 (%.1f kB / %.1f kB)\n' \
+  "$sraw" "$sgz" "$(echo "$sraw/1000" | bc -l)" "$(echo "$sgz/1000" | bc -l)"
 raw=$(wc -c < dist/server/smtp_wasm_server_bg.wasm)
 gz=$(gzip -9 -c dist/server/smtp_wasm_server_bg.wasm | wc -c)
 js=$(cat dist/server/*.js | wc -c)

@@ -1042,6 +1042,17 @@ fn a_client_certificate_is_presented_when_the_server_asks() {
     let shown = error.to_string();
     assert!(shown.contains("clientCertificate.key"), "{shown}");
     assert!(!shown.contains("hunter2"), "{shown}");
+    // A key that is not the certificate's is refused at once, not by the server mid-handshake.
+    let error = TlsConnector::new(&TlsOptions {
+        client_certificate: Some(smtp_wasm::ClientCertificate {
+            cert_pem: client_cert.pem(),
+            key_pem: key_pair(Alg::P256).serialize_pem(),
+        }),
+        ..TlsOptions::default()
+    })
+    .expect_err("a key of another certificate");
+    let shown = error.to_string();
+    assert!(shown.contains("does not belong"), "{shown}");
     assert!(TlsConnector::new(&TlsOptions {
         client_certificate: Some(smtp_wasm::ClientCertificate {
             cert_pem: "nothing".into(),

@@ -18,6 +18,7 @@ import {
 import { type Completion, Driver, HIGH_WATER_MARK } from "./driver.js";
 import { ConnectionClosedError, ProtocolError, SmtpError, SmtpWasmError, toError, UsageError } from "./errors.js";
 import { init, loadRoots } from "./init.js";
+import { loadSigner } from "./signer.js";
 import { connectedToLoopback } from "./peer.js";
 import {
   WasmConnection,
@@ -95,9 +96,11 @@ export class SmtpClient {
     try {
       checkClientOptions(options);
       await init();
-      if (options.onlyRootCertificates !== true && options.dangerouslyAcceptInvalidCertificates !== true) {
-        await loadRoots();
-      }
+      // Each loaded once, and only when this connection needs it: the Mozilla roots, the client-key signer.
+      await Promise.all([
+        options.onlyRootCertificates !== true && options.dangerouslyAcceptInvalidCertificates !== true && loadRoots(),
+        options.clientCertificate !== undefined && loadSigner(),
+      ]);
       conn = new WasmConnection(connectionOptions(options, connectedToLoopback(duplex)), Date.now());
     } catch (raw) {
       await duplex.close().catch(() => {});

@@ -29,6 +29,7 @@ export {
 } from "./transports.js";
 export { connectSocks5, type Socks5Options } from "./socks5.js";
 export { init, type WasmSource } from "./init.js";
+export { initClientKeySigner, type SignerWasmSource } from "./signer.js";
 export type { ConnectTcpOptions } from "./runtime.js";
 export type {
   AddressLike,

@@ -11,6 +11,7 @@ import type { RawComposeOptions } from "./smtp_compose.js";
 import { ATTACHMENT_KEYS, checkKeys, checkText, checkTexts, COMPOSE_KEYS, DKIM_KEYS, ENVELOPE_KEYS } from "./checks.js";
 import { toError, UsageError } from "./errors.js";
 import { baseName, checkFile, fileChunks } from "./file.js";
+import { instantiateSideWasm } from "./side-wasm.js";
 import type {
   AddressLike,
   ComposeOptions,
@@ -47,30 +48,12 @@ export function setComposeWasmSource(source: ComposeWasmSource): void {
   if (loading === undefined) composeSource ??= source;
 }
 
-interface Globals {
-  Deno?: { readFile(path: URL): Promise<Uint8Array> };
-}
-
 function loadComposer(): Promise<typeof ComposeBindings> {
   loading ??= (async () => {
     const bindings = await import("./smtp_compose.js");
-    let input: unknown = (await composeSource) ?? new URL("./smtp_compose_bg.wasm", import.meta.url);
-    if (input instanceof URL && input.protocol === "file:") {
-      const deno = (globalThis as unknown as Globals).Deno;
-      if (deno !== undefined) input = await deno.readFile(input);
-      else {
-        const fs = (await import(/* webpackIgnore: true */ "node:fs/promises")) as {
-          readFile(path: URL): Promise<Uint8Array>;
-        };
-        input = await fs.readFile(input);
-      }
-    }
-    if (input instanceof WebAssembly.Module || input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
-      const module = input instanceof WebAssembly.Module ? input : new WebAssembly.Module(input as BufferSource);
-      memory = bindings.initSync({ module }).memory;
-    } else {
-      memory = (await bindings.default({ module_or_path: input as ComposeWasmSource })).memory;
-    }
+    const source = await composeSource;
+    const file = () => new URL("./smtp_compose_bg.wasm", import.meta.url);
+    memory = (await instantiateSideWasm(bindings, source, file)).memory;
     return bindings;
   })();
   const attempt = loading;

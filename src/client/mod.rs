@@ -34,8 +34,7 @@ mod transaction;
 
 use std::collections::VecDeque;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use base64ct::{Base64 as BASE64, Encoding as _};
 
 pub use event::{
     CommandId, Completion, Direction, Event, RecipientOutcome, TransactionReport, TranscriptLine,
@@ -1063,7 +1062,7 @@ impl ClientSession {
             let encoded = if initial.is_empty() {
                 "=".to_string()
             } else {
-                BASE64.encode(&initial)
+                BASE64::encode_string(&initial)
             };
             // RFC 4954 section 4: the initial response goes on the AUTH line only if the line stays within 512
             // octets; otherwise it waits for the server's empty 334 challenge.
@@ -1301,8 +1300,8 @@ impl ClientSession {
                 .copied()
                 .filter(|b| !b.is_ascii_whitespace())
                 .collect();
-            match BASE64.decode(&trimmed) {
-                Ok(challenge) => match &mut auth.with {
+            match core::str::from_utf8(&trimmed).map(BASE64::decode_vec) {
+                Ok(Ok(challenge)) => match &mut auth.with {
                     AuthWith::Known {
                         exchange: Some(exchange),
                         ..
@@ -1317,7 +1316,7 @@ impl ClientSession {
                         return;
                     }
                 },
-                Err(_) => SaslStep::Cancel("the server's challenge is not valid base64".into()),
+                _ => SaslStep::Cancel("the server's challenge is not valid base64".into()),
             }
         };
         self.send_sasl_step(response, now);
@@ -1328,7 +1327,7 @@ impl ClientSession {
     fn send_sasl_step(&mut self, step: SaslStep, now: Timestamp) {
         let step_out = match step {
             SaslStep::Respond(bytes) => {
-                let encoded = BASE64.encode(&bytes);
+                let encoded = BASE64::encode_string(&bytes);
                 if encoded.len() + 2 > AUTH_RESPONSE_LIMIT {
                     SaslStep::Cancel("the response is longer than RFC 4954 allows".into())
                 } else {

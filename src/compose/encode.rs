@@ -2,8 +2,7 @@
 //! RFC 2231 parameter values. Everything here produces 7-bit output with CRLF line ends and lines far below 998
 //! octets, so a message built from these pieces is valid for any SMTP server.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use base64ct::{Base64, Encoding as _};
 
 /// Encoded lines of a body part are at most this long (RFC 2045 6.7 and 6.8).
 pub(crate) const BODY_LINE: usize = 76;
@@ -80,7 +79,7 @@ impl Base64Stream {
             let encoded_len = now.len().div_ceil(3) * 4;
             out.resize(start + encoded_len, 0);
             if let Some(dest) = out.get_mut(start..) {
-                let written = STANDARD.encode_slice(now, dest).unwrap_or(0);
+                let written = Base64::encode(now, dest).map_or(0, str::len);
                 out.truncate(start + written);
             }
             self.column += encoded_len;
@@ -189,7 +188,7 @@ pub(crate) fn encoded_words(text: &str, separator: &str) -> String {
             out.push_str(separator);
         }
         out.push_str("=?UTF-8?B?");
-        out.push_str(&STANDARD.encode(word.as_bytes()));
+        out.push_str(&Base64::encode_string(word.as_bytes()));
         out.push_str("?=");
         rest = later;
         first = false;
@@ -260,6 +259,10 @@ pub(crate) fn parameter(name: &str, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    // The `base64` crate, an independent implementation, checks ours (base64ct's) streamed in 76-column lines.
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]

@@ -1,8 +1,7 @@
 //! DKIM private keys from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, RSA or Ed25519), PKCS#1 (`BEGIN RSA PRIVATE KEY`), or a
 //! bare base64 Ed25519 seed (32 bytes, the form RFC 8463's examples use). Signing is ring's.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use base64ct::{Base64, Encoding as _};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 
@@ -105,11 +104,11 @@ impl DkimKey {
                 let mut inner = algorithm.to_vec();
                 inner.extend(der_item(0x03, &bit_string));
                 let spki = der_item(0x30, &inner);
-                format!("v=DKIM1; k=rsa; p={}", STANDARD.encode(spki))
+                format!("v=DKIM1; k=rsa; p={}", Base64::encode_string(&spki))
             }
             Kind::Ed25519(k) => format!(
                 "v=DKIM1; k=ed25519; p={}",
-                STANDARD.encode(k.public_key().as_ref())
+                Base64::encode_string(k.public_key().as_ref())
             ),
         }
     }
@@ -153,7 +152,5 @@ fn der_item(tag: u8, content: &[u8]) -> Vec<u8> {
 
 fn decode(body: &str) -> Result<Vec<u8>, DkimError> {
     let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD
-        .decode(compact)
-        .map_err(|_| DkimError::Key("the key is not valid base64"))
+    Base64::decode_vec(&compact).map_err(|_| DkimError::Key("the key is not valid base64"))
 }

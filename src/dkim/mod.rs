@@ -22,8 +22,7 @@ mod key;
 use std::fmt;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use base64ct::{Base64, Encoding as _};
 
 pub use canon::Canonicalization;
 pub use key::DkimKey;
@@ -284,7 +283,7 @@ impl Signer {
         let fields = split_fields(&head);
         let mut out = Vec::new();
         for (config, body) in self.configs.iter().zip(self.bodies) {
-            let body_hash = STANDARD.encode(body.finish());
+            let body_hash = Base64::encode_string(&body.finish());
             out.push(prepare_one(config, &fields, &body_hash, self.timestamp));
         }
         out
@@ -306,7 +305,7 @@ impl Unsigned {
     /// The whole `DKIM-Signature` field (ending in CRLF) with `signature` as its `b=` value.
     pub fn complete(&self, signature: &[u8]) -> String {
         let mut field = self.field.clone();
-        let signature = STANDARD.encode(signature);
+        let signature = Base64::encode_string(signature);
         let mut rest = signature.as_str();
         let mut first = true;
         while !rest.is_empty() {

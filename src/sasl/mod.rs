@@ -294,10 +294,11 @@ impl SaslExchange {
             ) => {
                 // Servers prompt "Username:" then "Password:" (any case, sometimes other words); when the prompt
                 // says neither, go by order.
-                let prompt = String::from_utf8_lossy(challenge).to_ascii_lowercase();
-                let wants_password = if prompt.contains("pass") {
+                let prompt = challenge.to_ascii_lowercase();
+                let says = |word: &[u8]| prompt.windows(word.len()).any(|w| w == word);
+                let wants_password = if says(b"pass") {
                     true
-                } else if prompt.contains("user") {
+                } else if says(b"user") {
                     false
                 } else {
                     self.challenges_seen > 1

@@ -4,8 +4,7 @@
 //! A [`SaslServer`] only turns the client's base64 lines into [`Credentials`] or a failure; the session sends the
 //! `334` challenges and the final reply, and the application judges the credentials.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use base64ct::{Base64, Encoding as _};
 
 use crate::sasl::{Credentials, Mechanism};
 
@@ -126,7 +125,7 @@ fn decode(line: &[u8]) -> Option<Vec<u8>> {
     if line.len() > MAX_RESPONSE {
         return None;
     }
-    BASE64.decode(line).ok()
+    Base64::decode_vec(core::str::from_utf8(line).ok()?).ok()
 }
 
 /// A field that must be UTF-8 without NUL, CR or LF.
@@ -204,7 +203,7 @@ mod tests {
     use super::*;
 
     fn b64(raw: &[u8]) -> Vec<u8> {
-        BASE64.encode(raw).into_bytes()
+        Base64::encode_string(raw).into_bytes()
     }
 
     fn password(username: &str, password: &str, identity: Option<&str>) -> SaslServerStep {

@@ -67,8 +67,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use base64ct::{Base64, Encoding as _};
 
 pub use config::{PeerInfo, ServerConfig};
 pub use connection::ServerConnection;
@@ -1312,7 +1311,7 @@ impl ServerSession {
     fn sasl_step(&mut self, server: SaslServer, step: SaslServerStep) {
         match step {
             SaslServerStep::Challenge(challenge) => {
-                self.send(&ServerReply::plain(334, &BASE64.encode(challenge)));
+                self.send(&ServerReply::plain(334, &Base64::encode_string(&challenge)));
                 self.mode = Mode::Auth(server);
             }
             SaslServerStep::Failed(SaslFailure::Cancelled) => {

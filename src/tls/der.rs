@@ -1,4 +1,5 @@
-//! Just enough DER to name a certificate's issuer and subject in an error message, and to tell a self-signed one.
+//! Just enough DER to name a certificate's issuer and subject in an error message, to tell a self-signed one, and to
+//! find the public key a client certificate's private key must match.
 //!
 //! webpki has already parsed (and refused) the certificate by the time this runs, and it does not hand out the names.
 //! Every read is bounds-checked and returns `None` on anything unexpected: this never panics on server input.
@@ -45,6 +46,8 @@ pub(crate) struct CertNames<'a> {
     pub subject: &'a [u8],
     /// The `Validity`'s contents (notBefore, notAfter).
     pub validity: &'a [u8],
+    /// The whole `SubjectPublicKeyInfo` element (tag and length included), as a signing key reports its own.
+    pub public_key: &'a [u8],
 }
 
 impl CertNames<'_> {
@@ -74,13 +77,17 @@ pub(crate) fn cert_names(der: &[u8]) -> Option<CertNames<'_>> {
     let (TAG_SEQUENCE, validity, rest) = next(rest)? else {
         return None;
     };
-    let (TAG_SEQUENCE, subject, _) = next(rest)? else {
+    let (TAG_SEQUENCE, subject, rest) = next(rest)? else {
+        return None;
+    };
+    let (TAG_SEQUENCE, _, after) = next(rest)? else {
         return None;
     };
     Some(CertNames {
         issuer,
         subject,
         validity,
+        public_key: rest.get(..rest.len() - after.len())?,
     })
 }
 

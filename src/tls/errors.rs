@@ -117,9 +117,10 @@ fn presented_name(name: &str) -> String {
         .strip_prefix("IpAddress(")
         .and_then(|rest| rest.strip_suffix(')'))
     {
-        // webpki writes `::1` as `0::1`; std's formatting is the canonical RFC 5952 form.
-        return match ip.parse::<std::net::IpAddr>() {
-            Ok(ip) => ip.to_string(),
+        // webpki writes `::1` as `0::1`; std's formatting is the canonical RFC 5952 form. Parsed by pki-types (the
+        // parser that reads `serverName`), not std: one IP parser in the wasm instead of two (-3 kB).
+        return match rustls::pki_types::IpAddr::try_from(ip) {
+            Ok(ip) => std::net::IpAddr::from(ip).to_string(),
             Err(_) => super::der::printable(ip.as_bytes()),
         };
     }

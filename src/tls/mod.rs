@@ -42,6 +42,8 @@ use rustls::{
 use crate::error::{Error, Field, InputError, InputErrorReason, TlsError, TlsErrorKind};
 use crate::time::Timestamp;
 pub use client_cert::ClientCertificate;
+#[cfg(not(feature = "client-key-signing"))]
+pub use client_cert::{set_client_key_loader, ClientKeyLoader};
 
 /// Plaintext accepted by [`TlsLayer::write_plaintext`] before the handshake completes. SMTP sends nothing before
 /// the server's greeting, which itself comes after the handshake, so anything near this is a bug upstream.

@@ -102,7 +102,7 @@ fn diagnose(error: rustls::Error, end_entity: &CertificateDer<'_>) -> rustls::Er
     let ca_as_leaf = matches!(
         &error,
         rustls::Error::InvalidCertificate(CertificateError::Other(other))
-            if other.to_string().contains("CaUsedAsEndEntity")
+            if matches!(other.0.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity))
     );
     let unknown_issuer = matches!(
         &error,

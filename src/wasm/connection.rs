@@ -553,6 +553,8 @@ fn client_certificate_from_js(options: &JsValue) -> Result<Option<ClientCertific
         get_string(&value, "cert")?.ok_or_else(|| option_error("clientCertificate.cert", "is required"))?;
     let key_pem =
         get_string(&value, "key")?.ok_or_else(|| option_error("clientCertificate.key", "is required"))?;
+    #[cfg(not(feature = "client-key-signing"))]
+    super::client_key::install();
     Ok(Some(ClientCertificate { cert_pem, key_pem }))
 }
 

@@ -3,6 +3,8 @@
 //! across a JavaScript await. Values cross as plain objects (see `js.rs`); errors are thrown as
 //! `{ kind, message, temporary, ... }` objects that the TypeScript side turns into error classes.
 
+#[cfg(all(feature = "client", not(feature = "client-key-signing")))]
+mod client_key;
 #[cfg(all(feature = "compose", feature = "dkim"))]
 mod compose;
 #[cfg(feature = "client")]
@@ -12,6 +14,8 @@ mod connection;
 mod js;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "signer")]
+mod signer;
 
 #[cfg(all(feature = "compose", feature = "dkim"))]
 pub use compose::{WasmComposer, WasmDkimSigner};
@@ -19,6 +23,8 @@ pub use compose::{WasmComposer, WasmDkimSigner};
 pub use connection::WasmConnection;
 #[cfg(feature = "server")]
 pub use server::{WasmServerConfig, WasmServerConnection};
+#[cfg(feature = "signer")]
+pub use signer::WasmClientKey;
 
 use wasm_bindgen::prelude::*;
 
