@@ -917,7 +917,7 @@ impl ClientSession {
                         }
                         active.op = Op::Transaction(Box::new(tx));
                         self.active = Some(active);
-                        self.drive_transaction(Transaction::advance, now);
+                        self.drive_transaction(Step::Advance, now);
                         return;
                     }
                     Err(error) => Err(error),
@@ -1361,11 +1361,7 @@ impl ClientSession {
     /// Records a reply in the transaction that wrote its command (`owner`: the active operation, or one that finished
     /// writing while the next one runs) and lets the transaction go on.
     fn transaction_reply(&mut self, owner: Option<CommandId>, now: Timestamp, answer: Answer) {
-        let step = |tx: &mut Transaction| {
-            tx.reply_arrived();
-            tx.record(answer);
-            tx.advance()
-        };
+        let step = Step::Answer(answer);
         let draining = owner.and_then(|owner| self.draining.iter().position(|d| d.id == owner));
         let active = self
             .active
@@ -1382,7 +1378,7 @@ impl ClientSession {
     }
 
     /// Runs the active transaction one step (a reply, or new content) and applies what it asks for.
-    fn drive_transaction(&mut self, step: impl FnOnce(&mut Transaction) -> Flow, now: Timestamp) {
+    fn drive_transaction(&mut self, step: Step, now: Timestamp) {
         let Some(mut active) = self.active.take() else {
             return;
         };
@@ -1402,7 +1398,7 @@ impl ClientSession {
     }
 
     /// Runs one step of a transaction that finished writing while the next one runs.
-    fn drive_draining(&mut self, index: usize, step: impl FnOnce(&mut Transaction) -> Flow, now: Timestamp) {
+    fn drive_draining(&mut self, index: usize, step: Step, now: Timestamp) {
         let Some(mut draining) = self.draining.remove(index) else {
             return;
         };
@@ -1427,14 +1423,15 @@ impl ClientSession {
     }
 
     /// Runs a transaction one step and applies what it asks for.
-    fn step_transaction(
-        &mut self,
-        id: CommandId,
-        tx: &mut Transaction,
-        step: impl FnOnce(&mut Transaction) -> Flow,
-        now: Timestamp,
-    ) -> Flow {
-        let flow = step(tx);
+    fn step_transaction(&mut self, id: CommandId, tx: &mut Transaction, step: Step, now: Timestamp) -> Flow {
+        let flow = match step {
+            Step::Advance => tx.advance(),
+            Step::Answer(answer) => {
+                tx.reply_arrived();
+                tx.record(answer);
+                tx.advance()
+            }
+        };
         for output in tx.take_output() {
             match output {
                 Output::Write(bytes, text) => {
@@ -1498,7 +1495,7 @@ impl ClientSession {
                 match op {
                     Op::Transaction(tx) => {
                         apply(TxRef::Active(tx))?;
-                        self.drive_transaction(Transaction::advance, now);
+                        self.drive_transaction(Step::Advance, now);
                         // A refusal may already be waiting for what was just written.
                         self.pump(now);
                         self.last_activity = now;
@@ -1738,4 +1735,11 @@ fn check_fits(field: Field, prefix: &str, value: &str) -> Result<(), Error> {
 fn is_localhost(server_name: &str) -> bool {
     let name = server_name.trim_start_matches('[').trim_end_matches(']');
     name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1"
+}
+
+/// What moves a transaction on: new room for content, or a reply to one of its commands (a value, not a closure, so
+/// the code that drives a transaction is compiled once).
+enum Step {
+    Advance,
+    Answer(Answer),
 }
