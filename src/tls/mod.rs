@@ -20,12 +20,12 @@ mod provider;
 pub mod roots;
 #[cfg(feature = "server")]
 mod server;
+mod stream;
 mod verify;
 
 #[cfg(feature = "server")]
 pub use server::{TlsAcceptor, TlsServerLayer, TlsServerOptions, MAX_EARLY_SERVER_PLAINTEXT};
 
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +44,7 @@ use crate::time::Timestamp;
 pub use client_cert::ClientCertificate;
 #[cfg(not(feature = "client-key-signing"))]
 pub use client_cert::{set_client_key_loader, ClientKeyLoader};
+use stream::{Peer, TlsStream};
 
 /// Plaintext accepted by [`TlsLayer::write_plaintext`] before the handshake completes. SMTP sends nothing before
 /// the server's greeting, which itself comes after the handshake, so anything near this is a bug upstream.
@@ -122,15 +123,8 @@ impl TlsConnector {
         // drain after every call.
         conn.set_buffer_limit(None);
         Ok(TlsLayer {
-            conn,
-            clock,
+            stream: TlsStream::new(conn, clock, &SERVER, MAX_EARLY_PLAINTEXT),
             server_name: server_name.to_owned(),
-            early_plaintext: Vec::new(),
-            failed: None,
-            records: RecordTracker::default(),
-            first_bytes: Vec::new(),
-            peer_closed: false,
-            close_notify_sent: false,
         })
     }
 }
@@ -243,75 +237,24 @@ impl TimeProvider for NoClock {
     }
 }
 
-/// Follows the TLS record framing of what the server sends, without interpreting it: enough to tell a server that
-/// does not speak TLS at all, and a connection cut in the middle of a record.
-#[derive(Debug, Default)]
-struct RecordTracker {
-    header: [u8; 5],
-    header_len: usize,
-    body_left: usize,
-    records: u64,
-}
-
-impl RecordTracker {
-    /// Follows `bytes`; `Err` if the very first record header is not TLS.
-    fn feed(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
-        while let Some((&byte, rest)) = bytes.split_first() {
-            if self.body_left > 0 {
-                let take = self.body_left.min(bytes.len());
-                self.body_left -= take;
-                bytes = &bytes[take..];
-                continue;
-            }
-            bytes = rest;
-            self.header[self.header_len] = byte;
-            self.header_len += 1;
-            if self.records == 0 {
-                // ContentType change_cipher_spec(20), alert(21), handshake(22), application_data(23); then the
-                // major version, 3 for every SSL 3.0+/TLS record.
-                let plausible = match self.header_len {
-                    1 => (20..=23).contains(&byte),
-                    2 => byte == 3,
-                    _ => true,
-                };
-                if !plausible {
-                    return Err(());
-                }
-            }
-            if self.header_len == self.header.len() {
-                self.body_left = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
-                self.header_len = 0;
-                self.records += 1;
-            }
-        }
-        Ok(())
-    }
-
-    fn mid_record(&self) -> bool {
-        self.header_len > 0 || self.body_left > 0
-    }
-}
-
-/// How many of the server's first bytes are kept to quote in a "not TLS" message.
-const FIRST_BYTES_KEPT: usize = 64;
-
 /// One TLS client connection, sans-IO. Made by [`TlsConnector::connect`]; the ClientHello is already queued.
 ///
 /// After any call, drain [`TlsLayer::poll_ciphertext`]. Once a method returned an error the connection is dead:
 /// every later call returns the same error (but `poll_ciphertext` still yields the alert rustls queued).
 #[derive(Debug)]
 pub struct TlsLayer {
-    conn: ClientConnection,
-    clock: Arc<AtomicU64>,
+    stream: TlsStream<ClientConnection>,
     server_name: String,
-    /// Plaintext written during the handshake, encrypted once it completes.
-    early_plaintext: Vec<u8>,
-    failed: Option<TlsError>,
-    records: RecordTracker,
-    first_bytes: Vec<u8>,
-    peer_closed: bool,
-    close_notify_sent: bool,
 }
+
+/// How the client's messages name the other side.
+static SERVER: Peer = Peer {
+    name: "server",
+    eof_before_handshake:
+        "the server closed the connection during the TLS handshake, without answering (is it an \
+                           implicit TLS port? does it support TLS 1.2 or 1.3?)",
+    eof_during_handshake: "the server closed the connection during the TLS handshake",
+};
 
 impl TlsLayer {
     // ---- getters ----
@@ -319,27 +262,27 @@ impl TlsLayer {
     /// Whether the handshake is still under way (false once it completed, or failed).
     #[must_use]
     pub fn is_handshaking(&self) -> bool {
-        self.failed.is_none() && self.conn.is_handshaking()
+        self.stream.is_handshaking()
     }
 
     /// Whether the server sent close_notify: it will send nothing more.
     #[must_use]
     pub fn is_closed_by_peer(&self) -> bool {
-        self.peer_closed
+        self.stream.is_closed_by_peer()
     }
 
     /// What was negotiated, once the handshake completed (`None` before, and after a failure).
     #[must_use]
     pub fn info(&self) -> Option<TlsInfo> {
-        if !self.is_handshaking() && self.failed.is_none() {
-            let protocol_version = match self.conn.protocol_version()? {
+        if self.stream.is_established() {
+            let conn = &self.stream.conn;
+            let protocol_version = match conn.protocol_version()? {
                 ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
                 ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
                 other => format!("0x{:04x}", u16::from(other)),
             };
-            let cipher_suite = provider::iana_name(self.conn.negotiated_cipher_suite()?.suite());
-            let peer_certificates: Vec<Vec<u8>> = self
-                .conn
+            let cipher_suite = provider::iana_name(conn.negotiated_cipher_suite()?.suite());
+            let peer_certificates: Vec<Vec<u8>> = conn
                 .peer_certificates()
                 .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
                 .unwrap_or_default();
@@ -357,7 +300,7 @@ impl TlsLayer {
                 issuer,
                 not_after,
                 peer_certificates,
-                resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
+                resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
             })
         } else {
             None
@@ -379,45 +322,11 @@ impl TlsLayer {
         now: Timestamp,
         plaintext: &mut Vec<u8>,
     ) -> Result<(), TlsError> {
-        self.check_alive()?;
-        self.clock.store(now.as_unix_millis(), Ordering::Relaxed);
-        if self.records.records == 0 && self.first_bytes.len() < FIRST_BYTES_KEPT {
-            let keep = bytes.len().min(FIRST_BYTES_KEPT - self.first_bytes.len());
-            self.first_bytes.extend_from_slice(&bytes[..keep]);
-        }
-        if self.records.feed(bytes).is_err() {
-            return Err(self.fail(not_tls_error(&self.first_bytes)));
-        }
-        let mut input = bytes;
-        while !input.is_empty() {
-            match self.conn.read_tls(&mut input) {
-                // After close_notify rustls reads nothing more; whatever follows it is ignored.
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(self.fail(TlsError {
-                        kind: TlsErrorKind::Other,
-                        message: format!("cannot buffer TLS data from the server: {e}"),
-                    }))
-                }
-            }
-            match self.conn.process_new_packets() {
-                Ok(state) => self.peer_closed |= state.peer_has_closed(),
-                Err(e) => return Err(self.fail(errors::from_rustls(&e, &self.server_name))),
-            }
-            // Drained after every record batch so rustls' own plaintext buffer never fills.
-            match self.conn.reader().read_to_end(plaintext) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    return Err(self.fail(TlsError {
-                        kind: TlsErrorKind::Other,
-                        message: format!("cannot read decrypted data: {e}"),
-                    }))
-                }
-            }
-        }
-        self.flush_early_plaintext()
+        let server_name = &self.server_name;
+        self.stream
+            .handle_ciphertext(bytes, now, plaintext, not_tls_error, |e| {
+                errors::from_rustls(e, server_name)
+            })
     }
 
     /// The peer closed the transport (the socket's EOF).
@@ -428,26 +337,7 @@ impl TlsLayer {
     /// records is accepted: many SMTP servers close that way after `221`, and SMTP's own framing detects
     /// truncation.
     pub fn handle_eof(&mut self) -> Result<(), TlsError> {
-        self.check_alive()?;
-        if self.conn.is_handshaking() {
-            let message = if self.records.records == 0 && !self.records.mid_record() {
-                "the server closed the connection during the TLS handshake, without answering (is it an implicit \
-                 TLS port? does it support TLS 1.2 or 1.3?)"
-            } else {
-                "the server closed the connection during the TLS handshake"
-            };
-            return Err(self.fail(TlsError {
-                kind: TlsErrorKind::ClosedDuringHandshake,
-                message: message.into(),
-            }));
-        }
-        if !self.peer_closed && self.records.mid_record() {
-            return Err(self.fail(TlsError {
-                kind: TlsErrorKind::Other,
-                message: "the connection closed in the middle of a TLS record: data was truncated".into(),
-            }));
-        }
-        Ok(())
+        self.stream.handle_eof()
     }
 
     // ---- mutators ----
@@ -459,78 +349,19 @@ impl TlsLayer {
     /// The connection's error if it failed; [`TlsErrorKind::Other`] after [`TlsLayer::send_close_notify`], or if
     /// the early buffer would overflow (nothing is queued then).
     pub fn write_plaintext(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
-        self.check_alive()?;
-        if self.close_notify_sent {
-            return Err(TlsError {
-                kind: TlsErrorKind::Other,
-                message: "cannot write after close_notify was sent".into(),
-            });
-        }
-        if self.conn.is_handshaking() {
-            if self.early_plaintext.len().saturating_add(bytes.len()) > MAX_EARLY_PLAINTEXT {
-                return Err(TlsError {
-                    kind: TlsErrorKind::Other,
-                    message: format!(
-                        "more than {MAX_EARLY_PLAINTEXT} bytes written before the TLS handshake completed"
-                    ),
-                });
-            }
-            self.early_plaintext.extend_from_slice(bytes);
-            return Ok(());
-        }
-        self.encrypt(bytes)
+        self.stream.write_plaintext(bytes)
     }
 
     /// Queues a close_notify alert: the orderly end of the TLS stream. Nothing can be written after it.
     pub fn send_close_notify(&mut self) {
-        if !self.close_notify_sent {
-            self.close_notify_sent = true;
-            self.conn.send_close_notify();
-        }
+        self.stream.send_close_notify();
     }
 
     // ---- outputs ----
 
     /// Moves the pending ciphertext (handshake messages, application data, alerts) to the end of `out`.
     pub fn poll_ciphertext(&mut self, out: &mut Vec<u8>) {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(out) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    }
-
-    // ---- internals ----
-
-    fn check_alive(&self) -> Result<(), TlsError> {
-        match &self.failed {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
-        }
-    }
-
-    fn fail(&mut self, error: TlsError) -> TlsError {
-        self.failed = Some(error.clone());
-        error
-    }
-
-    fn flush_early_plaintext(&mut self) -> Result<(), TlsError> {
-        if self.early_plaintext.is_empty() || self.conn.is_handshaking() {
-            return Ok(());
-        }
-        let early = std::mem::take(&mut self.early_plaintext);
-        self.encrypt(&early)
-    }
-
-    fn encrypt(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
-        // With no buffer limit rustls takes everything; an error here means the connection is unusable.
-        self.conn.writer().write_all(bytes).map_err(|e| {
-            self.fail(TlsError {
-                kind: TlsErrorKind::Other,
-                message: format!("cannot encrypt data: {e}"),
-            })
-        })
+        self.stream.poll_ciphertext(out);
     }
 }
 
@@ -593,21 +424,6 @@ mod tests {
             ..TlsOptions::default()
         };
         assert_eq!(root_count(&only), 0);
-    }
-
-    #[test]
-    fn record_tracker_follows_framing() {
-        let mut tracker = RecordTracker::default();
-        assert!(tracker.feed(&[22, 3, 3, 0, 2, 1]).is_ok());
-        assert!(tracker.mid_record());
-        assert!(tracker.feed(&[2, 23, 3]).is_ok());
-        assert!(tracker.mid_record());
-        assert!(tracker.feed(&[3, 0, 0]).is_ok());
-        assert!(!tracker.mid_record());
-        // Garbage after the first record is for rustls to refuse, not for the tracker.
-        assert!(tracker.feed(b"220 ").is_ok());
-        assert!(RecordTracker::default().feed(b"220 mail").is_err());
-        assert!(RecordTracker::default().feed(&[22, 2]).is_err());
     }
 
     #[test]

@@ -13,8 +13,7 @@
 //! PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`). Time (for session tickets) comes from the
 //! `now` handed in, never from a system clock: `wasm32-unknown-unknown` has none.
 
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::{self, PemObject};
@@ -26,7 +25,8 @@ use rustls::{
     ServerConnection,
 };
 
-use super::{errors, provider, InjectedClock, NoClock, RecordTracker, TlsInfo, FIRST_BYTES_KEPT};
+use super::stream::{Peer, TlsStream};
+use super::{errors, provider, InjectedClock, NoClock, TlsInfo};
 use crate::error::{Error, TlsError, TlsErrorKind};
 use crate::time::Timestamp;
 
@@ -156,14 +156,7 @@ impl TlsAcceptor {
         // every call.
         conn.set_buffer_limit(None);
         Ok(TlsServerLayer {
-            conn,
-            clock,
-            early_plaintext: Vec::new(),
-            failed: None,
-            records: RecordTracker::default(),
-            first_bytes: Vec::new(),
-            peer_closed: false,
-            close_notify_sent: false,
+            stream: TlsStream::new(conn, clock, &CLIENT, MAX_EARLY_SERVER_PLAINTEXT),
         })
     }
 }
@@ -232,16 +225,16 @@ fn private_key(text: &str) -> Result<PrivateKeyDer<'static>, Error> {
 /// dead: every later call returns the same error (but `poll_ciphertext` still yields the alert rustls queued).
 #[derive(Debug)]
 pub struct TlsServerLayer {
-    conn: ServerConnection,
-    clock: Arc<AtomicU64>,
-    /// Plaintext written during the handshake (an implicit-TLS greeting), encrypted once it completes.
-    early_plaintext: Vec<u8>,
-    failed: Option<TlsError>,
-    records: RecordTracker,
-    first_bytes: Vec<u8>,
-    peer_closed: bool,
-    close_notify_sent: bool,
+    stream: TlsStream<ServerConnection>,
 }
+
+/// How the server's messages name the other side.
+static CLIENT: Peer = Peer {
+    name: "client",
+    eof_before_handshake: "the client closed the connection before starting the TLS handshake",
+    eof_during_handshake: "the client closed the connection during the TLS handshake (does it trust the \
+                           certificate?)",
+};
 
 impl TlsServerLayer {
     // ---- getters ----
@@ -249,20 +242,20 @@ impl TlsServerLayer {
     /// Whether the handshake is still under way (false once it completed, or failed).
     #[must_use]
     pub fn is_handshaking(&self) -> bool {
-        self.failed.is_none() && self.conn.is_handshaking()
+        self.stream.is_handshaking()
     }
 
     /// Whether the client sent close_notify: it will send nothing more.
     #[must_use]
     pub fn is_closed_by_peer(&self) -> bool {
-        self.peer_closed
+        self.stream.is_closed_by_peer()
     }
 
     /// The server name the client asked for (SNI), once its ClientHello arrived; `None` when it sent none (an IP
     /// address, or an old client).
     #[must_use]
     pub fn server_name(&self) -> Option<&str> {
-        self.conn.server_name()
+        self.stream.conn.server_name()
     }
 
     /// What was negotiated, once the handshake completed (`None` before, and after a failure).
@@ -270,23 +263,24 @@ impl TlsServerLayer {
     /// empty (client certificates are not asked for).
     #[must_use]
     pub fn info(&self) -> Option<TlsInfo> {
-        if self.is_handshaking() || self.failed.is_some() {
+        if !self.stream.is_established() {
             return None;
         }
-        let protocol_version = match self.conn.protocol_version()? {
+        let conn = &self.stream.conn;
+        let protocol_version = match conn.protocol_version()? {
             ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
             ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
             other => format!("0x{:04x}", u16::from(other)),
         };
         Some(TlsInfo {
             protocol_version,
-            cipher_suite: provider::iana_name(self.conn.negotiated_cipher_suite()?.suite()),
-            server_name: self.conn.server_name().unwrap_or_default().to_owned(),
+            cipher_suite: provider::iana_name(conn.negotiated_cipher_suite()?.suite()),
+            server_name: conn.server_name().unwrap_or_default().to_owned(),
             peer_certificates: Vec::new(),
             subject: None,
             issuer: None,
             not_after: None,
-            resumed: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
+            resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
         })
     }
 
@@ -305,38 +299,8 @@ impl TlsServerLayer {
         now: Timestamp,
         plaintext: &mut Vec<u8>,
     ) -> Result<(), TlsError> {
-        self.check_alive()?;
-        self.clock.store(now.as_unix_millis(), Ordering::Relaxed);
-        if self.records.records == 0 && self.first_bytes.len() < FIRST_BYTES_KEPT {
-            let keep = bytes.len().min(FIRST_BYTES_KEPT - self.first_bytes.len());
-            self.first_bytes
-                .extend_from_slice(bytes.get(..keep).unwrap_or_default());
-        }
-        if self.records.feed(bytes).is_err() {
-            return Err(self.fail(not_tls_error(&self.first_bytes)));
-        }
-        let mut input = bytes;
-        while !input.is_empty() {
-            match self.conn.read_tls(&mut input) {
-                // After close_notify rustls reads nothing more; whatever follows it is ignored.
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(self.fail(other(format!("cannot buffer TLS data from the client: {e}"))))
-                }
-            }
-            match self.conn.process_new_packets() {
-                Ok(state) => self.peer_closed |= state.peer_has_closed(),
-                Err(e) => return Err(self.fail(from_rustls(&e))),
-            }
-            // Drained after every record batch so rustls' own plaintext buffer never fills.
-            match self.conn.reader().read_to_end(plaintext) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(self.fail(other(format!("cannot read decrypted data: {e}")))),
-            }
-        }
-        self.flush_early_plaintext()
+        self.stream
+            .handle_ciphertext(bytes, now, plaintext, not_tls_error, from_rustls)
     }
 
     /// The client closed the transport (the socket's EOF).
@@ -346,24 +310,7 @@ impl TlsServerLayer {
     /// the certificate often just hangs up); [`TlsErrorKind::Other`] if it was cut in the middle of a TLS record.
     /// A close without close_notify between records is accepted, as SMTP's own framing detects truncation.
     pub fn handle_eof(&mut self) -> Result<(), TlsError> {
-        self.check_alive()?;
-        if self.conn.is_handshaking() {
-            let message = if self.records.records == 0 && !self.records.mid_record() {
-                "the client closed the connection before starting the TLS handshake"
-            } else {
-                "the client closed the connection during the TLS handshake (does it trust the certificate?)"
-            };
-            return Err(self.fail(TlsError {
-                kind: TlsErrorKind::ClosedDuringHandshake,
-                message: message.into(),
-            }));
-        }
-        if !self.peer_closed && self.records.mid_record() {
-            return Err(self.fail(other(
-                "the connection closed in the middle of a TLS record: data was truncated",
-            )));
-        }
-        Ok(())
+        self.stream.handle_eof()
     }
 
     // ---- mutators ----
@@ -375,83 +322,25 @@ impl TlsServerLayer {
     /// The connection's error if it failed; [`TlsErrorKind::Other`] after [`TlsServerLayer::send_close_notify`],
     /// or if the early buffer would overflow (nothing is queued then).
     pub fn write_plaintext(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
-        self.check_alive()?;
-        if self.close_notify_sent {
-            return Err(other("cannot write after close_notify was sent"));
-        }
-        if self.conn.is_handshaking() {
-            if self.early_plaintext.len().saturating_add(bytes.len()) > MAX_EARLY_SERVER_PLAINTEXT {
-                return Err(other(format!(
-                    "more than {MAX_EARLY_SERVER_PLAINTEXT} bytes written before the TLS handshake completed"
-                )));
-            }
-            self.early_plaintext.extend_from_slice(bytes);
-            return Ok(());
-        }
-        self.encrypt(bytes)
+        self.stream.write_plaintext(bytes)
     }
 
     /// Drops the plaintext written during the handshake and not yet encrypted (a greeting that is to be replaced by
     /// a refusal); returns how many bytes were dropped.
     pub fn discard_early_plaintext(&mut self) -> usize {
-        std::mem::take(&mut self.early_plaintext).len()
+        self.stream.discard_early_plaintext()
     }
 
     /// Queues a close_notify alert: the orderly end of the TLS stream. Nothing can be written after it.
     pub fn send_close_notify(&mut self) {
-        if !self.close_notify_sent {
-            self.close_notify_sent = true;
-            self.conn.send_close_notify();
-        }
+        self.stream.send_close_notify();
     }
 
     // ---- outputs ----
 
     /// Moves the pending ciphertext (handshake messages, application data, alerts) to the end of `out`.
     pub fn poll_ciphertext(&mut self, out: &mut Vec<u8>) {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(out) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    }
-
-    // ---- internals ----
-
-    fn check_alive(&self) -> Result<(), TlsError> {
-        match &self.failed {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
-        }
-    }
-
-    fn fail(&mut self, error: TlsError) -> TlsError {
-        self.failed = Some(error.clone());
-        error
-    }
-
-    fn flush_early_plaintext(&mut self) -> Result<(), TlsError> {
-        if self.early_plaintext.is_empty() || self.conn.is_handshaking() {
-            return Ok(());
-        }
-        let early = std::mem::take(&mut self.early_plaintext);
-        self.encrypt(&early)
-    }
-
-    fn encrypt(&mut self, bytes: &[u8]) -> Result<(), TlsError> {
-        // With no buffer limit rustls takes everything; an error here means the connection is unusable.
-        self.conn
-            .writer()
-            .write_all(bytes)
-            .map_err(|e| self.fail(other(format!("cannot encrypt data: {e}"))))
-    }
-}
-
-fn other(message: impl Into<String>) -> TlsError {
-    TlsError {
-        kind: TlsErrorKind::Other,
-        message: message.into(),
+        self.stream.poll_ciphertext(out);
     }
 }
 
