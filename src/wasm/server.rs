@@ -540,11 +540,14 @@ impl WasmServerConnection {
 
     // ----- outputs -----
 
-    /// Bytes to write to the client, or `undefined`.
+    /// Bytes to write to the client, or `undefined`. Made as a `Uint8Array` here: returning the `Vec` made the glue
+    /// copy it out and then call back into the wasm to free it.
     #[wasm_bindgen(js_name = pollTransmit)]
     #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.inner.poll_transmit()
+    pub fn poll_transmit(&mut self) -> JsValue {
+        self.inner.poll_transmit().map_or(JsValue::UNDEFINED, |bytes| {
+            Uint8Array::from(bytes.as_slice()).into()
+        })
     }
 
     /// Takes the next event and returns its kind (the `EVENT_*` constants above: 0 none, 1 content, 2 mail, 3 rcpt,
