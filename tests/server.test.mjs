@@ -728,3 +728,54 @@ describe("handle(duplex)", () => {
     await s.close();
   });
 });
+
+// The wasm core hands the common events over as numbers (src/wasm/server.rs `nextEvent`) and ts/server/wasm.ts
+// builds the objects: the backend must see the same values either way, parameters or not.
+describe("events from the wasm core", { skip: !useWasm && "the wasm core only (SMTP_WASM_SERVER_CORE=wasm)" }, () => {
+  test("mail and rcpt options, hello names, message sizes", async () => {
+    const seen = [];
+    const { s, port } = await started({
+      enableDsn: true,
+      enableSmtpUtf8: true,
+      enableBinaryMime: true,
+      backend: {
+        anonymousLogin: (state) => ({
+          mail: (from, opts) => void seen.push(["mail", from, { ...opts }, state.hostname]),
+          rcpt: (to, opts) => void seen.push(["rcpt", to, { ...opts }]),
+          async data(stream) {
+            seen.push(["data", (await readAll(stream)).toString("latin1")]);
+          },
+          reset: () => void seen.push(["reset"]),
+          logout() {},
+        }),
+      },
+    });
+    try {
+      const c = await talk(port);
+      assert.equal((await c.reply()).code, 220);
+      assert.equal((await c.cmd("EHLO näme.test")).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<a@x.test>")).code, 250);
+      assert.equal((await c.cmd("RCPT TO:<b@x.test>")).code, 250);
+      assert.equal((await c.cmd("RSET")).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<c@x.test> SIZE=42 BODY=8BITMIME SMTPUTF8")).code, 250);
+      assert.equal((await c.cmd("RCPT TO:<d@x.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;e@x.test")).code, 250);
+      assert.equal((await c.cmd("RCPT TO:<f@x.test>")).code, 250);
+      assert.equal((await c.cmd("DATA")).code, 354);
+      assert.equal((await c.cmd("Subject: x\r\n\r\nbody\r\n.")).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<g@x.test> RET=HDRS ENVID=QQ314159")).code, 250);
+      assert.equal((await c.cmd("QUIT")).code, 221);
+      assert.deepEqual(seen, [
+        ["mail", "a@x.test", { utf8: false, requireTls: false }, "näme.test"],
+        ["rcpt", "b@x.test", {}],
+        ["reset"],
+        ["mail", "c@x.test", { size: 42, body: "8BITMIME", utf8: true, requireTls: false }, "näme.test"],
+        ["rcpt", "d@x.test", { notify: ["SUCCESS", "DELAY"], originalRecipient: "e@x.test", originalRecipientType: "RFC822" }],
+        ["rcpt", "f@x.test", {}],
+        ["data", "Subject: x\r\n\r\nbody\r\n"],
+        ["mail", "g@x.test", { utf8: false, requireTls: false, ret: "HDRS", envelopeId: "QQ314159" }, "näme.test"],
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+});

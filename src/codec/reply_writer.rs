@@ -116,33 +116,46 @@ impl ServerReply {
     }
 
     /// Appends the reply's wire form to `out` and returns the lines written (without CRLF), for a transcript.
+    /// Written straight into `out` (no `format!`, no list of lines): the server writes several replies per message.
     pub fn write_to(&self, out: &mut Vec<u8>) -> usize {
         let code = self.code();
-        let enhanced = self.enhanced_code().map(|e| format!("{e} "));
-        let enhanced = enhanced.as_deref().unwrap_or("");
-        let lines: Vec<&str> = self.text.split('\n').take(MAX_LINES).collect();
-        let last = lines.len().saturating_sub(1);
-        for (i, line) in lines.iter().enumerate() {
-            let separator = if i == last { ' ' } else { '-' };
-            out.extend_from_slice(format!("{code}{separator}{enhanced}").as_bytes());
-            let mut taken = 0;
-            for character in line.chars() {
-                taken += character.len_utf8();
-                if taken > MAX_LINE_TEXT {
+        let enhanced = self.enhanced_code();
+        let mut lines = self.text.split('\n').take(MAX_LINES).peekable();
+        let mut count = 0;
+        while let Some(line) = lines.next() {
+            count += 1;
+            push_decimal(out, u32::from(code));
+            out.push(if lines.peek().is_none() { b' ' } else { b'-' });
+            if let Some(e) = enhanced {
+                push_decimal(out, u32::from(e.class));
+                out.push(b'.');
+                push_decimal(out, u32::from(e.subject));
+                out.push(b'.');
+                push_decimal(out, u32::from(e.detail));
+                out.push(b' ');
+            }
+            // At most MAX_LINE_TEXT bytes of whole characters; controls become spaces, the rest is copied in runs.
+            let bytes = line.as_bytes();
+            let mut run = 0;
+            let mut cut = 0;
+            for (at, character) in line.char_indices() {
+                let end = at + character.len_utf8();
+                if end > MAX_LINE_TEXT {
                     break;
                 }
+                cut = end;
                 if character.is_control() {
+                    out.extend_from_slice(bytes.get(run..at).unwrap_or_default());
                     out.push(b' ');
-                } else {
-                    let mut buffer = [0u8; 4];
-                    out.extend_from_slice(character.encode_utf8(&mut buffer).as_bytes());
+                    run = end;
                 }
             }
+            out.extend_from_slice(bytes.get(run..cut).unwrap_or_default());
             // "250 " with an empty text: drop the trailing space only for a reply with no text at all (`334 `
             // keeps it: RFC 4954 writes "334 " with an empty challenge).
             out.extend_from_slice(b"\r\n");
         }
-        lines.len()
+        count
     }
 
     /// The wire form as a `String` (for tests and transcripts), CRLF included.
@@ -154,9 +167,79 @@ impl ServerReply {
     }
 }
 
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The writer as it was before it wrote in runs (format! per line, one push per character): the oracle.
+    fn reference(reply: &ServerReply) -> String {
+        let enhanced = reply.enhanced_code().map(|e| format!("{e} ")).unwrap_or_default();
+        let lines: Vec<&str> = reply.text().split('\n').take(MAX_LINES).collect();
+        let mut out = String::new();
+        for (i, line) in lines.iter().enumerate() {
+            let separator = if i + 1 == lines.len() { ' ' } else { '-' };
+            out.push_str(&format!("{}{separator}{enhanced}", reply.code()));
+            let mut taken = 0;
+            for character in line.chars() {
+                taken += character.len_utf8();
+                if taken > MAX_LINE_TEXT {
+                    break;
+                }
+                out.push(if character.is_control() { ' ' } else { character });
+            }
+            out.push_str("\r\n");
+        }
+        out
+    }
+
+    #[test]
+    fn same_bytes_as_the_reference() {
+        let long = "é".repeat(300) + "x";
+        let edge = "a".repeat(499) + "€b";
+        let texts = [
+            "",
+            "OK",
+            "a\nb\n",
+            "\n",
+            "tab\there\r\u{85}\u{7f}end",
+            "ünïcödé \u{1F600}",
+            long.as_str(),
+            edge.as_str(),
+        ];
+        let many = "x\n".repeat(100);
+        for text in texts.iter().copied().chain([many.as_str()]) {
+            for reply in [
+                ServerReply::new(250, None::<EnhancedCode>, text),
+                ServerReply::new(550, EnhancedCode::new(5, 123, 7), text),
+                ServerReply::new(999, EnhancedCode::new(2, 1, 0), text),
+                ServerReply::new(421, EnhancedCode::new(4, 999, 999), text),
+                ServerReply::plain(334, text),
+            ] {
+                assert_eq!(reply.to_wire(), reference(&reply), "{reply:?}");
+                let mut out = Vec::new();
+                let lines = reply.write_to(&mut out);
+                assert_eq!(lines, text.split('\n').take(MAX_LINES).count());
+            }
+        }
+    }
 
     #[test]
     fn single_and_multi_line() {

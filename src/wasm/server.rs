@@ -95,7 +95,38 @@ impl WasmServerConfig {
 #[wasm_bindgen]
 pub struct WasmServerConnection {
     inner: ServerConnection,
+    /// The event `nextEvent` took last, as numbers and one value (see [`WasmServerConnection::next_event`]).
+    event_id: f64,
+    event_number: f64,
+    event_flags: u32,
+    event_value: JsValue,
 }
+
+// `nextEvent` kinds: the events every message has cross as a number, a few numbers and at most one string or
+// chunk; `ts/server/wasm.ts` builds the same objects `pollEvent` would (`event_to_js`), as object literals.
+/// No event.
+const EVENT_NONE: u32 = 0;
+/// `content`: `eventValue()` is the chunk.
+const EVENT_CONTENT: u32 = 1;
+/// `mail` without AUTH=, RET= or ENVID=: `eventId()`, `eventValue()` the address, `eventNumber()` SIZE= (-1:
+/// none), `eventFlags()` SMTPUTF8 (1), REQUIRETLS (2) and BODY= (bits 2-3: 0 none, 1 7BIT, 2 8BITMIME, 3 BINARYMIME).
+const EVENT_MAIL: u32 = 2;
+/// `rcpt` without parameters: `eventId()`, `eventValue()` the address.
+const EVENT_RCPT: u32 = 3;
+/// `hello`: `eventId()`, `eventValue()` the name, `eventFlags()` 0 HELO, 1 EHLO, 2 LHLO.
+const EVENT_HELLO: u32 = 4;
+/// `data-start`: `eventFlags()` 1 for BDAT.
+const EVENT_DATA_START: u32 = 5;
+/// `data-end`: `eventId()`, `eventNumber()` the size.
+const EVENT_DATA_END: u32 = 6;
+/// `quit` (no id).
+const EVENT_QUIT: u32 = 7;
+/// `reset` (no id).
+const EVENT_RESET: u32 = 8;
+/// `closed`: `eventValue()` the reason.
+const EVENT_CLOSED: u32 = 9;
+/// Any other event: `eventValue()` is the object `pollEvent` returns.
+const EVENT_OTHER: u32 = 10;
 
 /// An address as the session wants it: IPv4-mapped IPv6 (what a dual-stack listener reports) as IPv4.
 fn ip(text: &str) -> Option<IpAddr> {
@@ -107,8 +138,9 @@ fn ip(text: &str) -> Option<IpAddr> {
     })
 }
 
-fn port(value: Option<u64>) -> Option<u16> {
-    value.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0)
+/// A port number from JavaScript; `None` for 0 (unknown) or anything that is not a port.
+fn port(value: f64) -> Option<u16> {
+    (1.0..=65535.0).contains(&value).then_some(value as u16)
 }
 
 /// `{ code, enhancedCode: [c, s, d] | null, text }` as a reply; `None` for undefined/null.
@@ -389,15 +421,25 @@ fn event_to_js(event: ServerEvent) -> JsValue {
 
 #[wasm_bindgen]
 impl WasmServerConnection {
-    /// A connection from `peer` (`{ remoteAddress, remotePort, localAddress, localPort, implicitTls }`).
+    /// A connection from `remote_address:remote_port` to `local_address:local_port` (TLS from the first byte with
+    /// `implicit_tls`). The fields are arguments, not an object: reading five properties cost five calls out of the
+    /// wasm per connection.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: &WasmServerConfig, peer: &JsValue, now: f64) -> Result<WasmServerConnection, JsValue> {
+    pub fn new(
+        config: &WasmServerConfig,
+        remote_address: &str,
+        remote_port: f64,
+        local_address: &str,
+        local_port: f64,
+        implicit_tls: bool,
+        now: f64,
+    ) -> Result<WasmServerConnection, JsValue> {
         let info = PeerInfo {
-            remote_ip: get_string(peer, "remoteAddress")?.as_deref().and_then(ip),
-            remote_port: port(get_u64(peer, "remotePort")?),
-            local_ip: get_string(peer, "localAddress")?.as_deref().and_then(ip),
-            local_port: port(get_u64(peer, "localPort")?),
-            tls: get_bool(peer, "implicitTls")?,
+            remote_ip: ip(remote_address),
+            remote_port: port(remote_port),
+            local_ip: ip(local_address),
+            local_port: port(local_port),
+            tls: implicit_tls,
             ..PeerInfo::default()
         };
         let inner = ServerConnection::new(
@@ -407,7 +449,13 @@ impl WasmServerConnection {
             timestamp(now),
         )
         .map_err(|error| error_to_js(&error))?;
-        Ok(WasmServerConnection { inner })
+        Ok(WasmServerConnection {
+            inner,
+            event_id: 0.0,
+            event_number: 0.0,
+            event_flags: 0,
+            event_value: JsValue::UNDEFINED,
+        })
     }
 
     // ----- inputs -----
@@ -436,6 +484,14 @@ impl WasmServerConnection {
     pub fn accept(&mut self, id: f64, reply: &JsValue, now: f64) -> Result<bool, JsValue> {
         let decision = decision(reply)?;
         Ok(self.inner.answer(id_of(id), decision, timestamp(now)).is_ok())
+    }
+
+    /// Accepts decision `id` with the session's usual reply: `accept(id, undefined, now)` without looking at a reply.
+    #[wasm_bindgen(js_name = acceptDefault)]
+    pub fn accept_default(&mut self, id: f64, now: f64) -> bool {
+        self.inner
+            .answer(id_of(id), Decision::Accept, timestamp(now))
+            .is_ok()
     }
 
     /// Refuses decision `id` with `reply`.
@@ -484,18 +540,113 @@ impl WasmServerConnection {
 
     // ----- outputs -----
 
-    /// Bytes to write to the client, or `undefined`.
+    /// Bytes to write to the client, or `undefined`. Made as a `Uint8Array` here: returning the `Vec` made the glue
+    /// copy it out and then call back into the wasm to free it.
     #[wasm_bindgen(js_name = pollTransmit)]
     #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.inner.poll_transmit()
+    pub fn poll_transmit(&mut self) -> JsValue {
+        self.inner.poll_transmit().map_or(JsValue::UNDEFINED, |bytes| {
+            Uint8Array::from(bytes.as_slice()).into()
+        })
     }
 
-    /// The next event, or `undefined`.
-    #[wasm_bindgen(js_name = pollEvent)]
+    /// Takes the next event and returns its kind (the `EVENT_*` constants above: 0 none, 1 content, 2 mail, 3 rcpt,
+    /// 4 hello, 5 data-start, 6 data-end, 7 quit, 8 reset, 9 closed, 10 other); its fields are read with
+    /// `eventId`, `eventNumber`, `eventFlags` and `eventValue`. Building the event object here cost a call out of the
+    /// wasm per property (and one per nested object); the numbers cost none.
+    #[wasm_bindgen(js_name = nextEvent)]
+    pub fn next_event(&mut self) -> u32 {
+        let Some(event) = self.inner.poll_event() else {
+            return EVENT_NONE;
+        };
+        match event {
+            ServerEvent::Content(bytes) => {
+                self.event_value = Uint8Array::from(bytes.as_slice()).into();
+                EVENT_CONTENT
+            }
+            ServerEvent::Mail { id, from, options }
+                if options.auth.is_none() && options.ret.is_none() && options.envelope_id.is_none() =>
+            {
+                self.event_id = id.get() as f64;
+                self.event_value = JsValue::from(from);
+                self.event_number = options.size.map_or(-1.0, |size| size as f64);
+                let body = match options.body {
+                    None => 0,
+                    Some(MailBody::SevenBit) => 1,
+                    Some(MailBody::EightBitMime) => 2,
+                    Some(MailBody::BinaryMime) => 3,
+                };
+                self.event_flags = u32::from(options.utf8) | u32::from(options.require_tls) << 1 | body << 2;
+                EVENT_MAIL
+            }
+            ServerEvent::Rcpt { id, to, options }
+                if options.notify.is_none()
+                    && options.original_recipient.is_none()
+                    && options.original_recipient_type.is_none() =>
+            {
+                self.event_id = id.get() as f64;
+                self.event_value = JsValue::from(to);
+                EVENT_RCPT
+            }
+            ServerEvent::Hello { id, kind, name } => {
+                self.event_id = id.get() as f64;
+                self.event_value = JsValue::from(name);
+                self.event_flags = match kind {
+                    HelloKind::Helo => 0,
+                    HelloKind::Ehlo => 1,
+                    HelloKind::Lhlo => 2,
+                };
+                EVENT_HELLO
+            }
+            ServerEvent::MessageStart { bdat } => {
+                self.event_flags = u32::from(bdat);
+                EVENT_DATA_START
+            }
+            ServerEvent::MessageEnd { id, size } => {
+                self.event_id = id.get() as f64;
+                self.event_number = size as f64;
+                EVENT_DATA_END
+            }
+            ServerEvent::Quit => EVENT_QUIT,
+            ServerEvent::Reset => EVENT_RESET,
+            ServerEvent::Closed { reason } => {
+                self.event_value = text(close_name(reason));
+                EVENT_CLOSED
+            }
+            other => {
+                self.event_value = event_to_js(other);
+                EVENT_OTHER
+            }
+        }
+    }
+
+    /// The id of the event `nextEvent` took last (mail, rcpt, hello, data-end).
+    #[wasm_bindgen(js_name = eventId)]
     #[must_use]
-    pub fn poll_event(&mut self) -> JsValue {
-        self.inner.poll_event().map_or(JsValue::UNDEFINED, event_to_js)
+    pub fn event_id(&self) -> f64 {
+        self.event_id
+    }
+
+    /// SIZE= of a mail event (-1: none), or the size of a data-end.
+    #[wasm_bindgen(js_name = eventNumber)]
+    #[must_use]
+    pub fn event_number(&self) -> f64 {
+        self.event_number
+    }
+
+    /// The flags of a mail, hello or data-start event (see `nextEvent`).
+    #[wasm_bindgen(js_name = eventFlags)]
+    #[must_use]
+    pub fn event_flags(&self) -> u32 {
+        self.event_flags
+    }
+
+    /// The value of the event `nextEvent` took last (an address, a name, a chunk, a reason, or the whole event),
+    /// handed over once: the connection keeps no reference to it.
+    #[wasm_bindgen(js_name = eventValue)]
+    #[must_use]
+    pub fn event_value(&mut self) -> JsValue {
+        core::mem::replace(&mut self.event_value, JsValue::UNDEFINED)
     }
 
     /// When to call `handleTimeout` (ms since the epoch), or `undefined`.

@@ -614,17 +614,17 @@ export class ConnectionDriver {
     const session = this.requireSession();
     const message = new Message();
     this.message = message;
-    const lmtp = this.host.options.lmtp;
-    const statuses = new Map<string, SmtpError | null>();
-    const collector = {
-      setStatus(recipient: string, error: SmtpError | null): void {
-        statuses.set(recipient, error);
-      },
+    // The per-recipient statuses only for LMTP: an SMTP message allocates no map and no collector.
+    const statuses = this.host.options.lmtp && typeof session.lmtpData === "function" ? new Map<string, SmtpError | null>() : null;
+    const run = (): unknown => {
+      if (statuses === null) return session.data(message.stream);
+      const collector = {
+        setStatus(recipient: string, error: SmtpError | null): void {
+          statuses.set(recipient, error);
+        },
+      };
+      return session.lmtpData?.(message.stream, collector);
     };
-    const run = (): unknown =>
-      lmtp && typeof session.lmtpData === "function"
-        ? session.lmtpData(message.stream, collector)
-        : session.data(message.stream);
     // Not awaited: the backend reads the stream while the content arrives; its outcome answers the final dot.
     message.outcome = Promise.resolve(this.call("data", run, false)).then((r) => {
       // The backend is done with the message: whatever it did not read is dropped.

@@ -58,6 +58,8 @@ export class SmtpServer {
   private readonly options: ResolvedOptions;
   private readonly factoryOverride: CoreFactoryMaker | undefined;
   private factory: Promise<ServerCoreFactory> | undefined;
+  /** The factory once made: a connection then takes it without awaiting (no microtask per connection). */
+  private readyFactory: ServerCoreFactory | undefined;
   private readonly listeners = new Set<Listener>();
   private readonly open = new Map<number, ConnectionDriver>();
   private nextId = 1;
@@ -118,9 +120,14 @@ export class SmtpServer {
         return Promise.reject(new UsageError("smtp-wasm/server: no wasm loader registered for this runtime"));
       }
       const attempt = Promise.resolve().then(() => make(this.coreConfig()));
-      attempt.catch(() => {
-        if (this.factory === attempt) this.factory = undefined;
-      });
+      attempt.then(
+        (made) => {
+          if (this.factory === attempt) this.readyFactory = made;
+        },
+        () => {
+          if (this.factory === attempt) this.factory = undefined;
+        },
+      );
       this.factory = attempt;
     }
     return this.factory;
@@ -222,7 +229,7 @@ export class SmtpServer {
     let factory: ServerCoreFactory;
     let sid: string;
     try {
-      factory = await this.coreFactory();
+      factory = this.readyFactory ?? (await this.coreFactory());
       sid = o.backend.generateSid?.() ?? randomSid();
       if (typeof sid !== "string") throw new TypeError("backend.generateSid() must return a string");
     } catch (error) {
@@ -310,6 +317,7 @@ export class SmtpServer {
     this.stopWatchdog();
     const factory = this.factory;
     this.factory = undefined;
+    this.readyFactory = undefined;
     if (factory !== undefined) (await factory.catch(() => null))?.free?.();
   }
 

@@ -4,7 +4,7 @@
  * compares the method names with the generated `.d.ts` at build time. Internal; the public API never exposes it.
  */
 
-import type { RawPeer, RawReplySpec, RawServerConfig, RawServerEvent } from "./core.js";
+import type { RawReplySpec, RawServerConfig } from "./core.js";
 
 /** A server configuration parsed once (the certificate chain and key included). */
 export class WasmServerConfig {
@@ -16,14 +16,32 @@ export class WasmServerConfig {
 /** One client connection: the TLS layer and the server session. */
 export class WasmServerConnection {
   free(): void;
-  constructor(config: WasmServerConfig, peer: RawPeer, now: number);
+  constructor(
+    config: WasmServerConfig,
+    remoteAddress: string,
+    remotePort: number,
+    localAddress: string,
+    localPort: number,
+    implicitTls: boolean,
+    now: number,
+  );
   handleInput(bytes: Uint8Array, now: number): void;
   handleEof(now: number): void;
   handleTimeout(now: number): void;
   pollTransmit(): Uint8Array | undefined;
-  pollEvent(): RawServerEvent | undefined;
+  /**
+   * Takes the next event: 0 none, 1 content, 2 mail (no AUTH=, RET=, ENVID=), 3 rcpt (no parameters), 4 hello,
+   * 5 data-start, 6 data-end, 7 quit, 8 reset, 9 closed, 10 any other (`eventValue()` is the whole event).
+   */
+  nextEvent(): number;
+  eventId(): number;
+  eventNumber(): number;
+  eventFlags(): number;
+  /** Handed over once: a second call returns `undefined`. */
+  eventValue(): unknown;
   pollTimeout(): number | undefined;
   accept(id: number, reply: RawReplySpec | undefined, now: number): boolean;
+  acceptDefault(id: number, now: number): boolean;
   reject(id: number, reply: RawReplySpec, now: number): boolean;
   answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean;
   refuseMessage(reply: RawReplySpec, now: number): boolean;

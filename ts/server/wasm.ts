@@ -5,7 +5,14 @@
  * @module
  */
 
-import type { RawServerConfig, ServerCoreFactory } from "./core.js";
+import type {
+  RawMailOptions,
+  RawReplySpec,
+  RawServerConfig,
+  RawServerEvent,
+  ServerCore,
+  ServerCoreFactory,
+} from "./core.js";
 
 // The bindings are imported when first needed: importing `smtp-wasm/server` (for its types, or to build a server
 // that gets its cores elsewhere) loads no wasm glue.
@@ -72,7 +79,17 @@ export async function wasmCoreFactory(config: RawServerConfig): Promise<ServerCo
   return {
     create(peer, now) {
       try {
-        return new b.WasmServerConnection(parsed, peer, now);
+        return new WasmCore(
+          new b.WasmServerConnection(
+            parsed,
+            peer.remoteAddress,
+            peer.remotePort,
+            peer.localAddress,
+            peer.localPort,
+            peer.implicitTls,
+            now,
+          ),
+        );
       } catch (error) {
         throw errorOf(error);
       }
@@ -81,4 +98,102 @@ export async function wasmCoreFactory(config: RawServerConfig): Promise<ServerCo
       parsed.free();
     },
   };
+}
+
+type Connection = InstanceType<Bindings["WasmServerConnection"]>;
+
+const HELLO_KINDS = ["HELO", "EHLO", "LHLO"] as const;
+const BODIES = [undefined, "7BIT", "8BITMIME", "BINARYMIME"] as const;
+
+/**
+ * A wasm connection as a {@link ServerCore}. Its events cross as numbers (`nextEvent`, src/wasm/server.rs) and are
+ * built here as object literals of the shapes `RawServerEvent` describes: building them inside the wasm cost a call
+ * out per property, several per event and ~8 events per message.
+ */
+class WasmCore implements ServerCore {
+  constructor(private readonly c: Connection) {}
+
+  handleInput(bytes: Uint8Array, now: number): void {
+    this.c.handleInput(bytes, now);
+  }
+  handleEof(now: number): void {
+    this.c.handleEof(now);
+  }
+  handleTimeout(now: number): void {
+    this.c.handleTimeout(now);
+  }
+  pollTransmit(): Uint8Array | undefined {
+    return this.c.pollTransmit();
+  }
+  pollEvent(): RawServerEvent | undefined {
+    const c = this.c;
+    switch (c.nextEvent()) {
+      case 0:
+        return undefined;
+      case 1:
+        return { type: "content", chunk: c.eventValue() as Uint8Array };
+      case 2: {
+        const flags = c.eventFlags();
+        const options: RawMailOptions = {};
+        const size = c.eventNumber();
+        if (size >= 0) options.size = size;
+        const body = BODIES[(flags >> 2) & 3];
+        if (body !== undefined) options.body = body;
+        options.utf8 = (flags & 1) !== 0;
+        options.requireTls = (flags & 2) !== 0;
+        return { type: "mail", id: c.eventId(), from: c.eventValue() as string, options };
+      }
+      case 3:
+        return { type: "rcpt", id: c.eventId(), to: c.eventValue() as string, options: {} };
+      case 4:
+        return {
+          type: "hello",
+          id: c.eventId(),
+          kind: HELLO_KINDS[c.eventFlags()] ?? "EHLO",
+          name: c.eventValue() as string,
+        };
+      case 5:
+        return { type: "data-start", bdat: c.eventFlags() !== 0 };
+      case 6:
+        return { type: "data-end", id: c.eventId(), size: c.eventNumber() };
+      case 7:
+        return { type: "quit" };
+      case 8:
+        return { type: "reset" };
+      case 9:
+        return { type: "closed", reason: c.eventValue() as string };
+      default:
+        return c.eventValue() as RawServerEvent;
+    }
+  }
+  pollTimeout(): number | undefined {
+    return this.c.pollTimeout();
+  }
+  accept(id: number, reply: RawReplySpec | undefined, now: number): boolean {
+    return reply === undefined ? this.c.acceptDefault(id, now) : this.c.accept(id, reply, now);
+  }
+  reject(id: number, reply: RawReplySpec, now: number): boolean {
+    return this.c.reject(id, reply, now);
+  }
+  answerRecipients(id: number, replies: Array<RawReplySpec | null>, now: number): boolean {
+    return this.c.answerRecipients(id, replies, now);
+  }
+  refuseMessage(reply: RawReplySpec, now: number): boolean {
+    return this.c.refuseMessage(reply, now);
+  }
+  contentRead(n: number, now: number): void {
+    this.c.contentRead(n, now);
+  }
+  shutdown(now: number, reply?: RawReplySpec): void {
+    this.c.shutdown(now, reply);
+  }
+  wantsInput(): boolean {
+    return this.c.wantsInput();
+  }
+  isClosed(): boolean {
+    return this.c.isClosed();
+  }
+  free(): void {
+    this.c.free();
+  }
 }
