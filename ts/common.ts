@@ -43,6 +43,7 @@ export type {
   Duplex,
   EnhancedCode,
   MailOptions,
+  MessageFields,
   MessageSource,
   RcptOptions,
   Reply,

@@ -203,7 +203,7 @@ export interface Transaction {
 }
 
 /** Options of the top-level {@link sendMail}. Unknown keys are refused (a UsageError names them). */
-export interface SendMailOptions {
+export interface SendMailOptions extends MessageFields {
   host: string;
   /** Default 587; 465 implies `tls: "implicit"`. */
   port?: number;
@@ -240,21 +240,6 @@ export interface SendMailOptions {
   envelope?: MailEnvelope;
   /** An RFC 5322 message; without it, one is composed from subject, text, html, attachments... */
   message?: MessageSource;
-  cc?: AddressLike | AddressLike[];
-  /** Envelope recipients that appear in no header. */
-  bcc?: AddressLike | AddressLike[];
-  replyTo?: AddressLike | AddressLike[];
-  subject?: string;
-  text?: string;
-  html?: string;
-  attachments?: MailAttachment[];
-  headers?: Record<string, string> | Array<[string, string]>;
-  messageId?: string;
-  date?: Date | number;
-  inReplyTo?: string;
-  references?: string | string[];
-  /** DKIM-sign the message (composed or raw) with one or more keys. */
-  dkim?: DkimOptions | DkimOptions[];
   mailOptions?: MailOptions;
   rcptOptions?: RcptOptions;
   /** How to open the connection; default: the runtime's own TCP (Node, Deno, Bun, Cloudflare Workers). */
@@ -317,12 +302,13 @@ export interface DkimOptions {
   canonicalization?: "relaxed/relaxed" | "simple/simple" | "relaxed/simple" | "simple/relaxed";
 }
 
-/** What {@link composeMessage} builds a message from. */
-export interface ComposeOptions {
-  from: AddressLike;
-  to?: AddressLike | AddressLike[];
+/**
+ * What a message is composed from besides its sender and recipients: shared by {@link SendMailOptions} (without
+ * `message`) and {@link ComposeOptions}.
+ */
+export interface MessageFields {
   cc?: AddressLike | AddressLike[];
-  /** Never written into the message (only returned in the envelope). */
+  /** Recipients that appear in no header (composeMessage returns them in the envelope only). */
   bcc?: AddressLike | AddressLike[];
   replyTo?: AddressLike | AddressLike[];
   subject?: string;
@@ -337,5 +323,12 @@ export interface ComposeOptions {
   date?: Date | number;
   inReplyTo?: string;
   references?: string | string[];
+  /** DKIM-sign the message (composed, or sendMail's raw `message`) with one or more keys. */
   dkim?: DkimOptions | DkimOptions[];
+}
+
+/** What {@link composeMessage} builds a message from. */
+export interface ComposeOptions extends MessageFields {
+  from: AddressLike;
+  to?: AddressLike | AddressLike[];
 }
