@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.js";
 import type * as ComposeBindings from "./smtp_compose.js";
 import type { RawComposeOptions } from "./smtp_compose.js";
 import { ATTACHMENT_KEYS, checkKeys, checkText, checkTexts, COMPOSE_KEYS, DKIM_KEYS, ENVELOPE_KEYS } from "./checks.js";
@@ -358,7 +359,7 @@ async function compose(options: ComposeOptions, inPlace = false): Promise<Compos
         signer.free();
       }
     }
-    return { from, to, utf8Header, bytes: concat(chunks) };
+    return { from, to, utf8Header, bytes: concatBytes(chunks) };
   }
   return { from, to, utf8Header, chunks: produce(composer, inPlace) };
 }
@@ -372,19 +373,6 @@ class Scratch {
     this.#buffer.set(chunk);
     return this.#buffer.subarray(0, chunk.byteLength);
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
@@ -422,7 +410,7 @@ export async function composeMessage(
   if (composed.bytes !== undefined) return composed.bytes;
   const chunks: Uint8Array[] = [];
   for await (const chunk of composed.chunks ?? []) chunks.push(chunk);
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 /** The address of `"Name <addr>"` or `{ address }` (for the envelope of a finished message). */
@@ -463,7 +451,7 @@ async function signRaw(message: MessageSource, dkim: DkimOptions | DkimOptions[]
   } finally {
     signer.free();
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 

@@ -395,16 +395,7 @@ impl Runner {
 
     fn event(&mut self, event: ServerEvent) {
         assert!(!self.closed, "an event after Closed: {event:?}");
-        let id = match &event {
-            ServerEvent::Hello { id, .. }
-            | ServerEvent::Auth { id, .. }
-            | ServerEvent::Mail { id, .. }
-            | ServerEvent::Rcpt { id, .. }
-            | ServerEvent::MessageEnd { id, .. }
-            | ServerEvent::LmtpMessageEnd { id, .. }
-            | ServerEvent::Xclient { id, .. } => Some(*id),
-            _ => None,
-        };
+        let id = event.request_id();
         match &event {
             ServerEvent::MessageStart { .. } => {
                 assert!(!self.in_message, "MessageStart inside a message");

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.js";
 import { SmtpError as ClientSmtpError } from "../errors.js";
 import type { RawReplySpec, RawServerEvent, RawServerTlsInfo, RawXclient, ServerCore } from "./core.js";
 import { BACKEND_TIMEOUT_REPLY, ErrAuthRequired, ErrAuthUnsupported, INTERNAL_ERROR_REPLY, type SmtpError } from "./errors.js";
@@ -450,7 +451,7 @@ export class ConnectionDriver {
     if (next !== undefined) {
       const more: Uint8Array[] = [out];
       for (; next !== undefined; next = this.core.pollTransmit()) more.push(next);
-      out = concat(more);
+      out = concatBytes(more);
     }
     const pending = this.transport.write(out);
     return pending === undefined ? undefined : this.awaitWrite(pending);
@@ -813,18 +814,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function"
   );
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /** A write failed because the client's connection is gone (reset, closed): the end of the session, not a fault. */
