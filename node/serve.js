@@ -251,6 +251,9 @@ export async function startServe(options) {
     enableDsn: true,
     enableBinaryMime: true,
     enableRequireTls: true,
+    enableRrvs: true,
+    enableDeliverBy: true,
+    enableMtPriority: true,
     // Clients on this machine: clients on this machine may AUTH without TLS (as the client's localhost rule).
     secureNets: ["127.0.0.0/8", "::1/128"],
     ...(options.verbose

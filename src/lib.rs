@@ -53,7 +53,10 @@ pub use client::{
 #[cfg(feature = "server")]
 pub use codec::content::BareLf;
 #[cfg(feature = "server")]
-pub use codec::params::{DsnNotify, DsnRet, MailBody, ServerMailOptions, ServerRcptOptions};
+pub use codec::params::{
+    DeliverBy, DeliverByMode, DsnNotify, DsnRet, MailBody, MtPriorityProfile, RequireRecipientValidSince,
+    RrvsAction, ServerMailOptions, ServerRcptOptions,
+};
 #[cfg(feature = "server")]
 pub use codec::reply_writer::{IntoEnhancedCode, ServerReply};
 pub use error::{Error, Field, InputError, InputErrorReason, Phase, Rejection, TlsError, TlsErrorKind};

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use smtp_wasm::blocking::{BlockingServer, Handler, SessionHandler};
 use smtp_wasm::tls::{TlsAcceptor, TlsServerOptions};
 use smtp_wasm::{
-    Credentials, Decision, HelloKind, Mechanism, PeerInfo, ServerConfig, ServerMailOptions,
-    ServerRcptOptions, TlsInfo,
+    Credentials, Decision, DeliverBy, DeliverByMode, HelloKind, Mechanism, PeerInfo,
+    RequireRecipientValidSince, RrvsAction, ServerConfig, ServerMailOptions, ServerRcptOptions, TlsInfo,
 };
 
 fn env(name: &str) -> String {
@@ -49,7 +49,9 @@ struct Delivered {
     auth: Option<String>,
     tls: Option<TlsInfo>,
     from: String,
+    mail: ServerMailOptions,
     to: Vec<String>,
+    rcpt: Vec<ServerRcptOptions>,
     content: Vec<u8>,
 }
 
@@ -124,18 +126,21 @@ impl SessionHandler for Session {
         }
     }
 
-    fn mail(&mut self, from: &str, _options: &ServerMailOptions) -> Decision {
+    fn mail(&mut self, from: &str, options: &ServerMailOptions) -> Decision {
         self.current.from = from.to_owned();
+        self.current.mail = options.clone();
         self.current.to.clear();
+        self.current.rcpt.clear();
         self.current.content.clear();
         Decision::Accept
     }
 
-    fn rcpt(&mut self, to: &str, _options: &ServerRcptOptions) -> Decision {
+    fn rcpt(&mut self, to: &str, options: &ServerRcptOptions) -> Decision {
         if to.starts_with("reject") {
             return Decision::reply(550, (5, 1, 1), "no such user here");
         }
         self.current.to.push(to.to_owned());
+        self.current.rcpt.push(options.clone());
         Decision::Accept
     }
 
@@ -180,6 +185,9 @@ fn servers() -> &'static Servers {
         let mut config = ServerConfig::new("rust-server.test");
         config.enable_smtputf8 = true;
         config.enable_dsn = true;
+        config.enable_rrvs = true;
+        config.enable_deliver_by = true;
+        config.enable_mt_priority = true;
         config.transcript = false;
         let smtp = BlockingServer::new(config.clone(), recorder.clone()).with_tls(acceptor.clone());
         let mut lmtp_config = config.clone();
@@ -492,6 +500,46 @@ fn python_smtplib_smtp_starttls_smtp_ssl_and_lmtp() {
             assert_eq!(got.auth.as_deref(), Some("alice"));
         }
     }
+}
+
+#[test]
+fn python_smtplib_sends_dsn_rrvs_deliverby_and_mt_priority_parameters() {
+    let s = servers();
+    let marker = unique("py-params");
+    let body = message(&marker);
+    let script = format!(
+        "import smtplib, sys\n\
+         with smtplib.SMTP('127.0.0.1', {port}, local_hostname='py.example') as c:\n\
+         \x20   c.ehlo()\n\
+         \x20   for ext in ('dsn', 'rrvs', 'deliverby', 'mt-priority'):\n\
+         \x20       assert c.has_extn(ext), ext\n\
+         \x20   c.sendmail('a@example.test', ['b@example.test'], sys.stdin.buffer.read(),\n\
+         \x20              mail_options=['BY=86400;RT', 'MT-PRIORITY=-5', 'RET=HDRS', 'ENVID=py+2Bparams'],\n\
+         \x20              rcpt_options=['RRVS=2014-04-03T23:01:00Z;C', 'NOTIFY=FAILURE'])\n",
+        port = s.smtp
+    );
+    let out = python(&script, &body);
+    assert!(out.status.success(), "{}", text(&out));
+    let got = s.recorder.wait_for(&marker, Duration::from_secs(10));
+    assert_eq!(got.content, body);
+    assert_eq!(
+        got.mail.deliver_by,
+        Some(DeliverBy {
+            seconds: 86_400,
+            mode: DeliverByMode::Return,
+            trace: true,
+        })
+    );
+    assert_eq!(got.mail.mt_priority, Some(-5));
+    assert_eq!(got.mail.envelope_id.as_deref(), Some("py+params"));
+    assert_eq!(
+        got.rcpt[0].require_recipient_valid_since,
+        Some(RequireRecipientValidSince {
+            unix_millis: 1_396_566_060_000,
+            action: Some(RrvsAction::Continue),
+        })
+    );
+    assert!(got.rcpt[0].notify.is_some_and(|n| n.failure && !n.success));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -64,6 +64,9 @@ describe("options", () => {
     assert.throws(() => new SmtpServer({ backend, secureNets: ["10.0.0.0/33"] }), /prefix/);
     assert.throws(() => new SmtpServer({ backend, rateLimiter: {} }), /take/);
     assert.throws(() => new SmtpServer({ backend, maxLineLength: 100 }), /512/);
+    assert.throws(() => new SmtpServer({ backend, mtPriorityProfile: "mixer" }), /MIXER, STANAG4406, NSEP/);
+    assert.throws(() => new SmtpServer({ backend, enableRrvs: 1 }), /enableRrvs must be a boolean/);
+    assert.throws(() => new SmtpServer({ backend, minimumDeliverByTime: -1 }), /minimumDeliverByTime/);
   });
   test("listen refuses unknown options and implicit TLS without a certificate", async () => {
     const s = server({ backend: recordingBackend().backend });
@@ -773,6 +776,45 @@ describe("events from the wasm core", { skip: !useWasm && "the wasm core only (S
         ["rcpt", "f@x.test", {}],
         ["data", "Subject: x\r\n\r\nbody\r\n"],
         ["mail", "g@x.test", { utf8: false, requireTls: false, ret: "HDRS", envelopeId: "QQ314159" }, "näme.test"],
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("RRVS, DELIVERBY and MT-PRIORITY (go-smtp's EnableRRVS, EnableDELIVERBY, EnableMTPRIORITY)", async () => {
+    const seen = [];
+    const { s, port } = await started({
+      enableRrvs: true,
+      enableDeliverBy: true,
+      minimumDeliverByTime: 120_000,
+      enableMtPriority: true,
+      mtPriorityProfile: "STANAG4406",
+      backend: {
+        anonymousLogin: () => ({
+          mail: (from, opts) => void seen.push(["mail", from, { ...opts }]),
+          rcpt: (to, opts) => void seen.push(["rcpt", to, { ...opts }]),
+          data: (stream) => readAll(stream).then(() => {}),
+          reset() {},
+          logout() {},
+        }),
+      },
+    });
+    try {
+      const c = await talk(port);
+      assert.equal((await c.reply()).code, 220);
+      const ehlo = await c.cmd("EHLO client.test");
+      for (const line of ["RRVS", "DELIVERBY 120", "MT-PRIORITY STANAG4406"]) assert.ok(ehlo.lines.includes(line), line);
+      assert.equal((await c.cmd("MAIL FROM:<a@x.test> BY=60;R")).code, 501);
+      assert.equal((await c.cmd("MAIL FROM:<a@x.test> BY=600;NT MT-PRIORITY=-2")).code, 250);
+      assert.equal((await c.cmd("RCPT TO:<b@x.test> RRVS=2014-04-03T23:01:00-07:00;R")).code, 250);
+      assert.equal((await c.cmd("RCPT TO:<c@x.test> MT-PRIORITY=3")).code, 250);
+      assert.equal((await c.cmd("RCPT TO:<d@x.test> RRVS=2014-02-30T00:00:00Z")).code, 501);
+      assert.equal((await c.cmd("QUIT")).code, 221);
+      assert.deepEqual(seen, [
+        ["mail", "a@x.test", { utf8: false, requireTls: false, deliverBy: { time: 600, mode: "N", trace: true }, mtPriority: -2 }],
+        ["rcpt", "b@x.test", { requireRecipientValidSince: new Date("2014-04-04T06:01:00Z"), rrvsAction: "R" }],
+        ["rcpt", "c@x.test", { mtPriority: 3 }],
       ]);
     } finally {
       await s.close();

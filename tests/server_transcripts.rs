@@ -5,10 +5,13 @@
 
 mod server_common;
 
+use std::time::Duration;
+
 use server_common::{accept_all, config, config_with, each_split, remote, remote_tls, Backend, Split, H};
 use smtp_wasm::{
-    BareLf, CloseReason, Credentials, Decision, DsnNotify, DsnRet, MailBody, PeerInfo, ServerConfig,
-    ServerReply, Timestamp, XclientAttribute,
+    BareLf, CloseReason, Credentials, Decision, DeliverBy, DeliverByMode, DsnNotify, DsnRet, MailBody,
+    MtPriorityProfile, PeerInfo, RequireRecipientValidSince, RrvsAction, ServerConfig, ServerReply,
+    Timestamp, XclientAttribute,
 };
 
 const SPLITS: usize = 80;
@@ -127,6 +130,83 @@ fn ehlo_advertises_what_is_true() {
         h.server(EHLO_PLAIN);
         h.client("AUTH PLAIN");
         h.server("502 5.5.1 Authentication not supported");
+    });
+}
+
+#[test]
+fn rrvs_deliverby_and_mt_priority() {
+    // go-smtp's EnableRRVS, EnableDELIVERBY with MinimumDeliverByTime, EnableMTPRIORITY with a profile.
+    let offered = config_with(|c| {
+        c.enable_rrvs = true;
+        c.enable_deliver_by = true;
+        c.minimum_deliver_by_time = Duration::from_secs(60);
+        c.enable_mt_priority = true;
+        c.mt_priority_profile = Some(MtPriorityProfile::Mixer);
+    });
+    run_with(offered, accept_all, |h| {
+        h.server("220 mx.example.org ESMTP Service Ready");
+        h.client("EHLO client.example");
+        h.server(
+            "250-mx.example.org Hello client.example\n250-PIPELINING\n250-8BITMIME\n250-ENHANCEDSTATUSCODES\n\
+             250-CHUNKING\n250-SIZE 26214400\n250-LIMITS RCPTMAX=100\n250-RRVS\n250-DELIVERBY 60\n\
+             250 MT-PRIORITY MIXER",
+        );
+        // RFC 2852 section 5: a return-mode deadline under the advertised minimum is refused.
+        h.client("MAIL FROM:<a@example.org> BY=30;R");
+        h.server("501 5.5.4 BY parameter is below server minimum");
+        h.client("MAIL FROM:<a@example.org> BY=3600;RT MT-PRIORITY=10");
+        h.server("501 5.5.4 Malformed MT-PRIORITY parameter value");
+        h.client("MAIL FROM:<a@example.org> BY=3600;RT MT-PRIORITY=-4");
+        h.server("250 2.0.0 OK");
+        assert_eq!(
+            h.current.mail.deliver_by,
+            Some(DeliverBy {
+                seconds: 3600,
+                mode: DeliverByMode::Return,
+                trace: true,
+            })
+        );
+        assert_eq!(h.current.mail.mt_priority, Some(-4));
+        // RFC 7293 section 3.1's example; the action after the date is kept.
+        h.client("RCPT TO:<b@example.org> RRVS=2014-04-03T23:01:00Z");
+        h.server("250 2.0.0 I'll make sure <b@example.org> gets this");
+        h.client("RCPT TO:<c@example.org> RRVS=2014-04-03T23:01:00Z;C");
+        h.server("250 2.0.0 I'll make sure <c@example.org> gets this");
+        h.client("RCPT TO:<d@example.org> RRVS=2014-04-03");
+        h.server("501 5.5.4 Malformed RRVS parameter value");
+        // Where go-smtp's client puts BY and MT-PRIORITY.
+        h.client("RCPT TO:<e@example.org> BY=-10;N MT-PRIORITY=2");
+        h.server("250 2.0.0 I'll make sure <e@example.org> gets this");
+        let rcpt = &h.current.rcpt;
+        let since = |action| {
+            Some(RequireRecipientValidSince {
+                unix_millis: 1_396_566_060_000,
+                action,
+            })
+        };
+        assert_eq!(rcpt[0].require_recipient_valid_since, since(None));
+        assert_eq!(
+            rcpt[1].require_recipient_valid_since,
+            since(Some(RrvsAction::Continue))
+        );
+        assert_eq!(
+            rcpt[2].deliver_by,
+            Some(DeliverBy {
+                seconds: -10,
+                mode: DeliverByMode::Notify,
+                trace: false,
+            })
+        );
+        assert_eq!(rcpt[2].mt_priority, Some(2));
+    });
+    // Not offered (the default): each is an unknown parameter, as go-smtp answers them.
+    run(|h| {
+        greet_ehlo(h);
+        h.client("MAIL FROM:<a@b> BY=120;R\nMAIL FROM:<a@b> MT-PRIORITY=1\nMAIL FROM:<a@b>\nRCPT TO:<c@d> RRVS=2014-04-03T23:01:00Z");
+        h.server(
+            "555 5.5.4 Unsupported or unrecognized parameter\n555 5.5.4 Unsupported or unrecognized parameter\n\
+             250 2.0.0 OK\n555 5.5.4 Unsupported or unrecognized parameter",
+        );
     });
 }
 

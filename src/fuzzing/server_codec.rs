@@ -16,7 +16,8 @@ use super::{encode_data, normalize_reference, split, take_config};
 /// through every argument parser; the line scanner accounts for every byte, parsed addresses carry no control
 /// characters, and replies built from the line are well-formed wire lines.
 ///
-/// `data[1]` bits pick what the server offers (SMTPUTF8, REQUIRETLS, BINARYMIME, DSN, SIZE limit) and strictness.
+/// `data[1]` bits pick what the server offers (SMTPUTF8, REQUIRETLS, BINARYMIME, DSN with RRVS, DELIVERBY and
+/// MT-PRIORITY, a DELIVERBY minimum, SIZE limit) and strictness.
 pub fn server_command(data: &[u8]) {
     let (config, mut input) = take_config::<2>(data);
     let limit = usize::from(config[0]) * 8 + 3;
@@ -27,6 +28,10 @@ pub fn server_command(data: &[u8]) {
         requiretls: bits & 4 != 0,
         binarymime: bits & 8 != 0,
         dsn: bits & 16 != 0,
+        rrvs: bits & 16 != 0,
+        deliver_by: bits & 16 != 0,
+        min_deliver_by: if bits & 64 != 0 { 60 } else { 0 },
+        mt_priority: bits & 16 != 0,
     };
     let strict = bits & 32 != 0;
     let mut skipping = false;

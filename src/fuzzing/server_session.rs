@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use super::has_bare_cr_or_lf;
 use crate::codec::content::BareLf;
+use crate::codec::params::MtPriorityProfile;
 use crate::codec::reply_parser::{ReplyLimits, ReplyParser};
 use crate::sasl::Mechanism;
 use crate::server::{Decision, PeerInfo, RequestId, ServerConfig, ServerEvent, ServerSession};
@@ -139,6 +140,12 @@ pub fn server_config_for(bytes: [u8; 3]) -> ServerConfig {
     };
     config.max_errors = u32::from((c >> 4) & 3);
     config.read_timeout = (c & 64 == 0).then(|| Duration::from_secs(300));
+    // The extensions that only add parameters ride on one bit: DSN's.
+    config.enable_rrvs = config.enable_dsn;
+    config.enable_deliver_by = config.enable_dsn;
+    config.minimum_deliver_by_time = Duration::from_secs(if c & 128 != 0 { 60 } else { 0 });
+    config.enable_mt_priority = config.enable_dsn;
+    config.mt_priority_profile = (c & 128 != 0).then_some(MtPriorityProfile::Mixer);
     config
 }
 

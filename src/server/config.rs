@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::codec::content::BareLf;
+use crate::codec::params::MtPriorityProfile;
 use crate::error::Error;
 use crate::sasl::Mechanism;
 
@@ -37,6 +38,17 @@ pub struct ServerConfig {
     pub enable_binarymime: bool,
     /// Offer DSN (RFC 3461).
     pub enable_dsn: bool,
+    /// Offer RRVS (RFC 7293): `RRVS=` on RCPT.
+    pub enable_rrvs: bool,
+    /// Offer DELIVERBY (RFC 2852): `BY=` on MAIL (and on RCPT, where go-smtp's client sends it).
+    pub enable_deliver_by: bool,
+    /// The smallest `BY=` deadline accepted in return mode, advertised as `DELIVERBY <seconds>` (seconds
+    /// precision); zero = none (go-smtp's `MinimumDeliverByTime`).
+    pub minimum_deliver_by_time: Duration,
+    /// Offer MT-PRIORITY (RFC 6710): `MT-PRIORITY=` from -9 to 9.
+    pub enable_mt_priority: bool,
+    /// The priority profile advertised after `MT-PRIORITY`, if any.
+    pub mt_priority_profile: Option<MtPriorityProfile>,
     /// A certificate is configured: STARTTLS is offered while not under TLS.
     pub tls_available: bool,
     /// CIDRs (`"10.0.0.0/8"`, `"::1/128"`, or a bare address) whose clients may AUTH without TLS (SecureNet).
@@ -75,6 +87,11 @@ impl ServerConfig {
             enable_requiretls: false,
             enable_binarymime: false,
             enable_dsn: false,
+            enable_rrvs: false,
+            enable_deliver_by: false,
+            minimum_deliver_by_time: Duration::ZERO,
+            enable_mt_priority: false,
+            mt_priority_profile: None,
             tls_available: false,
             secure_nets: Vec::new(),
             xclient_allowed: false,

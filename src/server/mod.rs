@@ -873,6 +873,10 @@ impl ServerSession {
             requiretls: self.config.enable_requiretls && self.tls,
             binarymime: self.config.enable_binarymime,
             dsn: self.config.enable_dsn,
+            rrvs: self.config.enable_rrvs,
+            deliver_by: self.config.enable_deliver_by,
+            min_deliver_by: u32::try_from(self.config.minimum_deliver_by_time.as_secs()).unwrap_or(u32::MAX),
+            mt_priority: self.config.enable_mt_priority,
         }
     }
 
@@ -907,6 +911,21 @@ impl ServerSession {
         });
         if self.config.max_recipients > 0 {
             lines.push(format!("LIMITS RCPTMAX={}", self.config.max_recipients));
+        }
+        if offered.rrvs {
+            lines.push("RRVS".into());
+        }
+        if offered.deliver_by {
+            lines.push(match offered.min_deliver_by {
+                0 => "DELIVERBY".into(),
+                n => format!("DELIVERBY {n}"),
+            });
+        }
+        if offered.mt_priority {
+            lines.push(match self.config.mt_priority_profile {
+                None => "MT-PRIORITY".into(),
+                Some(profile) => format!("MT-PRIORITY {}", profile.name()),
+            });
         }
         if self.config.xclient_allowed {
             lines.push("XCLIENT ADDR PORT PROTO HELO LOGIN NAME DESTADDR DESTPORT".into());

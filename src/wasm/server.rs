@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use super::js::{
     error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, set, text, timestamp,
 };
-use crate::codec::params::{DsnRet, MailBody};
+use crate::codec::params::{DeliverBy, DeliverByMode, DsnRet, MailBody, MtPriorityProfile, RrvsAction};
 use crate::sasl::{Credentials, Mechanism};
 use crate::server::{
     CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, RequestId, ServerConfig, ServerConnection,
@@ -59,6 +59,17 @@ impl WasmServerConfig {
         c.enable_requiretls = get_bool(config, "enableRequireTls")?;
         c.enable_binarymime = get_bool(config, "enableBinaryMime")?;
         c.enable_dsn = get_bool(config, "enableDsn")?;
+        c.enable_rrvs = get_bool(config, "enableRrvs")?;
+        c.enable_deliver_by = get_bool(config, "enableDeliverBy")?;
+        if let Some(ms) = get_u64(config, "minimumDeliverByTime")? {
+            c.minimum_deliver_by_time = core::time::Duration::from_millis(ms);
+        }
+        c.enable_mt_priority = get_bool(config, "enableMtPriority")?;
+        if let Some(name) = get_string(config, "mtPriorityProfile")? {
+            let profile = MtPriorityProfile::from_name(&name)
+                .ok_or_else(|| option_error("mtPriorityProfile", "must be MIXER, STANAG4406 or NSEP"))?;
+            c.mt_priority_profile = Some(profile);
+        }
         c.transcript = get_bool(config, "transcript")?;
         c.xclient_allowed = get_bool(config, "xclient")?;
         c.read_timeout = match get_u64(config, "readTimeout")? {
@@ -196,6 +207,28 @@ fn id_of(id: f64) -> RequestId {
     RequestId(id as u64)
 }
 
+/// `deliverBy: { time, mode, trace }` (go-smtp's `DeliverByOptions`, time in seconds) and `mtPriority`, where given.
+fn set_deliver_by_and_priority(o: &Object, deliver_by: Option<DeliverBy>, mt_priority: Option<i8>) {
+    if let Some(by) = deliver_by {
+        let d = Object::new();
+        set(&d, "time", by.seconds as f64);
+        set(
+            &d,
+            "mode",
+            text(if by.mode == DeliverByMode::Return {
+                "R"
+            } else {
+                "N"
+            }),
+        );
+        set(&d, "trace", by.trace);
+        set(o, "deliverBy", d);
+    }
+    if let Some(priority) = mt_priority {
+        set(o, "mtPriority", f64::from(priority));
+    }
+}
+
 fn event_to_js(event: ServerEvent) -> JsValue {
     let obj = Object::new();
     let kind = |name: &'static str| set(&obj, "type", text(name));
@@ -283,6 +316,7 @@ fn event_to_js(event: ServerEvent) -> JsValue {
             if let Some(envid) = options.envelope_id {
                 set(&o, "envelopeId", envid);
             }
+            set_deliver_by_and_priority(&o, options.deliver_by, options.mt_priority);
             set(&obj, "options", o);
         }
         ServerEvent::Rcpt { id, to, options } => {
@@ -313,6 +347,18 @@ fn event_to_js(event: ServerEvent) -> JsValue {
             if let Some(kind) = options.original_recipient_type {
                 set(&o, "originalRecipientType", kind);
             }
+            if let Some(rrvs) = options.require_recipient_valid_since {
+                let since = js_sys::Date::new(&JsValue::from_f64(rrvs.unix_millis as f64));
+                set(&o, "requireRecipientValidSince", since);
+                if let Some(action) = rrvs.action {
+                    set(
+                        &o,
+                        "rrvsAction",
+                        text(if action == RrvsAction::Reject { "R" } else { "C" }),
+                    );
+                }
+            }
+            set_deliver_by_and_priority(&o, options.deliver_by, options.mt_priority);
             set(&obj, "options", o);
         }
         ServerEvent::MessageStart { bdat } => {
@@ -565,7 +611,11 @@ impl WasmServerConnection {
                 EVENT_CONTENT
             }
             ServerEvent::Mail { id, from, options }
-                if options.auth.is_none() && options.ret.is_none() && options.envelope_id.is_none() =>
+                if options.auth.is_none()
+                    && options.ret.is_none()
+                    && options.envelope_id.is_none()
+                    && options.deliver_by.is_none()
+                    && options.mt_priority.is_none() =>
             {
                 self.event_id = id.get() as f64;
                 self.event_value = JsValue::from(from);
@@ -582,7 +632,10 @@ impl WasmServerConnection {
             ServerEvent::Rcpt { id, to, options }
                 if options.notify.is_none()
                     && options.original_recipient.is_none()
-                    && options.original_recipient_type.is_none() =>
+                    && options.original_recipient_type.is_none()
+                    && options.require_recipient_valid_since.is_none()
+                    && options.deliver_by.is_none()
+                    && options.mt_priority.is_none() =>
             {
                 self.event_id = id.get() as f64;
                 self.event_value = JsValue::from(to);

@@ -24,6 +24,15 @@ export interface RawMailOptions {
   auth?: string | null;
   ret?: "FULL" | "HDRS";
   envelopeId?: string;
+  deliverBy?: RawDeliverBy;
+  mtPriority?: number;
+}
+
+/** `BY=` (RFC 2852): seconds, `N`otify or `R`eturn, trace. */
+export interface RawDeliverBy {
+  time: number;
+  mode: "N" | "R";
+  trace: boolean;
 }
 
 /** RCPT TO parameters, decoded by the core. */
@@ -31,6 +40,10 @@ export interface RawRcptOptions {
   notify?: Array<"SUCCESS" | "FAILURE" | "DELAY"> | "NEVER";
   originalRecipient?: string;
   originalRecipientType?: string;
+  requireRecipientValidSince?: Date;
+  rrvsAction?: "C" | "R";
+  deliverBy?: RawDeliverBy;
+  mtPriority?: number;
 }
 
 /** What TLS agreed with the client. */
@@ -142,8 +155,22 @@ export interface RawPeer {
   secureNet: boolean;
 }
 
+/** The extensions a server may offer beyond the ones always on (the `enable*` options, resolved). */
+export interface ServerExtensions {
+  enableSmtpUtf8: boolean;
+  enableRequireTls: boolean;
+  enableBinaryMime: boolean;
+  enableDsn: boolean;
+  enableRrvs: boolean;
+  enableDeliverBy: boolean;
+  /** Milliseconds; the smallest return-mode `BY=` accepted, advertised in seconds; 0 = none. */
+  minimumDeliverByTime: number;
+  enableMtPriority: boolean;
+  mtPriorityProfile: "MIXER" | "STANAG4406" | "NSEP" | null;
+}
+
 /** The per-server configuration of the core (made once; the wasm side parses the PEM once). */
-export interface RawServerConfig {
+export interface RawServerConfig extends ServerExtensions {
   domain: string;
   lmtp: boolean;
   tls: { cert: string; key: string } | null;
@@ -153,10 +180,6 @@ export interface RawServerConfig {
   allowInsecureAuth: boolean;
   authDisabled: boolean;
   strict: boolean;
-  enableSmtpUtf8: boolean;
-  enableRequireTls: boolean;
-  enableBinaryMime: boolean;
-  enableDsn: boolean;
   /** Client idle limit (ms) enforced by the core between commands and inside a message; 0 = none. */
   readTimeout: number;
   /** Whether the session logs a transcript (`transcript` events). */

@@ -5,9 +5,10 @@
  */
 
 import { type Network, parseNetwork } from "./cidr.js";
+import type { ServerExtensions } from "./core.js";
 import type { Backend, RateLimiter, ServerTranscriptLine, SmtpServerOptions, TlsCertificate } from "./types.js";
 
-/** The options with every default filled in. */
+/** The options with every default filled in (`extensions` as the core takes them). */
 export interface ResolvedOptions {
   backend: Backend;
   domain: string;
@@ -19,10 +20,7 @@ export interface ResolvedOptions {
   allowInsecureAuth: boolean;
   authDisabled: boolean;
   strict: boolean;
-  enableSmtpUtf8: boolean;
-  enableRequireTls: boolean;
-  enableBinaryMime: boolean;
-  enableDsn: boolean;
+  extensions: ServerExtensions;
   secureNets: Network[];
   /** The same, as given (for the core). */
   secureNetsText: string[];
@@ -59,6 +57,11 @@ const KEYS: ReadonlySet<string> = new Set([
   "enableRequireTls",
   "enableBinaryMime",
   "enableDsn",
+  "enableRrvs",
+  "enableDeliverBy",
+  "minimumDeliverByTime",
+  "enableMtPriority",
+  "mtPriorityProfile",
   "secureNets",
   "rateLimiter",
   "readTimeout",
@@ -66,6 +69,8 @@ const KEYS: ReadonlySet<string> = new Set([
   "maxConnections",
   "debug",
 ]);
+
+const MT_PRIORITY_PROFILES = ["MIXER", "STANAG4406", "NSEP"] as const;
 
 const BACKEND_KEYS = ["login", "anonymousLogin", "generateSid", "allowProxy"] as const;
 
@@ -142,6 +147,11 @@ export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
   const debug = options["debug"] ?? null;
   if (debug !== null && typeof debug !== "function") fail("option debug must be a function");
 
+  const profile = options["mtPriorityProfile"] ?? null;
+  if (profile !== null && !MT_PRIORITY_PROFILES.includes(profile as never)) {
+    fail(`option mtPriorityProfile must be one of ${MT_PRIORITY_PROFILES.join(", ")}`);
+  }
+
   const maxLineLength = count(options, "maxLineLength", DEFAULTS.maxLineLength);
   if (maxLineLength !== 0 && maxLineLength < 512) fail("option maxLineLength must be at least 512 (RFC 5321 4.5.3.1.4)");
 
@@ -156,10 +166,17 @@ export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
     allowInsecureAuth: bool(options, "allowInsecureAuth"),
     authDisabled: bool(options, "authDisabled"),
     strict: bool(options, "strict"),
-    enableSmtpUtf8: bool(options, "enableSmtpUtf8"),
-    enableRequireTls: bool(options, "enableRequireTls"),
-    enableBinaryMime: bool(options, "enableBinaryMime"),
-    enableDsn: bool(options, "enableDsn"),
+    extensions: {
+      enableSmtpUtf8: bool(options, "enableSmtpUtf8"),
+      enableRequireTls: bool(options, "enableRequireTls"),
+      enableBinaryMime: bool(options, "enableBinaryMime"),
+      enableDsn: bool(options, "enableDsn"),
+      enableRrvs: bool(options, "enableRrvs"),
+      enableDeliverBy: bool(options, "enableDeliverBy"),
+      minimumDeliverByTime: count(options, "minimumDeliverByTime", 0),
+      enableMtPriority: bool(options, "enableMtPriority"),
+      mtPriorityProfile: profile as ServerExtensions["mtPriorityProfile"],
+    },
     secureNets,
     secureNetsText: (secureNetsInput as string[]).slice(),
     rateLimiter: rateLimiter as RateLimiter | null,

@@ -56,6 +56,20 @@ export interface ServerMailOptions {
   ret?: "FULL" | "HDRS";
   /** DSN `ENVID=`, decoded. */
   envelopeId?: string;
+  /** `BY=` (DELIVERBY, RFC 2852), when `enableDeliverBy`. */
+  deliverBy?: DeliverByOptions;
+  /** `MT-PRIORITY=` (RFC 6710), -9 to 9, when `enableMtPriority`. */
+  mtPriority?: number;
+}
+
+/** `BY=<time>;<mode>[T]` (RFC 2852; go-smtp's `DeliverByOptions`). */
+export interface DeliverByOptions {
+  /** Seconds from the message's arrival; zero or negative only in notify mode. */
+  time: number;
+  /** `N`: deliver anyway and send a delay DSN; `R`: return the message when the time is up. */
+  mode: "N" | "R";
+  /** `T`: trace the delivery (a DSN from each hop). */
+  trace: boolean;
 }
 
 /** RCPT TO parameters, decoded. */
@@ -64,6 +78,14 @@ export interface ServerRcptOptions {
   /** DSN `ORCPT=` address, decoded. */
   originalRecipient?: string;
   originalRecipientType?: string;
+  /** `RRVS=` (RFC 7293), when `enableRrvs`: deliver only if the mailbox has had the same owner since then. */
+  requireRecipientValidSince?: Date;
+  /** The action after `RRVS=`'s date: `C` continue, `R` reject, when the next hop lacks RRVS (absent: reject). */
+  rrvsAction?: "C" | "R";
+  /** `BY=` given with RCPT (go-smtp's client sends it there; the RFC puts it on MAIL). */
+  deliverBy?: DeliverByOptions;
+  /** `MT-PRIORITY=` given with RCPT (go-smtp's client sends it there; the RFC puts it on MAIL). */
+  mtPriority?: number;
 }
 
 /**
@@ -172,6 +194,16 @@ export interface SmtpServerOptions {
   enableRequireTls?: boolean;
   enableBinaryMime?: boolean;
   enableDsn?: boolean;
+  /** Offer RRVS (RFC 7293): `requireRecipientValidSince` in `rcpt()`'s options. */
+  enableRrvs?: boolean;
+  /** Offer DELIVERBY (RFC 2852): `deliverBy` in `mail()`'s options. */
+  enableDeliverBy?: boolean;
+  /** Milliseconds (seconds precision): the smallest return-mode `BY=` accepted, advertised as `DELIVERBY <s>`. */
+  minimumDeliverByTime?: number;
+  /** Offer MT-PRIORITY (RFC 6710): `mtPriority` in `mail()`'s options. */
+  enableMtPriority?: boolean;
+  /** The priority profile advertised with MT-PRIORITY (RFC 6710 section 10). */
+  mtPriorityProfile?: "MIXER" | "STANAG4406" | "NSEP";
   /** CIDRs (or single addresses) whose clients may AUTH without TLS (the seed's SecureNet). */
   secureNets?: string[];
   /** Consulted per client address for each connection and each failed AUTH. */
