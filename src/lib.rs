@@ -70,7 +70,7 @@ pub use server::{
 pub use time::Timestamp;
 pub use tls::{ClientCertificate, TlsConnector, TlsInfo, TlsLayer, TlsOptions};
 #[cfg(feature = "server")]
-pub use tls::{TlsAcceptor, TlsServerOptions};
+pub use tls::{SniCertificate, TlsAcceptor, TlsServerOptions};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

@@ -4,6 +4,7 @@
 // of tests/server-fake-core.mjs (which also works before the wasm is built).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import tls from "node:tls";
 
 import {
   ErrAuthFailed,
@@ -16,6 +17,7 @@ import {
 } from "../dist/server/node.js";
 import { SmtpError as ClientSmtpError } from "../dist/errors.js";
 import { inNetworks, parseNetwork } from "../dist/server/cidr.js";
+import { makeSelfSignedCertificates } from "../node/selfsigned.js";
 import { fakeCoreFactory } from "./server-fake-core.mjs";
 import { readAll, recordingBackend, talk } from "./server-client.mjs";
 
@@ -52,6 +54,10 @@ describe("options", () => {
     const { backend } = recordingBackend();
     assert.throws(() => new SmtpServer({ backend, maxRecipent: 5 }), /unknown option "maxRecipent"/);
     assert.throws(() => new SmtpServer({ backend, tls: { cert: "x", key: "y", ca: "z" } }), /unknown tls option/);
+    const pem = { cert: "-----BEGIN CERTIFICATE-----", key: "-----BEGIN PRIVATE KEY-----" };
+    assert.throws(() => new SmtpServer({ backend, tls: { ...pem, sni: [] } }), /tls.sni must be/);
+    assert.throws(() => new SmtpServer({ backend, tls: { ...pem, sni: { "a.test": { ...pem, ca: 1 } } } }), /unknown tls.sni\["a.test"\] option "ca"/);
+    assert.throws(() => new SmtpServer({ backend, tls: { ...pem, sni: { "a.test": { cert: "x", key: pem.key } } } }), /tls.sni\["a.test"\].cert/);
   });
   test("wrong types and missing backend are refused", () => {
     const { backend } = recordingBackend();
@@ -819,5 +825,39 @@ describe("events from the wasm core", { skip: !useWasm && "the wasm core only (S
     } finally {
       await s.close();
     }
+  });
+});
+
+describe("certificates by SNI", { skip: !useWasm && "the wasm core only (SMTP_WASM_SERVER_CORE=wasm)" }, () => {
+  test("each client gets the certificate for the name it asks; a bad one is refused at construction", async () => {
+    const main = makeSelfSignedCertificates({ names: ["localhost", "127.0.0.1"] });
+    const mail = makeSelfSignedCertificates({ names: ["mail.example.org"] });
+    const wild = makeSelfSignedCertificates({ names: ["*.example.net"] });
+    const { backend } = recordingBackend();
+    const sni = { "mail.example.org": { cert: mail.cert, key: mail.key }, "*.example.NET": { cert: wild.cert, key: wild.key } };
+    const s = server({ backend, tls: { cert: main.cert, key: main.key, sni } });
+    const { port } = await s.listen({ port: 0, host: "127.0.0.1", implicitTls: true });
+    const subjectFor = (servername, ca) =>
+      new Promise((resolve, reject) => {
+        const socket = tls.connect({ host: "127.0.0.1", port, servername, ca }, () => {
+          resolve(socket.getPeerCertificate().subject.CN);
+          socket.destroy();
+        });
+        socket.once("error", reject);
+      });
+    try {
+      assert.equal(await subjectFor("mail.example.org", mail.ca), "mail.example.org");
+      assert.equal(await subjectFor("mx2.example.net", wild.ca), "*.example.net");
+      assert.equal(await subjectFor("localhost", main.ca), "localhost");
+      // No SNI (an IP address): the default certificate.
+      assert.equal(await subjectFor(undefined, main.ca), "localhost");
+    } finally {
+      await s.close();
+    }
+    // A key that is not the certificate's, or a name that is not one, fails at once (not at a client's handshake).
+    const broken = server({ backend, tls: { cert: main.cert, key: main.key, sni: { "mail.example.org": { cert: mail.cert, key: wild.key } } } });
+    await assert.rejects(broken.listen({ port: 0 }), /mail\.example\.org.*does not belong/);
+    const badName = server({ backend, tls: { cert: main.cert, key: main.key, sni: { "mail.*.org": { cert: mail.cert, key: mail.key } } } });
+    await assert.rejects(badName.listen({ port: 0 }), /not a host name/);
   });
 });

@@ -169,6 +169,54 @@ fn no_sni_for_an_ip_address() {
 }
 
 #[test]
+fn sni_picks_the_certificate_by_name() {
+    let pki = Pki::new();
+    let default = pki.leaf(KeyKind::P256);
+    let mail = pki.leaf_for(KeyKind::Ed25519, &["mail.example.org"], "mail.example.org");
+    let wild = pki.leaf_for(KeyKind::Rsa, &["*.example.net"], "wildcard example.net");
+    let options = TlsServerOptions::new(default.chain_pem.clone(), default.key_pem.clone())
+        .with_sni_certificate("MAIL.example.org", mail.chain_pem.clone(), mail.key_pem.clone())
+        .with_sni_certificate("*.example.net", wild.chain_pem.clone(), wild.key_pem.clone());
+    let acceptor = TlsAcceptor::new(&options).expect("acceptor");
+    let leaf_subject = |name: &str| {
+        let mut pair = Pair::new(&connector_trusting(&pki), name, &acceptor);
+        pair.run();
+        pair.assert_ok();
+        pair.client.info().expect("info").subject.unwrap_or_default()
+    };
+    // An exact name (any case), a wildcard one label down, and the default for everything else.
+    assert_eq!(leaf_subject("mail.example.org"), "CN=mail.example.org");
+    assert_eq!(leaf_subject("Mail.Example.Org"), "CN=mail.example.org");
+    assert_eq!(leaf_subject("mx1.example.net"), "CN=wildcard example.net");
+    assert_eq!(leaf_subject("localhost"), "CN=smtp-wasm test server");
+    assert_eq!(leaf_subject("127.0.0.1"), "CN=smtp-wasm test server");
+    // The default for a name no certificate has: the client refuses it, as it should.
+    let mut pair = Pair::new(&connector_trusting(&pki), "a.b.example.net", &acceptor);
+    pair.run();
+    assert_eq!(
+        pair.client_error.map(|e| e.kind),
+        Some(TlsErrorKind::NameMismatch)
+    );
+
+    // Mistakes are named at construction.
+    let bad = |name: &str, key: &str| {
+        let options = TlsServerOptions::new(default.chain_pem.clone(), default.key_pem.clone())
+            .with_sni_certificate(name, mail.chain_pem.clone(), key.to_owned());
+        TlsAcceptor::new(&options).expect_err(name).to_string()
+    };
+    assert!(bad("mail.example.org", &default.key_pem).contains("the certificate for \"mail.example.org\""));
+    assert!(bad("mail.*.org", &mail.key_pem).contains("not a host name"));
+    assert!(bad("10.0.0.1", &mail.key_pem).contains("not a host name"));
+    let twice = TlsServerOptions::new(default.chain_pem.clone(), default.key_pem.clone())
+        .with_sni_certificate("a.example", mail.chain_pem.clone(), mail.key_pem.clone())
+        .with_sni_certificate("A.example", mail.chain_pem.clone(), mail.key_pem.clone());
+    assert!(TlsAcceptor::new(&twice)
+        .expect_err("twice")
+        .to_string()
+        .contains("given twice"));
+}
+
+#[test]
 fn a_returning_client_resumes_with_either_version() {
     let pki = Pki::new();
     for (tls12, tls13) in [(false, true), (true, false)] {

@@ -24,7 +24,7 @@ mod stream;
 mod verify;
 
 #[cfg(feature = "server")]
-pub use server::{TlsAcceptor, TlsServerLayer, TlsServerOptions, MAX_EARLY_SERVER_PLAINTEXT};
+pub use server::{SniCertificate, TlsAcceptor, TlsServerLayer, TlsServerOptions, MAX_EARLY_SERVER_PLAINTEXT};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

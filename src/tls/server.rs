@@ -10,15 +10,17 @@
 //! what it gives, even after an error (rustls queues an alert telling the client why the connection failed).
 //!
 //! The certificate and key are PEM: an RSA, ECDSA (P-256, P-384) or Ed25519 key in PKCS#8 (`BEGIN PRIVATE KEY`),
-//! PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`). Time (for session tickets) comes from the
-//! `now` handed in, never from a system clock: `wasm32-unknown-unknown` has none.
+//! PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`). More certificates may be served by the name
+//! the client asks for (SNI, [`TlsServerOptions::with_sni_certificate`]), the first one to every other client. Time
+//! (for session tickets) comes from the `now` handed in, never from a system clock: `wasm32-unknown-unknown` has
+//! none.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WantsServerCert;
+use rustls::pki_types::{CertificateDer, DnsName, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WantsServerCert};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{
     AlertDescription, ConfigBuilder, HandshakeKind, PeerIncompatible, ProtocolVersion, ServerConfig,
@@ -46,6 +48,31 @@ pub struct TlsServerOptions {
     pub tls12: bool,
     /// Offer TLS 1.3 (the default).
     pub tls13: bool,
+    /// Certificates served instead to clients asking for their names (SNI); the one above goes to every other
+    /// client, and to clients that send no name.
+    pub sni: Vec<SniCertificate>,
+}
+
+/// A certificate served to clients that ask for `server_name` in their ClientHello (SNI).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SniCertificate {
+    /// A host name (`mx.example.org`, any case), or `*.example.org` for every name one label below it. An exact
+    /// name wins over a wildcard.
+    pub server_name: String,
+    /// As [`TlsServerOptions::certificate_chain_pem`].
+    pub certificate_chain_pem: String,
+    /// As [`TlsServerOptions::private_key_pem`].
+    pub private_key_pem: String,
+}
+
+impl std::fmt::Debug for SniCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SniCertificate")
+            .field("server_name", &self.server_name)
+            .field("certificate_chain_pem", &self.certificate_chain_pem)
+            .field("private_key_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 impl TlsServerOptions {
@@ -57,7 +84,24 @@ impl TlsServerOptions {
             private_key_pem: private_key_pem.into(),
             tls12: true,
             tls13: true,
+            sni: Vec::new(),
         }
+    }
+
+    /// These options with another certificate, served to clients that ask for `server_name` (SNI).
+    #[must_use]
+    pub fn with_sni_certificate(
+        mut self,
+        server_name: impl Into<String>,
+        certificate_chain_pem: impl Into<String>,
+        private_key_pem: impl Into<String>,
+    ) -> Self {
+        self.sni.push(SniCertificate {
+            server_name: server_name.into(),
+            certificate_chain_pem: certificate_chain_pem.into(),
+            private_key_pem: private_key_pem.into(),
+        });
+        self
     }
 }
 
@@ -69,6 +113,7 @@ impl std::fmt::Debug for TlsServerOptions {
             .field("private_key_pem", &"<redacted>")
             .field("tls12", &self.tls12)
             .field("tls13", &self.tls13)
+            .field("sni", &self.sni)
             .finish()
     }
 }
@@ -89,29 +134,26 @@ impl TlsAcceptor {
     /// encrypted, is of an unsupported type, or does not belong to the leaf certificate, or when no TLS version is
     /// enabled. The message says which.
     pub fn new(options: &TlsServerOptions) -> Result<TlsAcceptor, Error> {
-        let chain = certificate_chain(&options.certificate_chain_pem)?;
-        let key = private_key(&options.private_key_pem)?;
-        let signing_key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| {
-            key_error(
-                "the private key is not a supported key: RSA (2048 to 8192 bits), ECDSA P-256 or P-384, or \
-                 Ed25519",
-            )
-        })?;
-        let certified = CertifiedKey::new(chain, signing_key);
-        match certified.keys_match() {
-            Ok(()) => {}
-            Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
-                return Err(key_error(
-                    "the private key does not belong to the certificate (the first one in the chain must be the \
-                     key's own certificate)",
-                ))
+        let default = certified_key(&options.certificate_chain_pem, &options.private_key_pem)?;
+        let mut by_name: Vec<(String, Arc<CertifiedKey>)> = Vec::new();
+        for sni in &options.sni {
+            let name = sni_name(&sni.server_name)?;
+            if by_name.iter().any(|(seen, _)| *seen == name) {
+                return Err(Error::Usage(format!(
+                    "tls.sni: {:?} is given twice",
+                    sni.server_name
+                )));
             }
-            Err(rustls::Error::InconsistentKeys(_)) => {}
-            Err(_) => {
-                return Err(certificate_error(
-                    "the first certificate of the chain is not a valid X.509 certificate",
-                ))
-            }
+            let key =
+                certified_key(&sni.certificate_chain_pem, &sni.private_key_pem).map_err(|e| match e {
+                    Error::Tls(mut error) => {
+                        error.message =
+                            format!("the certificate for {:?}: {}", sni.server_name, error.message);
+                        Error::Tls(error)
+                    }
+                    other => other,
+                })?;
+            by_name.push((name, Arc::new(key)));
         }
         let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
             (options.tls13, &rustls::version::TLS13),
@@ -129,7 +171,15 @@ impl TlsAcceptor {
                 .with_protocol_versions(&versions)
                 .map_err(|e| key_error(format!("cannot configure TLS: {e}")))?
                 .with_no_client_auth();
-        let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        let resolver: Arc<dyn ResolvesServerCert> = if by_name.is_empty() {
+            Arc::new(SingleCertAndKey::from(default))
+        } else {
+            Arc::new(SniResolver {
+                default: Arc::new(default),
+                by_name,
+            })
+        };
+        let mut config = builder.with_cert_resolver(resolver);
         // On wasm32 the provider lists ChaCha20-Poly1305 first (no AES instructions: ring's software AES-GCM is
         // several times slower there), and the server's order decides: Node/OpenSSL and Go clients put AES-GCM
         // first because *they* have AES-NI, but the cost that matters here is ours. Natively the client's order
@@ -158,6 +208,69 @@ impl TlsAcceptor {
         Ok(TlsServerLayer {
             stream: TlsStream::new(conn, clock, &CLIENT, MAX_EARLY_SERVER_PLAINTEXT),
         })
+    }
+}
+
+/// The chain and key as rustls serves them, checked to belong together.
+fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedKey, Error> {
+    let chain = certificate_chain(chain_pem)?;
+    let key = private_key(key_pem)?;
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| {
+        key_error(
+            "the private key is not a supported key: RSA (2048 to 8192 bits), ECDSA P-256 or P-384, or Ed25519",
+        )
+    })?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    match certified.keys_match() {
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(key_error(
+            "the private key does not belong to the certificate (the first one in the chain must be the key's own \
+             certificate)",
+        )),
+        // Unknown: rustls cannot tell (a key type it cannot compare); the handshake will.
+        Ok(()) | Err(rustls::Error::InconsistentKeys(_)) => Ok(certified),
+        Err(_) => Err(certificate_error(
+            "the first certificate of the chain is not a valid X.509 certificate",
+        )),
+    }
+}
+
+/// An SNI name as it is matched: lower case, a DNS name or `*.` and one.
+fn sni_name(text: &str) -> Result<String, Error> {
+    let name = text.trim_end_matches('.').to_ascii_lowercase();
+    let host = name.strip_prefix("*.").unwrap_or(&name);
+    if host.contains('*')
+        || DnsName::try_from(host).is_err()
+        || !host.bytes().any(|b| b.is_ascii_alphabetic())
+    {
+        return Err(Error::Usage(format!(
+            "tls.sni: {text:?} is not a host name (or *.domain)"
+        )));
+    }
+    Ok(name)
+}
+
+/// Picks the certificate by the name in the ClientHello: an exact name, then a wildcard one label up, then the
+/// default (also for clients that send no name, or an IP address, which SNI cannot carry).
+#[derive(Debug)]
+struct SniResolver {
+    default: Arc<CertifiedKey>,
+    by_name: Vec<(String, Arc<CertifiedKey>)>,
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let chosen = client_hello.server_name().and_then(|asked| {
+            let asked = asked.to_ascii_lowercase();
+            let parent = asked.split_once('.').map(|(_, parent)| parent);
+            let exact = self.by_name.iter().find(|(name, _)| *name == asked);
+            exact.or_else(|| {
+                self.by_name.iter().find(|(name, _)| {
+                    name.strip_prefix("*.")
+                        .is_some_and(|domain| Some(domain) == parent)
+                })
+            })
+        });
+        Some(Arc::clone(chosen.map_or(&self.default, |(_, key)| key)))
     }
 }
 
@@ -217,9 +330,8 @@ fn private_key(text: &str) -> Result<PrivateKeyDer<'static>, Error> {
 
 /// One TLS server connection, sans-IO. Made by [`TlsAcceptor::accept`].
 ///
-/// Its mechanics (early plaintext, record tracking, the read loop) are the client [`TlsLayer`](super::TlsLayer)'s
-/// with the roles' messages swapped; both are to share one generic core once the client's TLS work in flight on
-/// other branches (client certificates, bounded record memory) has landed.
+/// Its mechanics (early plaintext, record tracking, the read loop) are the client [`TlsLayer`](super::TlsLayer)'s,
+/// shared through `TlsStream` (src/tls/stream.rs) with the roles' messages swapped.
 ///
 /// After any call, drain [`TlsServerLayer::poll_ciphertext`]. Once a method returned an error the connection is
 /// dead: every later call returns the same error (but `poll_ciphertext` still yields the alert rustls queued).

@@ -89,7 +89,21 @@ impl WasmServerConfig {
         let acceptor = if tls.is_object() {
             let cert = get_string(&tls, "cert")?.ok_or_else(|| option_error("tls.cert", "is required"))?;
             let key = get_string(&tls, "key")?.ok_or_else(|| option_error("tls.key", "is required"))?;
-            Some(TlsAcceptor::new(&TlsServerOptions::new(cert, key)).map_err(|error| error_to_js(&error))?)
+            let mut options = TlsServerOptions::new(cert, key);
+            let sni = get(&tls, "sni");
+            if sni.is_object() {
+                for entry in Object::entries(sni.unchecked_ref::<Object>()).iter() {
+                    let pair: Array = entry.unchecked_into();
+                    let name = pair.get(0).as_string().unwrap_or_default();
+                    let value = pair.get(1);
+                    let cert =
+                        get_string(&value, "cert")?.ok_or_else(|| option_error("tls.sni", "needs cert"))?;
+                    let key =
+                        get_string(&value, "key")?.ok_or_else(|| option_error("tls.sni", "needs key"))?;
+                    options = options.with_sni_certificate(name, cert, key);
+                }
+            }
+            Some(TlsAcceptor::new(&options).map_err(|error| error_to_js(&error))?)
         } else {
             None
         };

@@ -127,11 +127,14 @@ impl Pki {
 
     /// A leaf for [`LEAF_NAMES`] with a `kind` key.
     pub fn leaf(&self, kind: KeyKind) -> ServerCert {
-        let names: Vec<String> = LEAF_NAMES.iter().map(|name| (*name).to_owned()).collect();
+        self.leaf_for(kind, LEAF_NAMES, "smtp-wasm test server")
+    }
+
+    /// A leaf for `names` with a `kind` key and this common name.
+    pub fn leaf_for(&self, kind: KeyKind, names: &[&str], common_name: &str) -> ServerCert {
+        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
         let mut params = CertificateParams::new(names).expect("params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "smtp-wasm test server");
+        params.distinguished_name.push(DnType::CommonName, common_name);
         validity(&mut params);
         let (key, key_pem) = kind.key();
         let issuer = Issuer::from_params(&self.params, &self.key);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { TlsCertificate } from "./types.js";
+
 /** A reply the application chose: `{ code, enhancedCode, text }` (the text may hold `\n` for a multi-line reply). */
 export interface RawReplySpec {
   code: number;
@@ -173,7 +175,7 @@ export interface ServerExtensions {
 export interface RawServerConfig extends ServerExtensions {
   domain: string;
   lmtp: boolean;
-  tls: { cert: string; key: string } | null;
+  tls: TlsCertificate | null;
   maxRecipients: number;
   maxMessageBytes: number;
   maxLineLength: number;

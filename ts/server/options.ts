@@ -94,6 +94,18 @@ function count(options: Record<string, unknown>, key: string, fallback: number):
   return v;
 }
 
+/** `{ cert, key }` checked to be PEM (the core checks the rest: parsing, key type, that the two belong together). */
+function certificate(t: object, where: string): TlsCertificate {
+  const { cert, key } = t as Record<string, unknown>;
+  if (typeof cert !== "string" || !cert.includes("-----BEGIN CERTIFICATE-----")) {
+    fail(`option ${where}.cert must be a PEM certificate chain, leaf first`);
+  }
+  if (typeof key !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    fail(`option ${where}.key must be a PEM private key`);
+  }
+  return { cert, key };
+}
+
 /** Validates and completes the options; throws a TypeError naming the first problem. */
 export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
   if (typeof input !== "object" || input === null) fail("new SmtpServer({ backend, ... }) needs an options object");
@@ -123,16 +135,23 @@ export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
   if (options["tls"] !== undefined) {
     const t = options["tls"];
     if (typeof t !== "object" || t === null) fail("option tls must be { cert, key } (PEM strings)");
-    const extra = Object.keys(t).filter((k) => k !== "cert" && k !== "key");
+    const extra = Object.keys(t).filter((k) => k !== "cert" && k !== "key" && k !== "sni");
     if (extra.length > 0) fail(`unknown tls option ${JSON.stringify(extra[0])}`);
-    const { cert, key } = t as Record<string, unknown>;
-    if (typeof cert !== "string" || !cert.includes("-----BEGIN CERTIFICATE-----")) {
-      fail("option tls.cert must be a PEM certificate chain, leaf first");
+    tls = certificate(t, "tls");
+    const sni = (t as Record<string, unknown>)["sni"];
+    if (sni !== undefined) {
+      if (typeof sni !== "object" || sni === null || Array.isArray(sni)) {
+        fail('option tls.sni must be { "host.name": { cert, key }, ... }');
+      }
+      tls.sni = Object.fromEntries(
+        Object.entries(sni).map(([name, pair]) => {
+          if (typeof pair !== "object" || pair === null) fail(`option tls.sni[${JSON.stringify(name)}] must be { cert, key }`);
+          const extraKey = Object.keys(pair).find((k) => k !== "cert" && k !== "key");
+          if (extraKey !== undefined) fail(`unknown tls.sni[${JSON.stringify(name)}] option ${JSON.stringify(extraKey)}`);
+          return [name, certificate(pair, `tls.sni[${JSON.stringify(name)}]`)];
+        }),
+      );
     }
-    if (typeof key !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
-      fail("option tls.key must be a PEM private key");
-    }
-    tls = { cert, key };
   }
 
   const secureNetsInput = options["secureNets"] ?? [];

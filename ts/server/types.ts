@@ -167,6 +167,11 @@ export interface TlsCertificate {
   cert: string;
   /** The private key (PEM: PKCS#8, PKCS#1 RSA, or SEC1 EC). */
   key: string;
+  /**
+   * Certificates by the name a client asks for (SNI): `{ "mail.example.org": { cert, key }, "*.example.net": ... }`
+   * (an exact name wins over a `*.` one label up). `cert`/`key` above go to every other client.
+   */
+  sni?: Record<string, { cert: string; key: string }>;
 }
 
 /** Options of {@link SmtpServer}. Unknown keys are refused. */
