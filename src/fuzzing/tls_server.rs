@@ -23,8 +23,11 @@ const KEY: &str = include_str!("../../tests/data/ec-p256-key-sec1.pem");
 fn acceptor() -> &'static TlsAcceptor {
     static ACCEPTOR: OnceLock<TlsAcceptor> = OnceLock::new();
     ACCEPTOR.get_or_init(|| {
-        TlsAcceptor::new(&TlsServerOptions::new(CERT, KEY))
-            .unwrap_or_else(|e| panic!("fuzz certificate: {e}"))
+        // With SNI entries, so that whatever name a ClientHello carries goes through the resolver.
+        let options = TlsServerOptions::new(CERT, KEY)
+            .with_sni_certificate("mail.example.test", CERT, KEY)
+            .with_sni_certificate("*.example.org", CERT, KEY);
+        TlsAcceptor::new(&options).unwrap_or_else(|e| panic!("fuzz certificate: {e}"))
     })
 }
 
