@@ -4,7 +4,7 @@
 #   scripts/setup.sh [component...]        default: all
 #
 #   rust      rustup target wasm32-unknown-unknown, rustfmt + clippy components, apt clang (ring's C code for wasm)
-#   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify microsocks
+#   servers   apt postfix (preseeded "No configuration") dovecot-core libsasl2-modules swaks websockify microsocks haproxy
 #             openssl python3-venv curl, golang-go + go-smtp/go-sasl sources (the go-smtp reference peers of
 #             test-servers/gosmtp, built offline in GOPATH mode); npm smtp-server + nodemailer into test-servers/node_modules (committed lock
 #             file);
@@ -56,7 +56,7 @@ setup_rust() {
 
 # ------------------------------------------------------------------------------------------------ servers
 SERVER_PKGS=(postfix dovecot-core libsasl2-modules swaks libnet-ssleay-perl libio-socket-inet6-perl libdigest-hmac-perl
-  websockify microsocks openssl python3 python3-venv bsdutils procps curl
+  websockify microsocks openssl python3 python3-venv bsdutils procps curl haproxy
   golang-go golang-github-emersion-go-smtp-dev golang-github-emersion-go-sasl-dev)
 setup_servers() {
   local did=()

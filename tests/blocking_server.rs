@@ -24,6 +24,7 @@ type Message = (Vec<u8>, Option<TlsInfo>);
 struct Inbox {
     messages: Arc<Mutex<Vec<Message>>>,
     closed: Arc<Mutex<Vec<CloseReason>>>,
+    peers: Arc<Mutex<Vec<PeerInfo>>>,
     refuse: bool,
 }
 
@@ -38,6 +39,7 @@ impl Handler for Inbox {
 
     fn connect(&self, peer: &PeerInfo) -> Option<Session> {
         assert!(peer.remote_ip.is_some() && peer.local_port.is_some());
+        self.peers.lock().unwrap().push(peer.clone());
         (!self.refuse).then(|| Session {
             inbox: self.clone(),
             content: Vec::new(),
@@ -298,4 +300,44 @@ fn connections_over_the_cap_get_421_and_a_freed_slot_is_reused() {
     assert!(greeted.starts_with("220 "), "{greeted}");
     running.stop();
     assert_eq!(server.open_connections(), 0);
+}
+
+#[test]
+fn a_trusted_proxy_names_the_client_with_a_proxy_protocol_header() {
+    use std::io::Read;
+    let inbox = Inbox::default();
+    assert!(
+        BlockingServer::new(ServerConfig::new("mx.example.test"), inbox.clone())
+            .with_proxy_protocol(&["127.0.0.1/40"])
+            .is_err()
+    );
+    let mut config = ServerConfig::new("mx.example.test");
+    config.read_timeout = Some(Duration::from_millis(500));
+    let server = BlockingServer::new(config, inbox.clone())
+        .with_proxy_protocol(&["127.0.0.0/8"])
+        .unwrap();
+    let running = start(&server, false);
+    // The header and the client's EHLO in one write (the EHLO is kept).
+    let mut stream = TcpStream::connect(("127.0.0.1", running.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .write_all(b"PROXY TCP6 2001:db8::9 2001:db8::1 40000 25\r\nEHLO client.example\r\nQUIT\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    assert!(read_line(&mut reader).starts_with("220 "));
+    assert!(read_line(&mut reader).starts_with("250-mx.example.test Hello client.example"));
+    let peer = inbox.peers.lock().unwrap()[0].clone();
+    assert_eq!(peer.remote_ip, Some("2001:db8::9".parse().unwrap()));
+    assert_eq!((peer.remote_port, peer.local_port), (Some(40000), Some(25)));
+    // No header from a trusted proxy, or too late: closed without a byte, and no session.
+    for first in [&b"EHLO spoofer.example\r\n"[..], b""] {
+        let mut stream = TcpStream::connect(("127.0.0.1", running.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(first).unwrap();
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got);
+        assert_eq!(got, b"", "{}", String::from_utf8_lossy(first));
+    }
+    assert_eq!(inbox.peers.lock().unwrap().len(), 1);
+    running.stop();
 }

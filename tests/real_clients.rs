@@ -1,7 +1,8 @@
 //! Real SMTP clients against our native server (`smtp_wasm::blocking::BlockingServer` over `ServerConnection`):
 //! swaks (STARTTLS, implicit TLS, AUTH PLAIN/LOGIN, pipelining), curl (`smtp://`, `--ssl-reqd`, `smtps://`),
 //! Python's smtplib (`SMTP` + `starttls`, `SMTP_SSL`, `LMTP`) and Postfix's own SMTP client, which relays mail for
-//! `@$SMTP_WASM_RELAY_DOMAIN` to our server on `$SMTP_WASM_RUST_SERVER_PORT` with STARTTLS required.
+//! `@$SMTP_WASM_RELAY_DOMAIN` to our server on `$SMTP_WASM_RUST_SERVER_PORT` with STARTTLS required; and HAProxy in
+//! front of it, sending PROXY protocol headers (versions 1 and 2).
 //!
 //! Needs the certificates and Postfix from `scripts/servers.sh up` and the variables of `$SMTP_WASM_STATE/env.sh`;
 //! `./scripts/test.sh --tier real` does both. Built only with `--features real-servers`.
@@ -45,6 +46,8 @@ fn ca() -> String {
 #[derive(Debug, Clone, Default)]
 struct Delivered {
     helo: String,
+    /// The client as the session saw it (through a proxy: the one its PROXY header named).
+    peer: PeerInfo,
     lmtp: bool,
     auth: Option<String>,
     tls: Option<TlsInfo>,
@@ -99,10 +102,13 @@ struct Session {
 impl Handler for Recorder {
     type Session = Session;
 
-    fn connect(&self, _peer: &PeerInfo) -> Option<Session> {
+    fn connect(&self, peer: &PeerInfo) -> Option<Session> {
         Some(Session {
             recorder: self.clone(),
-            current: Delivered::default(),
+            current: Delivered {
+                peer: peer.clone(),
+                ..Delivered::default()
+            },
         })
     }
 }
@@ -168,6 +174,8 @@ struct Servers {
     smtps: u16,
     /// LMTP, plaintext.
     lmtp: u16,
+    /// Plaintext, every connection from 127.0.0.1 behind a PROXY protocol header (HAProxy in front).
+    proxied: u16,
 }
 
 fn listen(server: BlockingServer<Recorder>, listener: TcpListener, implicit_tls: bool) {
@@ -195,19 +203,22 @@ fn servers() -> &'static Servers {
         let lmtp = BlockingServer::new(lmtp_config, recorder.clone()).with_tls(acceptor);
         let host = env("SMTP_WASM_HOST");
         let bind = |port: u16| TcpListener::bind((host.as_str(), port)).expect("bind");
-        let (plain, implicit, lmtp_listener) = (bind(0), bind(0), bind(0));
+        let (plain, implicit, lmtp_listener, proxied) = (bind(0), bind(0), bind(0), bind(0));
         let port = |l: &TcpListener| l.local_addr().unwrap().port();
         let servers = Servers {
             recorder,
             smtp: port(&plain),
             smtps: port(&implicit),
             lmtp: port(&lmtp_listener),
+            proxied: port(&proxied),
         };
         // Where Postfix relays @$SMTP_WASM_RELAY_DOMAIN (a fixed port in its transport map).
         let relay_port: u16 = env("SMTP_WASM_RUST_SERVER_PORT").parse().unwrap();
         let relay = TcpListener::bind((host.as_str(), relay_port)).unwrap_or_else(|e| {
             panic!("cannot listen on {host}:{relay_port} for Postfix's relay ({e}): is another real_clients run up?")
         });
+        let behind_proxy = smtp.clone().with_proxy_protocol(&["127.0.0.1"]).expect("CIDR");
+        listen(behind_proxy, proxied, false);
         listen(smtp.clone(), plain, false);
         listen(smtp.clone(), implicit, true);
         listen(smtp, relay, false);
@@ -540,6 +551,90 @@ fn python_smtplib_sends_dsn_rrvs_deliverby_and_mt_priority_parameters() {
         })
     );
     assert!(got.rcpt[0].notify.is_some_and(|n| n.failure && !n.success));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HAProxy in front (PROXY protocol versions 1 and 2)
+
+/// HAProxy in TCP mode with two frontends, `send-proxy` and `send-proxy-v2`, both to `backend_port`; stopped on drop.
+struct Haproxy {
+    child: std::process::Child,
+    dir: PathBuf,
+    v1: u16,
+    v2: u16,
+}
+
+impl Haproxy {
+    fn start(backend_port: u16) -> Haproxy {
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (v1, v2) = (free(), free());
+        let dir = std::env::temp_dir().join(unique("haproxy"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("haproxy.cfg");
+        std::fs::write(
+            &config,
+            format!(
+                "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  \
+                 timeout server 30s\nlisten v1\n  bind 127.0.0.1:{v1}\n  server s 127.0.0.1:{backend_port} send-proxy\n\
+                 listen v2\n  bind 127.0.0.1:{v2}\n  server s 127.0.0.1:{backend_port} send-proxy-v2\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run haproxy: {e} (scripts/setup.sh servers installs it)"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", v2)).is_err() {
+            assert!(Instant::now() < deadline, "haproxy did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Haproxy { child, dir, v1, v2 }
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn haproxy_in_front_names_the_client_with_proxy_protocol_v1_and_v2() {
+    let s = servers();
+    let haproxy = Haproxy::start(s.proxied);
+    for (tag, port) in [("haproxy-v1", haproxy.v1), ("haproxy-v2", haproxy.v2)] {
+        let marker = unique(tag);
+        // swaks from 127.0.0.2, so that the client HAProxy names differs from HAProxy itself (127.0.0.1).
+        let out = swaks(&[
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--local-interface",
+            "127.0.0.2",
+            "--from",
+            "a@example.test",
+            "--to",
+            "b@example.test",
+            "--header",
+            &format!("Subject: {marker}"),
+        ]);
+        assert!(out.status.success(), "{tag}: {}", text(&out));
+        let got = s.recorder.wait_for(&marker, Duration::from_secs(10));
+        assert_eq!(got.peer.remote_ip, Some("127.0.0.2".parse().unwrap()), "{tag}");
+        // The destination is HAProxy's frontend, where the client connected.
+        assert_eq!(got.peer.local_port, Some(port), "{tag}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ describe("options", () => {
     assert.throws(() => new SmtpServer({ backend, mtPriorityProfile: "mixer" }), /MIXER, STANAG4406, NSEP/);
     assert.throws(() => new SmtpServer({ backend, enableRrvs: 1 }), /enableRrvs must be a boolean/);
     assert.throws(() => new SmtpServer({ backend, minimumDeliverByTime: -1 }), /minimumDeliverByTime/);
+    assert.throws(() => new SmtpServer({ backend, proxyProtocol: "127.0.0.1" }), /proxyProtocol must be an array/);
+    assert.throws(() => new SmtpServer({ backend, proxyProtocol: ["127.0.0.1/40"] }), /prefix/);
   });
   test("listen refuses unknown options and implicit TLS without a certificate", async () => {
     const s = server({ backend: recordingBackend().backend });
@@ -859,5 +861,115 @@ describe("certificates by SNI", { skip: !useWasm && "the wasm core only (SMTP_WA
     await assert.rejects(broken.listen({ port: 0 }), /mail\.example\.org.*does not belong/);
     const badName = server({ backend, tls: { cert: main.cert, key: main.key, sni: { "mail.*.org": { cert: mail.cert, key: mail.key } } } });
     await assert.rejects(badName.listen({ port: 0 }), /not a host name/);
+  });
+});
+
+// HAProxy's PROXY protocol from a trusted load balancer (pkg-tests/peers.test.mjs puts a real HAProxy in front).
+describe("PROXY protocol", { skip: !useWasm && "the wasm core only (SMTP_WASM_SERVER_CORE=wasm)" }, () => {
+  const proxied = async (options) => {
+    const seen = [];
+    const limited = [];
+    const { s, port } = await started({
+      ...options,
+      rateLimiter: { take: (key) => (limited.push(key), true) },
+      backend: {
+        anonymousLogin: (state) => ({
+          mail: (from) => void seen.push([from, state.remoteAddress, state.remotePort, state.localAddress, state.localPort]),
+          rcpt() {},
+          data: (stream) => readAll(stream).then(() => {}),
+          reset() {},
+          logout() {},
+        }),
+      },
+    });
+    return { s, port, seen, limited };
+  };
+
+  test("version 1 and 2 headers name the client; bytes after the header in the same write are kept", async () => {
+    const { s, port, seen, limited } = await proxied({ proxyProtocol: ["127.0.0.0/8"] });
+    try {
+      // Version 1, with the client's EHLO in the same packet as the header.
+      let c = await talk(port);
+      await c.write(Buffer.from("PROXY TCP4 203.0.113.9 198.51.100.1 40000 25\r\nEHLO a.test\r\n"));
+      assert.equal((await c.reply()).code, 220);
+      assert.equal((await c.reply()).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<v1@x.test>")).code, 250);
+      c.destroy();
+      // Version 2 (binary, IPv6), split over two writes.
+      const header = Buffer.concat([
+        Buffer.from("\r\n\r\n\0\r\nQUIT\n", "latin1"),
+        Buffer.from([0x21, 0x21, 0, 36]),
+        Buffer.from("20010db8000000000000000000000001", "hex"),
+        Buffer.from("20010db8000000000000000000000002", "hex"),
+        Buffer.from([0x9c, 0x40, 0x02, 0x4b]),
+      ]);
+      c = await talk(port);
+      await c.write(header.subarray(0, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      await c.write(header.subarray(10));
+      assert.equal((await c.reply()).code, 220);
+      assert.equal((await c.cmd("EHLO b.test")).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<v2@x.test>")).code, 250);
+      c.destroy();
+      // A health check (LOCAL): the proxy's own connection.
+      c = await talk(port);
+      await c.write(Buffer.concat([Buffer.from("\r\n\r\n\0\r\nQUIT\n", "latin1"), Buffer.from([0x20, 0x00, 0, 0])]));
+      assert.equal((await c.reply()).code, 220);
+      assert.equal((await c.cmd("EHLO c.test")).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<local@x.test>")).code, 250);
+      c.destroy();
+      assert.deepEqual(seen.map((m) => m.slice(0, 5)), [
+        ["v1@x.test", "203.0.113.9", 40000, "198.51.100.1", 25],
+        ["v2@x.test", "2001:db8::1", 40000, "2001:db8::2", 587],
+        ["local@x.test", "127.0.0.1", seen[2][2], "127.0.0.1", port],
+      ]);
+      // The rate limiter counted the clients, not the proxy.
+      assert.deepEqual(limited, ["203.0.113.9", "2001:db8::1", "127.0.0.1"]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a trusted peer without a valid header is dropped without a reply; others are never asked for one", async () => {
+    const errors = [];
+    const original = console.error;
+    console.error = (...args) => errors.push(args.join(" "));
+    const { s, port, seen } = await proxied({ proxyProtocol: ["127.0.0.1"], readTimeout: 300 });
+    try {
+      for (const first of ["EHLO spoofer.test\r\n", "PROXY TCP4 203.0.113.9 198.51.100.1 040000 25\r\n"]) {
+        const c = await talk(port);
+        await c.send(first);
+        assert.equal(await c.reply(), null, first);
+        assert.ok(await c.waitClosed());
+      }
+      // Silent past the read timeout: dropped too.
+      const slow = await talk(port);
+      assert.equal(await slow.reply(2000), null);
+      // A plain TCP health check (connect, close) is not worth a log line.
+      const check = await talk(port);
+      check.end();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(seen, []);
+      assert.equal(errors.length, 3, errors.join("\n"));
+      assert.match(errors[0], /PROXY protocol: the connection does not start with a PROXY protocol header/);
+      assert.match(errors[1], /malformed PROXY line/);
+      assert.match(errors[2], /no PROXY protocol header in time/);
+    } finally {
+      console.error = original;
+      await s.close();
+    }
+    // From an address not in proxyProtocol, a PROXY line is just an unknown command: nobody can claim an address.
+    const other = await proxied({ proxyProtocol: ["10.0.0.0/8"] });
+    try {
+      const c = await talk(other.port);
+      assert.equal((await c.reply()).code, 220);
+      assert.equal((await c.cmd("PROXY TCP4 203.0.113.9 198.51.100.1 40000 25")).code, 500);
+      assert.equal((await c.cmd("EHLO x.test")).code, 250);
+      assert.equal((await c.cmd("MAIL FROM:<d@x.test>")).code, 250);
+      assert.equal(other.seen[0][1], "127.0.0.1");
+      c.destroy();
+    } finally {
+      await other.s.close();
+    }
   });
 });

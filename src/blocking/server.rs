@@ -8,12 +8,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::codec::params::{ServerMailOptions, ServerRcptOptions};
+use crate::codec::proxy::{parse_proxy_header, ProxyParse, MAX_V2_HEADER};
 use crate::codec::reply_writer::ServerReply;
 use crate::error::Error;
 use crate::sasl::{Credentials, Mechanism};
+
 use crate::server::{
-    CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, ServerConfig, ServerConnection, ServerEvent,
-    ServerTranscriptLine, XclientAttribute,
+    Cidr, CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, ServerConfig, ServerConnection,
+    ServerEvent, ServerTranscriptLine, XclientAttribute,
 };
 use crate::time::Timestamp;
 use crate::tls::{TlsAcceptor, TlsInfo};
@@ -186,6 +188,8 @@ pub struct BlockingServer<H: Handler> {
     /// The cap on connections open at once (0: none), and how many are (shared by clones and every listener).
     max_connections: usize,
     open: Arc<AtomicUsize>,
+    /// Peers that must start with a PROXY protocol header (load balancers); shared by clones.
+    proxies: Arc<Vec<Cidr>>,
 }
 
 impl<H: Handler> std::fmt::Debug for BlockingServer<H> {
@@ -194,6 +198,7 @@ impl<H: Handler> std::fmt::Debug for BlockingServer<H> {
             .field("config", &self.config)
             .field("tls", &self.tls.is_some())
             .field("max_connections", &self.max_connections)
+            .field("proxies", &self.proxies)
             .finish_non_exhaustive()
     }
 }
@@ -207,6 +212,7 @@ impl<H: Handler> Clone for BlockingServer<H> {
             shutdown: self.shutdown.clone(),
             max_connections: self.max_connections,
             open: Arc::clone(&self.open),
+            proxies: Arc::clone(&self.proxies),
         }
     }
 }
@@ -224,7 +230,25 @@ impl<H: Handler> BlockingServer<H> {
             },
             max_connections: DEFAULT_MAX_CONNECTIONS,
             open: Arc::new(AtomicUsize::new(0)),
+            proxies: Arc::new(Vec::new()),
         }
+    }
+
+    /// Connections from these CIDRs (load balancers such as HAProxy, or a bare address) must start with a PROXY
+    /// protocol header, version 1 or 2 (Postfix's `smtpd_upstream_proxy_protocol = haproxy`): the session then
+    /// sees the client the header names (its address for [`PeerInfo`], `secure_nets` and the handler), or the
+    /// proxy itself for a health check (`LOCAL`, `UNKNOWN`). A connection from such a peer without a valid header is
+    /// closed without a reply; other peers are never asked for one (anyone could claim any address).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming a text that is not a CIDR.
+    pub fn with_proxy_protocol(mut self, trusted: &[&str]) -> Result<Self, Error> {
+        let cidrs = trusted
+            .iter()
+            .map(|text| Cidr::parse(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.proxies = Arc::new(cidrs);
+        Ok(self)
     }
 
     /// At most `max` connections open at once across every listener of this server (0: no cap; default
@@ -345,9 +369,9 @@ impl<H: Handler> BlockingServer<H> {
     /// # Errors
     /// The socket's error (a reset, a write that failed); [`io::ErrorKind::InvalidInput`] for a configuration the
     /// session refuses.
-    pub fn serve_connection(&self, stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
+    pub fn serve_connection(&self, mut stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
         stream.set_nodelay(true)?;
-        let peer = PeerInfo {
+        let mut peer = PeerInfo {
             remote_ip: stream.peer_addr().ok().map(|a| a.ip()),
             remote_port: stream.peer_addr().ok().map(|a| a.port()),
             local_ip: stream.local_addr().ok().map(|a| a.ip()),
@@ -355,6 +379,34 @@ impl<H: Handler> BlockingServer<H> {
             tls: implicit_tls,
             ..PeerInfo::default()
         };
+        let mut early = Vec::new();
+        if peer
+            .remote_ip
+            .is_some_and(|ip| self.proxies.iter().any(|net| net.contains(ip)))
+        {
+            let timeout = self
+                .config
+                .read_timeout
+                .filter(|t| !t.is_zero())
+                .unwrap_or(DEFAULT_WRITE_TIMEOUT);
+            match read_proxy_header(&mut stream, timeout, &self.shutdown) {
+                Ok((header, rest)) => {
+                    if let Some(source) = header.source {
+                        peer.remote_ip = Some(source.ip());
+                        peer.remote_port = Some(source.port());
+                    }
+                    if let Some(destination) = header.destination {
+                        peer.local_ip = Some(destination.ip());
+                        peer.local_port = Some(destination.port());
+                    }
+                    early = rest;
+                }
+                Err(e) => {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return Err(e);
+                }
+            }
+        }
         let mut config = self.config.clone();
         self.handler.configure(&peer, &mut config);
         // A client that stops reading must not hold a thread forever: writes time out like reads do.
@@ -365,7 +417,11 @@ impl<H: Handler> BlockingServer<H> {
         stream.set_write_timeout(Some(write_timeout))?;
         let session = self.handler.connect(&peer);
         let now = Timestamp::now();
-        let connection = ServerConnection::new(config, peer, self.tls.clone(), now).map_err(invalid)?;
+        let mut connection = ServerConnection::new(config, peer, self.tls.clone(), now).map_err(invalid)?;
+        if !early.is_empty() {
+            // What the client sent after the proxy's header, in the same read.
+            connection.handle_input(&early, now);
+        }
         let mut driver = Driver {
             connection,
             session,
@@ -379,6 +435,49 @@ impl<H: Handler> BlockingServer<H> {
         let result = driver.run();
         let _ = driver.stream.shutdown(Shutdown::Both);
         result
+    }
+}
+
+/// Reads a PROXY protocol header within `timeout` (or until the server shuts down); the header and the bytes that
+/// followed it.
+fn read_proxy_header(
+    stream: &mut TcpStream,
+    timeout: Duration,
+    shutdown: &ShutdownHandle,
+) -> io::Result<(crate::codec::proxy::ProxyHeader, Vec<u8>)> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut input: Vec<u8> = Vec::new();
+    let mut buffer = [0u8; 512];
+    loop {
+        match parse_proxy_header(&input) {
+            ProxyParse::Done { header, consumed } => return Ok((header, input.split_off(consumed))),
+            ProxyParse::Invalid(why) => return Err(io::Error::new(io::ErrorKind::InvalidData, why)),
+            ProxyParse::Incomplete => {}
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || input.len() > MAX_V2_HEADER || shutdown.is_shutting_down() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no PROXY protocol header in time",
+            ));
+        }
+        // In slices, so that a shutdown is noticed while a proxy keeps silent.
+        stream.set_read_timeout(Some(left.min(SHUTDOWN_POLL)))?;
+        match stream.read(&mut buffer) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed before the PROXY header",
+                ))
+            }
+            Ok(n) => input.extend_from_slice(buffer.get(..n).unwrap_or_default()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

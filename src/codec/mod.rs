@@ -14,6 +14,7 @@ mod crlf;
 pub mod ehlo;
 pub mod line;
 pub mod params;
+pub mod proxy;
 pub mod reply_parser;
 pub mod reply_writer;
 pub mod xtext;

@@ -6,11 +6,34 @@ use crate::codec::command::{
 };
 use crate::codec::content::{BareLf, ChunkReader, DataDecoder};
 use crate::codec::params::{parse_mail_params, parse_rcpt_params, Offered};
+use crate::codec::proxy::{parse_proxy_header, ProxyParse, MAX_V1_LINE, MAX_V2_HEADER};
 use crate::codec::reply_writer::ServerReply;
 use crate::codec::xtext::{decode_utf8_addr_xtext, decode_xtext, encode_utf8_addr_xtext, encode_xtext};
 use crate::reply::EnhancedCode;
 
 use super::{encode_data, normalize_reference, split, take_config};
+
+/// The PROXY protocol reader on the raw input: a header found is exactly its own bytes (the same result from them
+/// alone, every shorter prefix incomplete), within the limits; an incomplete input stays within them too.
+fn check_proxy_header(input: &[u8]) {
+    match parse_proxy_header(input) {
+        ProxyParse::Done { header, consumed } => {
+            assert!(consumed <= input.len() && consumed <= MAX_V2_HEADER);
+            let own = input.get(..consumed).unwrap_or_default();
+            assert_eq!(parse_proxy_header(own), ProxyParse::Done { header, consumed });
+            for cut in 0..consumed {
+                let prefix = input.get(..cut).unwrap_or_default();
+                assert_eq!(
+                    parse_proxy_header(prefix),
+                    ProxyParse::Incomplete,
+                    "prefix of {cut}"
+                );
+            }
+        }
+        ProxyParse::Incomplete => assert!(input.len() < MAX_V1_LINE || input.len() < MAX_V2_HEADER + 16),
+        ProxyParse::Invalid(_) => {}
+    }
+}
 
 /// Fuzz target `server_command`: arbitrary input cut into lines (`data[0]` picks the line limit) and every line run
 /// through every argument parser; the line scanner accounts for every byte, parsed addresses carry no control
@@ -19,6 +42,7 @@ use super::{encode_data, normalize_reference, split, take_config};
 /// `data[1]` bits pick what the server offers (SMTPUTF8, REQUIRETLS, BINARYMIME, DSN with RRVS, DELIVERBY and
 /// MT-PRIORITY, a DELIVERBY minimum, SIZE limit) and strictness.
 pub fn server_command(data: &[u8]) {
+    check_proxy_header(data);
     let (config, mut input) = take_config::<2>(data);
     let limit = usize::from(config[0]) * 8 + 3;
     let bits = config[1];

@@ -88,7 +88,7 @@ use crate::reply::EnhancedCode;
 use crate::sasl::server::{SaslFailure, SaslServer, SaslServerStep, MAX_RESPONSE};
 use crate::sasl::{Credentials, Mechanism};
 use crate::time::Timestamp;
-use config::Cidr;
+pub(crate) use config::Cidr;
 
 const fn e(class: u8, subject: u16, detail: u16) -> EnhancedCode {
     EnhancedCode::new(class, subject, detail)

@@ -14,6 +14,7 @@ use super::js::{
     error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, set, text, timestamp,
 };
 use crate::codec::params::{DeliverBy, DeliverByMode, DsnRet, MailBody, MtPriorityProfile, RrvsAction};
+use crate::codec::proxy::ProxyParse;
 use crate::sasl::{Credentials, Mechanism};
 use crate::server::{
     CloseReason, Decision, HelloKind, MessageAbort, PeerInfo, RequestId, ServerConfig, ServerConnection,
@@ -21,6 +22,35 @@ use crate::server::{
 };
 use crate::tls::{TlsAcceptor, TlsServerOptions};
 use crate::ServerReply;
+
+/// Reads a PROXY protocol header (version 1 or 2) from the start of `input` (src/codec/proxy.rs): `undefined` while
+/// incomplete; `{ consumed, sourceAddress?, sourcePort?, destinationAddress?, destinationPort? }` once read (no
+/// addresses for a health check); throws `{ kind: "proxy", message }` when it is not one.
+#[wasm_bindgen(js_name = parseProxyHeader)]
+pub fn parse_proxy_header(input: &[u8]) -> Result<JsValue, JsValue> {
+    match crate::codec::proxy::parse_proxy_header(input) {
+        ProxyParse::Incomplete => Ok(JsValue::UNDEFINED),
+        ProxyParse::Invalid(why) => {
+            let error = Object::new();
+            set(&error, "kind", text("proxy"));
+            set(&error, "message", text(why));
+            Err(error.into())
+        }
+        ProxyParse::Done { header, consumed } => {
+            let o = Object::new();
+            set(&o, "consumed", consumed as f64);
+            if let Some(source) = header.source {
+                set(&o, "sourceAddress", source.ip().to_string());
+                set(&o, "sourcePort", f64::from(source.port()));
+            }
+            if let Some(destination) = header.destination {
+                set(&o, "destinationAddress", destination.ip().to_string());
+                set(&o, "destinationPort", f64::from(destination.port()));
+            }
+            Ok(o.into())
+        }
+    }
+}
 
 /// A server's configuration, parsed once: the session settings and the TLS acceptor (certificate and key).
 #[wasm_bindgen]

@@ -194,8 +194,20 @@ export interface RawServerConfig extends ServerExtensions {
   xclient: boolean;
 }
 
+/** A PROXY protocol header as the codec read it; no addresses for a health check (the proxy's own connection). */
+export interface RawProxyHeader {
+  /** Header bytes at the start of the input. */
+  consumed: number;
+  sourceAddress?: string;
+  sourcePort?: number;
+  destinationAddress?: string;
+  destinationPort?: number;
+}
+
 /** Makes cores for one server configuration (the wasm module, or a test double). */
 export interface ServerCoreFactory {
   create(peer: RawPeer, now: number): ServerCore;
+  /** The PROXY protocol parser: `undefined` while incomplete; throws when the input is not a header. */
+  parseProxyHeader?(input: Uint8Array): RawProxyHeader | undefined;
   free?(): void;
 }

@@ -21,6 +21,7 @@ export interface ResolvedOptions {
   authDisabled: boolean;
   strict: boolean;
   extensions: ServerExtensions;
+  proxyNetworks: Network[];
   secureNets: Network[];
   /** The same, as given (for the core). */
   secureNetsText: string[];
@@ -63,6 +64,7 @@ const KEYS: ReadonlySet<string> = new Set([
   "enableMtPriority",
   "mtPriorityProfile",
   "secureNets",
+  "proxyProtocol",
   "rateLimiter",
   "readTimeout",
   "writeTimeout",
@@ -154,9 +156,14 @@ export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
     }
   }
 
-  const secureNetsInput = options["secureNets"] ?? [];
-  if (!Array.isArray(secureNetsInput)) fail("option secureNets must be an array of CIDR strings");
-  const secureNets = (secureNetsInput as unknown[]).map((n) => parseNetwork(n as string));
+  const networks = (key: string): { text: string[]; parsed: Network[] } => {
+    const input = options[key] ?? [];
+    if (!Array.isArray(input)) fail(`option ${key} must be an array of CIDR strings`);
+    const text = (input as unknown[]).map((n) => n as string);
+    return { text, parsed: text.map((n) => parseNetwork(n)) };
+  };
+  const secureNets = networks("secureNets");
+  const proxyNetworks = networks("proxyProtocol").parsed;
 
   const rateLimiter = options["rateLimiter"] ?? null;
   if (rateLimiter !== null && (typeof rateLimiter !== "object" || typeof (rateLimiter as RateLimiter).take !== "function")) {
@@ -196,8 +203,9 @@ export function resolveOptions(input: SmtpServerOptions): ResolvedOptions {
       enableMtPriority: bool(options, "enableMtPriority"),
       mtPriorityProfile: profile as ServerExtensions["mtPriorityProfile"],
     },
-    secureNets,
-    secureNetsText: (secureNetsInput as string[]).slice(),
+    proxyNetworks,
+    secureNets: secureNets.parsed,
+    secureNetsText: secureNets.text,
     rateLimiter: rateLimiter as RateLimiter | null,
     readTimeout: count(options, "readTimeout", DEFAULTS.readTimeout),
     writeTimeout: count(options, "writeTimeout", DEFAULTS.writeTimeout),

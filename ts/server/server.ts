@@ -9,6 +9,7 @@ import type { Duplex } from "../types.js";
 import { ConnectionDriver, type ConnectionHost } from "./conn.js";
 import type { RawReplySpec, RawServerConfig, ServerCoreFactory } from "./core.js";
 import { inNetworks } from "./cidr.js";
+import { ProxyHeaderError, readProxyHeader } from "./proxy.js";
 import { type ResolvedOptions, resolveOptions } from "./options.js";
 import {
   type AcceptedInfo,
@@ -193,6 +194,7 @@ export class SmtpServer {
     info: AcceptedInfo,
     implicitTls: boolean,
   ): Promise<ConnectionDriver | null> {
+    // (Reassigned when a PROXY protocol header names the real client.)
     const o = this.options;
     const refuse = (reply: RawReplySpec): null => {
       // A TLS client could not read a cleartext reply: it just sees the connection close.
@@ -210,6 +212,34 @@ export class SmtpServer {
     if (this.closing) return refuse({ code: 421, enhancedCode: [4, 3, 2], text: "Service shutting down" });
     if (o.maxConnections > 0 && this.open.size >= o.maxConnections) {
       return refuse({ code: 421, enhancedCode: [4, 7, 0], text: "Too many connections, try again later" });
+    }
+    if (o.proxyNetworks.length > 0 && inNetworks(info.remoteAddress, o.proxyNetworks)) {
+      // A load balancer: the client it names is the peer from here on (the rate limiter's key included).
+      try {
+        const factory = this.readyFactory ?? (await this.coreFactory());
+        if (factory.parseProxyHeader === undefined) throw new Error("this core has no PROXY protocol parser");
+        const proxied = await readProxyHeader(transport, (b) => factory.parseProxyHeader?.(b), o.readTimeout);
+        transport = proxied.transport;
+        const { sourceAddress, sourcePort, destinationAddress, destinationPort } = proxied.header;
+        if (sourceAddress !== undefined && destinationAddress !== undefined) {
+          info = {
+            remoteAddress: sourceAddress,
+            remotePort: sourcePort ?? 0,
+            localAddress: destinationAddress,
+            localPort: destinationPort ?? 0,
+          };
+        }
+      } catch (error) {
+        transport.destroy();
+        // A peer in proxyProtocol that sent no valid header is a misconfigured proxy (or not the proxy): the
+        // operator hears of it, without a stack; a plain TCP health check (closed at once) is not worth a line.
+        if (error instanceof ProxyHeaderError) {
+          if (!error.quiet) this.host.onError(error.message, this.stateFor("-", info), "PROXY protocol");
+        } else {
+          this.host.onError(error, this.stateFor("-", info), "PROXY protocol");
+        }
+        return null;
+      }
     }
     if (o.rateLimiter !== null) {
       let allowed: boolean;

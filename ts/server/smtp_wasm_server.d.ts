@@ -4,7 +4,10 @@
  * compares the method names with the generated `.d.ts` at build time. Internal; the public API never exposes it.
  */
 
-import type { RawReplySpec, RawServerConfig } from "./core.js";
+import type { RawProxyHeader, RawReplySpec, RawServerConfig } from "./core.js";
+
+/** A PROXY protocol header at the start of `input`: `undefined` while incomplete; throws `{ kind, message }`. */
+export function parseProxyHeader(input: Uint8Array): RawProxyHeader | undefined;
 
 /** A server configuration parsed once (the certificate chain and key included). */
 export class WasmServerConfig {

@@ -209,6 +209,14 @@ export interface SmtpServerOptions {
   enableMtPriority?: boolean;
   /** The priority profile advertised with MT-PRIORITY (RFC 6710 section 10). */
   mtPriorityProfile?: "MIXER" | "STANAG4406" | "NSEP";
+  /**
+   * CIDRs (or single addresses) of load balancers that start every connection with a PROXY protocol header (HAProxy,
+   * version 1 or 2; Postfix's `smtpd_upstream_proxy_protocol`, smtp-server's `useProxy`): their connections are
+   * served as the client the header names (state, rate limiter, `secureNets`), or as the proxy for a health check.
+   * Such a connection without a valid header within `readTimeout` is closed without a reply; other peers are never
+   * asked for one. Default none.
+   */
+  proxyProtocol?: string[];
   /** CIDRs (or single addresses) whose clients may AUTH without TLS (the seed's SecureNet). */
   secureNets?: string[];
   /** Consulted per client address for each connection and each failed AUTH. */

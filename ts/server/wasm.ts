@@ -94,6 +94,9 @@ export async function wasmCoreFactory(config: RawServerConfig): Promise<ServerCo
         throw errorOf(error);
       }
     },
+    parseProxyHeader(input) {
+      return b.parseProxyHeader(input);
+    },
     free() {
       parsed.free();
     },
