@@ -214,6 +214,19 @@ export async function scenario(lib, env, { runtime, transport = "tcp" }) {
       .then(() => null, (e) => e);
     check(refused instanceof lib.SmtpError && refused.code >= 500, `a wrong token is refused, got ${refused}`);
   });
+  // RFC 6532 headers and an RFC 6531 envelope from the composer, in every runtime (Workers and browsers included).
+  addVia("smtp-server: composed message with non-ASCII addresses (SMTPUTF8)", "smtpServer", async (t) => {
+    const domain = env.SMTP_WASM_DOMAIN ?? "example.test";
+    const lines = [];
+    const result = await lib.sendMail({
+      ...t, serverName, rootCertificates: roots, auth, from: { name: "Zoë", address: `zoë@${domain}` },
+      to: [to, `用户@${domain}`], subject: `Grüße 👋 from ${runtime}`, text: "Hallo Jörg\n",
+      debug: (line) => lines.push(line),
+    });
+    check(result.accepted.length === 2 && result.reply.code === 250, "both accepted with 250");
+    const mail = lines.find((l) => l.direction === "client" && l.text.startsWith("MAIL FROM:"));
+    check(mail !== undefined && / SMTPUTF8( |$)/.test(mail.text) && mail.text.includes(`<zoë@${domain}>`), `MAIL with SMTPUTF8, got ${mail?.text}`);
+  });
   addVia("postfix: AUTH CRAM-MD5", "postfix", async (t) => {
     const result = await lib.sendMail({
       ...t, serverName, rootCertificates: roots, from, to, auth: { ...auth, mechanism: "CRAM-MD5" },
