@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
+import { printable } from "./cli.js";
 import { decodeWords, parseHeaders, parseMessage } from "./mime.js";
 import { makeSelfSignedCertificates } from "./selfsigned.js";
 
@@ -233,11 +234,15 @@ export async function startServe(options) {
     const summary = await maildir.summarize(`new/${name}`);
     maildir.add(summary);
     if (!options.quiet) {
+      // The subject is the sender's text: JSON.stringify escapes C0 controls but not C1 ones (U+009B is CSI to a
+      // UTF-8 terminal), so the whole line goes through the CLI's printable().
       log(
-        `${new Date().toISOString()} ${state.remoteAddress} <${from}> -> ${to.map((t) => `<${t}>`).join(", ")} ` +
+        printable(
+          `${new Date().toISOString()} ${state.remoteAddress} <${from}> -> ${to.map((t) => `<${t}>`).join(", ")} ` +
           `${JSON.stringify(summary.subject)} ${size} bytes` +
           `${state.tls ? `, ${state.tls.protocolVersion}` : ""}${state.username ? `, user ${state.username}` : ""}` +
-          ` -> ${path.join(maildir.dir, "new", name)}`,
+            ` -> ${path.join(maildir.dir, "new", name)}`,
+        ),
       );
     }
     broadcast("message", summary);

@@ -329,7 +329,7 @@ test("serve refuses a non-loopback --http without --http-token", async () => {
   assert.match(r.stderr, /not a loopback address.*--http-token/);
 });
 
-test("the inbox takes the envelope, TLS and AUTH only from its own lines, never from the message", async () => {
+test("the inbox takes the envelope, TLS and AUTH only from its own lines, never from the message; the log escapes C1 controls", async () => {
   const open = await serve("open", ["--http", "127.0.0.1:0"]);
   try {
     // Without --user any AUTH succeeds: a name with parentheses comes back as it was given.
@@ -353,6 +353,15 @@ s.quit()`;
       { from: m.from, to: m.to, tls: m.tls, tlsVersion: m.tlsVersion, user: m.user },
       { from: "a@example.test", to: ["b@example.test"], tls: false, tlsVersion: null, user: "eve) (TLSv1.3 fake" },
     );
+    // The one-line summary escapes every control of the subject, C1 ones too (U+009B is CSI to a UTF-8 terminal).
+    assert.match(open.output(), /"spoof" \d+ bytes, user eve\) \(TLSv1\.3 fake ->/);
+    const c1 = await run("python3", ["-c", py, String(open.port)], {
+      input: Buffer.from("Subject: c1 \u009b2J \u009d0;title\u009c =?utf-8?q?=C2=9B31m?=\r\n\r\nhi\r\n", "utf8"),
+    });
+    assert.equal(c1.code, 0, c1.stdout + c1.stderr);
+    await outputMatches(open, /"c1 /);
+    assert.match(open.output(), /"c1 \\x9b2J \\x9d0;title\\x9c \\x9b31m" \d+ bytes/);
+    assert.doesNotMatch(open.output(), /[\u0080-\u009f]/);
     // A malformed escape in a message id is a 404 like any unknown id, not a 500.
     const bad = await fetch(new URL("/api/messages/%E0%A4%A/raw", open.http));
     assert.equal(bad.status, 404);
