@@ -626,6 +626,33 @@ describe("abuse", () => {
   });
 });
 
+describe("half-close", () => {
+  test("a client that sends a pipelined transaction and shuts its side down still gets every reply", async () => {
+    // `printf ... | nc -N`: the commands, then FIN. The replies wait for the backend's RCPT answer (after the FIN
+    // arrived); Node's default (allowHalfOpen: false) ended our side at the FIN and dropped them, while the message
+    // was delivered: the client saw a failure and would send it again.
+    const { backend, messages } = recordingBackend({
+      session: {
+        async rcpt() {
+          await new Promise((r) => setTimeout(r, 50));
+        },
+      },
+    });
+    const { s, port } = await started({ backend });
+    const c = await talk(port);
+    assert.equal((await c.reply()).code, 220);
+    await c.write(
+      "EHLO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nhalf-closed\r\n.\r\nQUIT\r\n",
+    );
+    c.end();
+    const codes = [];
+    for (let r = await c.reply(); r !== null; r = await c.reply()) codes.push(r.code);
+    assert.deepEqual(codes, [250, 250, 250, 354, 250, 221]);
+    assert.ok(messages.some((m) => m.body === "half-closed\r\n"));
+    await s.close();
+  });
+});
+
 describe("transformBackend", () => {
   test("rewrites addresses and the message", async () => {
     const { backend, log, messages } = recordingBackend();
