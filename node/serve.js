@@ -479,9 +479,13 @@ async function handleHttp(req, res, { maildir, sse, broadcast, token, bound }) {
   if (m[3] !== undefined) {
     const a = parsed.attachments[Number(m[3])];
     if (!a) return send(res, 404, "text/plain", "no such attachment\n");
-    const ascii = a.filename.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+    // A very long name (RFC 2231 lets a sender make it any length) would make the response headers too big for a
+    // browser (Chromium: ERR_RESPONSE_HEADERS_TOO_BIG, no download at all): its start and its end (the extension).
+    const chars = Array.from(a.filename);
+    const name = chars.length > 200 ? `${chars.slice(0, 150).join("")}…${chars.slice(-40).join("")}` : a.filename;
+    const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
     return send(res, 200, "application/octet-stream", a.content, {
-      "Content-Disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(a.filename)}`,
+      "Content-Disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`,
     });
   }
   const { rel: _rel, ...summary } = maildir.index.get(id);
