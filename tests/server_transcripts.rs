@@ -920,6 +920,21 @@ fn a_command_trickled_a_byte_at_a_time_times_out() {
         h.advance(1_000);
         h.server("421 4.4.2 mx.example.org Error: timeout exceeded");
     });
+    // An over-long line that ends restarts the clock like any completed line, even when its end came in the read
+    // that made it too long.
+    run_with(short, accept_all, |h| {
+        greet_ehlo(h);
+        h.feed(b"NOOP ");
+        h.advance(6_000);
+        let mut rest = vec![b'A'; 600];
+        rest.extend_from_slice(b"\r\n");
+        h.feed(&rest);
+        h.server("500 5.4.0 Error: line too long");
+        h.advance(9_000);
+        h.silent();
+        h.client("NOOP");
+        h.server("250 2.0.0 I have successfully done nothing");
+    });
     // Message content is not a command: each read restarts the clock (a slow link, not a stuck client).
     run_with(short, accept_all, |h| {
         greet_ehlo(h);

@@ -745,6 +745,10 @@ impl ServerSession {
                     self.error(ServerReply::fixed(500, e(5, 4, 0), "Error: line too long"));
                 }
                 self.skipping_line = !finished;
+                if finished {
+                    // Its end arrived: a completed line as far as the read timeout goes.
+                    self.lines_read = self.lines_read.wrapping_add(1);
+                }
                 true
             }
             LineScan::Line {
