@@ -731,6 +731,59 @@ describe("secureNets", () => {
   });
 });
 
+describe("the Deno listener", () => {
+  test("goes on accepting after EMFILE (out of descriptors) instead of leaving the port unserved", async () => {
+    // A stand-in for Deno.listen: the first accept fails as Deno's does out of descriptors, the next one connects.
+    const { listenDeno } = await import("../dist/server/listen-deno.js");
+    let closed = false;
+    let calls = 0;
+    let wakeClosed;
+    const conn = {
+      remoteAddr: { hostname: "127.0.0.1", port: 1 },
+      localAddr: { hostname: "127.0.0.1", port: 25 },
+      readable: new ReadableStream(),
+      writable: new WritableStream(),
+      close() {},
+    };
+    const listener = {
+      addr: { hostname: "127.0.0.1", port: 25 },
+      accept() {
+        calls++;
+        if (closed) return Promise.reject(Object.assign(new Error("closed"), { name: "BadResource" }));
+        if (calls === 1) return Promise.reject(Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" }));
+        if (calls === 2) return Promise.resolve(conn);
+        return new Promise((_, reject) => (wakeClosed = () => reject(new Error("closed"))));
+      },
+      close() {
+        closed = true;
+        wakeClosed?.();
+      },
+      async *[Symbol.asyncIterator]() {
+        for (;;) yield await this.accept();
+      },
+    };
+    const saved = globalThis.Deno;
+    globalThis.Deno = { listen: () => listener };
+    const logged = [];
+    const origError = console.error;
+    console.error = (...args) => logged.push(args.join(" "));
+    try {
+      const connected = new Promise((resolve) => {
+        void listenDeno({ host: "127.0.0.1", port: 25 }, (_transport, info) => resolve(info)).then((l) => (handle = l));
+      });
+      let handle;
+      const info = await Promise.race([connected, new Promise((r) => setTimeout(() => r(null), 2000))]);
+      assert.deepEqual(info, { remoteAddress: "127.0.0.1", remotePort: 1, localAddress: "127.0.0.1", localPort: 25 });
+      await handle.close();
+      assert.deepEqual(logged, []);
+    } finally {
+      console.error = origError;
+      if (saved === undefined) delete globalThis.Deno;
+      else globalThis.Deno = saved;
+    }
+  });
+});
+
 describe("handle(duplex)", () => {
   test("serves a connection from any pair of streams and resolves when it ends", async () => {
     const { backend, messages } = recordingBackend();
