@@ -153,7 +153,7 @@ impl SessionHandler for Session {
             self.from,
             self.to.join(">, <")
         );
-        println!("{}", String::from_utf8_lossy(&self.content));
+        println!("{}", for_terminal(&self.content));
         if let Some(dir) = &self.backend.save {
             let path = dir.join(format!("{n}.eml"));
             if let Err(e) = std::fs::write(&path, &self.content) {
@@ -234,4 +234,34 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         thread.join().map_err(|_| "a listener thread panicked")??;
     }
     Ok(())
+}
+
+/// The message as text for a terminal: line ends become `\n`, and every other control character (ESC, a bare CR,
+/// C1 controls such as U+009B) is shown as `\x1b`, so a sender cannot drive the terminal (clear it, set its title,
+/// overwrite a line) through what this example prints. Invalid UTF-8 shows as U+FFFD.
+fn for_terminal(content: &[u8]) -> String {
+    let text = String::from_utf8_lossy(content).replace("\r\n", "\n");
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_terminal;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(
+            for_terminal(b"Subject: \x1b[2J\x1b]0;title\x07\r\n\r\nover\rwrite \xc2\x9b31m\tok\r\n"),
+            "Subject: \\x1b[2J\\x1b]0;title\\x07\n\nover\\x0dwrite \\x9b31m\tok\n"
+        );
+        assert_eq!(for_terminal(b"caf\xc3\xa9 \xff"), "caf\u{e9} \u{fffd}");
+    }
 }

@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
+import { printable } from "./cli.js";
 import { decodeWords, parseHeaders, parseMessage } from "./mime.js";
 import { makeSelfSignedCertificates } from "./selfsigned.js";
 
@@ -101,23 +102,25 @@ class Maildir {
       await fh.close();
     }
     const text = head.toString("latin1");
-    const end = text.search(/\r?\n\r?\n/);
-    const headers = parseHeaders(end < 0 ? text : text.slice(0, end));
+    const envelope = readEnvelope(text);
+    // The message's own header fields (after our lines): only what the sender wrote (subject, From, Date).
+    const message = envelope === null ? text : text.slice(envelope.length);
+    const end = /^\r?\n/.test(message) ? 0 : message.search(/\r?\n\r?\n/);
+    const headers = parseHeaders(end < 0 ? message : message.slice(0, end));
     const get = (n) => headers.find((h) => h.name.toLowerCase() === n)?.value;
-    const received = get("received") ?? "";
     return {
       id: rel.replace("/", ":"),
       rel,
-      from: (get("return-path") ?? "").replace(/^<|>$/g, ""),
-      to: headers.filter((h) => h.name.toLowerCase() === "delivered-to").map((h) => h.value),
+      from: envelope?.from ?? "",
+      to: envelope?.to ?? [],
       subject: decodeWords(get("subject") ?? ""),
       fromHeader: decodeWords(get("from") ?? ""),
       date: get("date") ?? null,
       receivedAt: stat.mtime.toISOString(),
       size: stat.size,
-      tls: /with E?SMTPS|with LMTPS/.test(received),
-      tlsVersion: /\((TLSv1\.\d)/.exec(received)?.[1] ?? null,
-      user: /\(authenticated as ([^)]+)\)/.exec(received)?.[1] ?? null,
+      tls: envelope?.tlsVersion != null,
+      tlsVersion: envelope?.tlsVersion ?? null,
+      user: envelope?.user ?? null,
     };
   }
 
@@ -137,6 +140,35 @@ class Maildir {
     await fsp.rm(file, { force: true });
     return true;
   }
+}
+
+/** `(`, `)` and `\` quoted, for a name inside a comment of a header field (RFC 5322 section 3.2.2). */
+const commentText = (text) => text.replace(/[()\\]/g, "\\$&");
+
+/**
+ * Our own lines on top of a stored message (written by `stored()` below), read strictly, line by line: Return-Path,
+ * Delivered-To per recipient, Received in three lines. Nothing after them counts: the message's own header fields
+ * (a Delivered-To, a line starting with a tab that folds into our Received) are what the client sent, and must not
+ * show in the inbox as the envelope, TLS or AUTH. Returns null for a file without them.
+ */
+function readEnvelope(text) {
+  const lines = text.split("\r\n");
+  const from = /^Return-Path: <(.*)>$/.exec(lines[0] ?? "");
+  if (!from) return null;
+  let i = 1;
+  const to = [];
+  for (let m; (m = /^Delivered-To: (.*)$/.exec(lines[i] ?? "")) !== null; i++) to.push(m[1]);
+  const by = /^\tby \S+ \(smtp-wasm\) with [A-Z]+(?: \(authenticated as ((?:[^()\\]|\\.)*)\))?(?: \((TLSv[\d.]+) [^()]*\))?$/.exec(
+    lines[i + 1] ?? "",
+  );
+  if (!/^Received: from /.test(lines[i] ?? "") || by === null || !/^\tid /.test(lines[i + 2] ?? "")) return null;
+  return {
+    from: from[1],
+    to,
+    user: by[1] === undefined ? null : by[1].replace(/\\(.)/g, "$1"),
+    tlsVersion: by[2] ?? null,
+    length: lines.slice(0, i + 3).reduce((n, line) => n + line.length + 2, 0),
+  };
 }
 
 // ------------------------------------------------------------------------------------------------------ server
@@ -176,7 +208,8 @@ export async function startServe(options) {
       `Return-Path: <${from}>\r\n` +
       to.map((r) => `Delivered-To: ${r}\r\n`).join("") +
       `Received: from ${state.hostname || "unknown"} ([${state.remoteAddress}])\r\n` +
-      `\tby ${domain} (smtp-wasm) with ${proto}${state.username ? ` (authenticated as ${state.username})` : ""}` +
+      `\tby ${domain} (smtp-wasm) with ${proto}` +
+      `${state.username ? ` (authenticated as ${commentText(state.username)})` : ""}` +
       `${state.tls ? ` (${state.tls.protocolVersion} ${state.tls.cipherSuite})` : ""}\r\n` +
       `\tid ${state.sid}; ${new Date().toUTCString()}\r\n`;
     const fh = await fsp.open(tmp, "wx");
@@ -201,11 +234,15 @@ export async function startServe(options) {
     const summary = await maildir.summarize(`new/${name}`);
     maildir.add(summary);
     if (!options.quiet) {
+      // The subject is the sender's text: JSON.stringify escapes C0 controls but not C1 ones (U+009B is CSI to a
+      // UTF-8 terminal), so the whole line goes through the CLI's printable().
       log(
-        `${new Date().toISOString()} ${state.remoteAddress} <${from}> -> ${to.map((t) => `<${t}>`).join(", ")} ` +
+        printable(
+          `${new Date().toISOString()} ${state.remoteAddress} <${from}> -> ${to.map((t) => `<${t}>`).join(", ")} ` +
           `${JSON.stringify(summary.subject)} ${size} bytes` +
           `${state.tls ? `, ${state.tls.protocolVersion}` : ""}${state.username ? `, user ${state.username}` : ""}` +
-          ` -> ${path.join(maildir.dir, "new", name)}`,
+            ` -> ${path.join(maildir.dir, "new", name)}`,
+        ),
       );
     }
     broadcast("message", summary);
@@ -271,28 +308,34 @@ export async function startServe(options) {
     },
   });
 
-  const smtp = await server.listen(options.listen ?? { host: "127.0.0.1", port: 2525 });
+  let smtp;
   let smtps = null;
-  if (options.tlsListen) smtps = await server.listen({ ...options.tlsListen, implicitTls: true });
-
   let httpServer = null;
   let httpUrl = null;
-  if (options.http) {
-    httpServer = http.createServer((req, res) => {
-      handleHttp(req, res, { maildir, sse, broadcast, token: options.httpToken ?? null, bound: options.http.host }).catch(
-        (error) => {
-          if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
-          res.end(`error: ${error.message}\n`);
-        },
-      );
-    });
-    await new Promise((resolve, reject) => {
-      httpServer.once("error", reject);
-      httpServer.listen(options.http.port, options.http.host, resolve);
-    });
-    const port = httpServer.address().port;
-    const h = options.http.host.includes(":") ? `[${options.http.host}]` : options.http.host;
-    httpUrl = `http://${h}:${port}/`;
+  try {
+    smtp = await server.listen(options.listen ?? { host: "127.0.0.1", port: 2525 });
+    if (options.tlsListen) smtps = await server.listen({ ...options.tlsListen, implicitTls: true });
+    if (options.http) {
+      httpServer = http.createServer((req, res) => {
+        handleHttp(req, res, { maildir, sse, broadcast, token: options.httpToken ?? null, bound: options.http.host }).catch(
+          (error) => {
+            if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+            res.end(`error: ${error.message}\n`);
+          },
+        );
+      });
+      await new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(options.http.port, options.http.host, resolve);
+      });
+      const port = httpServer.address().port;
+      const h = options.http.host.includes(":") ? `[${options.http.host}]` : options.http.host;
+      httpUrl = `http://${h}:${port}/`;
+    }
+  } catch (error) {
+    // A listener that did start must not keep the process running (and taking mail) after the error.
+    await server.close().catch(() => {});
+    throw error;
   }
   const heartbeat = setInterval(() => {
     for (const res of sse) res.write(": ping\n\n");
@@ -359,6 +402,15 @@ function cookieToken(req) {
   return /(?:^|;\s*)smtp_wasm_token=([^;]+)/.exec(req.headers.cookie ?? "")?.[1] ?? null;
 }
 
+/** decodeURIComponent, or null for a malformed escape (`%E0%A4%A`): a client error, never a 500. */
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
 function safeEqual(a, b) {
   const x = Buffer.from(String(a));
   const y = Buffer.from(String(b));
@@ -382,7 +434,7 @@ async function handleHttp(req, res, { maildir, sse, broadcast, token, bound }) {
       return res.end();
     }
     const have = cookieToken(req);
-    if (have === null || !safeEqual(decodeURIComponent(have), token)) {
+    if (have === null || !safeEqual(decoded(have) ?? "", token)) {
       return send(res, 401, "text/plain", "open this page with ?token=... (see --http-token)\n");
     }
   }
@@ -408,8 +460,8 @@ async function handleHttp(req, res, { maildir, sse, broadcast, token, bound }) {
   }
   const m = /^\/api\/messages\/([^/]+)(?:\/(raw|html|attachments\/(\d+)))?$/.exec(url.pathname);
   if (!m) return send(res, 404, "text/plain", "not found\n");
-  const id = decodeURIComponent(m[1]);
-  const file = maildir.file(id);
+  const id = decoded(m[1]);
+  const file = id === null ? null : maildir.file(id);
   if (file === null) return send(res, 404, "text/plain", "no such message\n");
   if (req.method === "DELETE" && m[2] === undefined) {
     // A custom header: a cross-site form or image cannot send it (CSRF).
@@ -430,9 +482,13 @@ async function handleHttp(req, res, { maildir, sse, broadcast, token, bound }) {
   if (m[3] !== undefined) {
     const a = parsed.attachments[Number(m[3])];
     if (!a) return send(res, 404, "text/plain", "no such attachment\n");
-    const ascii = a.filename.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+    // A very long name (RFC 2231 lets a sender make it any length) would make the response headers too big for a
+    // browser (Chromium: ERR_RESPONSE_HEADERS_TOO_BIG, no download at all): its start and its end (the extension).
+    const chars = Array.from(a.filename);
+    const name = chars.length > 200 ? `${chars.slice(0, 150).join("")}…${chars.slice(-40).join("")}` : a.filename;
+    const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
     return send(res, 200, "application/octet-stream", a.content, {
-      "Content-Disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(a.filename)}`,
+      "Content-Disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`,
     });
   }
   const { rel: _rel, ...summary } = maildir.index.get(id);
@@ -496,7 +552,7 @@ export async function cmdServe(argv, out = process.stdout, err = process.stderr)
     running = await startServe({ ...options, log });
   } catch (error) {
     err.write(`smtp-wasm serve: ${error.message}\n`);
-    return error.code === "EADDRINUSE" || error.code === "EACCES" ? 3 : 8;
+    return startExitCode(error);
   }
   const show = (a) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
   log(
@@ -519,10 +575,22 @@ export async function cmdServe(argv, out = process.stdout, err = process.stderr)
   return 0;
 }
 
+/**
+ * The exit code when the server cannot start: 3 for an address it cannot listen on (as `send` uses 3 for the
+ * network), 2 for a flag value SmtpServer refuses (a certificate that is not PEM, a bad --domain) or a Maildir that
+ * cannot be made (usage, as an unreadable file is for `send`), 8 for anything else.
+ */
+function startExitCode(error) {
+  if (error?.syscall === "listen") return 3;
+  if (error instanceof TypeError && error.message.startsWith("SmtpServer: ")) return 2;
+  if (typeof error?.path === "string") return 2;
+  return 8;
+}
+
 function count(values, flag) {
   const v = values[flag];
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new ServeError(`--${flag} must be a whole number`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new ServeError(`--${flag} must be a whole number`);
   return Number(v);
 }
 

@@ -328,3 +328,87 @@ test("serve refuses a non-loopback --http without --http-token", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /not a loopback address.*--http-token/);
 });
+
+test("the inbox takes the envelope, TLS and AUTH only from its own lines, never from the message; the log escapes C1 controls", async () => {
+  const open = await serve("open", ["--http", "127.0.0.1:0"]);
+  try {
+    // Without --user any AUTH succeeds: a name with parentheses comes back as it was given.
+    const py = `
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.ehlo("client.test")
+s.login("eve) (TLSv1.3 fake", "pw")
+s.sendmail("a@example.test", ["b@example.test"], sys.stdin.buffer.read())
+s.quit()`;
+    // A first line starting with a tab folds into the Received line on top; a Delivered-To of its own.
+    const spoof =
+      "\t(authenticated as admin) with ESMTPSA (TLSv1.3 TLS_FAKE)\r\nDelivered-To: ceo@example.test\r\n" +
+      "Subject: spoof\r\n\r\nhi\r\n";
+    const r = await run("python3", ["-c", py, String(open.port)], { input: spoof });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const list = await (await fetch(new URL("/api/messages", open.http))).json();
+    const m = list.find((x) => x.subject === "spoof");
+    assert.ok(m, JSON.stringify(list));
+    assert.deepEqual(
+      { from: m.from, to: m.to, tls: m.tls, tlsVersion: m.tlsVersion, user: m.user },
+      { from: "a@example.test", to: ["b@example.test"], tls: false, tlsVersion: null, user: "eve) (TLSv1.3 fake" },
+    );
+    // The one-line summary escapes every control of the subject, C1 ones too (U+009B is CSI to a UTF-8 terminal).
+    assert.match(open.output(), /"spoof" \d+ bytes, user eve\) \(TLSv1\.3 fake ->/);
+    const c1 = await run("python3", ["-c", py, String(open.port)], {
+      input: Buffer.from("Subject: c1 \u009b2J \u009d0;title\u009c =?utf-8?q?=C2=9B31m?=\r\n\r\nhi\r\n", "utf8"),
+    });
+    assert.equal(c1.code, 0, c1.stdout + c1.stderr);
+    await outputMatches(open, /"c1 /);
+    assert.match(open.output(), /"c1 \\x9b2J \\x9d0;title\\x9c \\x9b31m" \d+ bytes/);
+    assert.doesNotMatch(open.output(), /[\u0080-\u009f]/);
+    // A malformed escape in a message id is a 404 like any unknown id, not a 500.
+    const bad = await fetch(new URL("/api/messages/%E0%A4%A/raw", open.http));
+    assert.equal(bad.status, 404);
+  } finally {
+    open.child.kill("SIGTERM");
+  }
+});
+
+test("serve exits when it cannot start: a taken port (3) after another listener started; a bad certificate (2)", async () => {
+  const bin = path.join(ROOT, "bin/smtp-wasm.js");
+  const busy = await run(process.execPath, [bin, "serve", "--maildir", path.join(WORK, "busy"), "--listen",
+    "127.0.0.1:0", "--http", new URL(smtp.http).host], { timeout: 15_000 });
+  assert.equal(busy.code, 3, busy.stdout + busy.stderr);
+  assert.match(busy.stderr, /^smtp-wasm serve: listen EADDRINUSE.*\n$/);
+  const notPem = path.join(WORK, "not.pem");
+  fs.writeFileSync(notPem, "not a certificate\n");
+  const bad = await run(process.execPath, [bin, "serve", "--maildir", path.join(WORK, "bad"), "--listen",
+    "127.0.0.1:0", "--no-http", "--tls-cert", notPem, "--tls-key", notPem], { timeout: 15_000 });
+  assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /^smtp-wasm serve: .*PEM.*\n$/);
+});
+
+test("an attachment with a very long name can still be downloaded (its name shortened, extension kept)", async () => {
+  const open = await serve("longname", ["--http", "127.0.0.1:0"]);
+  try {
+    const py = `
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    s.sendmail("a@example.test", ["b@example.test"], sys.stdin.buffer.read())`;
+    // 30,000 euro signs: 270 kB once percent-encoded, more than Chromium takes in response headers.
+    const message =
+      "Subject: longname\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n" +
+      "Content-Type: text/plain\r\n\r\nhi\r\n--BB\r\nContent-Type: application/octet-stream\r\n" +
+      `Content-Disposition: attachment; filename="${"\u20ac".repeat(30_000)}.txt"\r\n\r\ndata\r\n--BB--\r\n`;
+    const r = await run("python3", ["-c", py, String(open.port)], { input: Buffer.from(message, "utf8") });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const list = await (await fetch(new URL("/api/messages", open.http))).json();
+    const id = list.find((m) => m.subject === "longname").id;
+    const detail = await (await fetch(new URL(`/api/messages/${encodeURIComponent(id)}`, open.http))).json();
+    assert.equal(detail.attachments[0].filename.length, 30_004);
+    const res = await fetch(new URL(`/api/messages/${encodeURIComponent(id)}/attachments/0`, open.http));
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "data");
+    const disposition = res.headers.get("content-disposition");
+    assert.ok(disposition.length < 4096, `Content-Disposition is ${disposition.length} bytes`);
+    assert.match(disposition, /filename\*=UTF-8''(%E2%82%AC){150}%E2%80%A6(%E2%82%AC){36}\.txt$/);
+  } finally {
+    open.child.kill("SIGTERM");
+  }
+});

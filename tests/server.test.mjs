@@ -49,6 +49,26 @@ async function hello(c) {
 
 const quiet = () => {};
 
+/** A backend whose data() reads the whole stream; `done` says "delivered" or "error: ..." (it rethrows). */
+function readingBackend() {
+  let outcome;
+  const done = new Promise((resolve) => (outcome = resolve));
+  const { backend } = recordingBackend({
+    session: {
+      async data(stream) {
+        try {
+          await readAll(stream);
+          outcome("delivered");
+        } catch (e) {
+          outcome(`error: ${e.message}`);
+          throw e;
+        }
+      },
+    },
+  });
+  return { backend, done };
+}
+
 describe("options", () => {
   test("unknown keys are refused loudly", () => {
     const { backend } = recordingBackend();
@@ -335,23 +355,12 @@ describe("messages", () => {
   });
 
   test("a client that disconnects mid-message: the backend's stream errors, nothing is delivered", async () => {
-    let outcome;
-    const done = new Promise((resolve) => (outcome = resolve));
-    const { backend } = recordingBackend({
-      session: {
-        async data(stream) {
-          try {
-            await readAll(stream);
-            outcome("delivered");
-          } catch (e) {
-            outcome(`error: ${e.message}`);
-            throw e;
-          }
-        },
-      },
-    });
+    const { backend, done } = readingBackend();
+    // The stream's abort error coming back out of data() is the client's doing: nothing for the operator's log (a
+    // client disconnecting mid-message over and over would otherwise fill it with stack traces).
+    const logged = [];
     const origError = console.error;
-    console.error = quiet;
+    console.error = (...args) => logged.push(args.join(" "));
     const { s, port } = await started({ backend });
     const c = await talk(port);
     await hello(c);
@@ -363,6 +372,7 @@ describe("messages", () => {
     assert.match(await done, /^error: /);
     await s.close();
     console.error = origError;
+    assert.deepEqual(logged, []);
   });
 
   test("a backend that returns early: the rest is discarded and the reply waits for the final dot", async () => {
@@ -627,6 +637,33 @@ describe("abuse", () => {
   });
 });
 
+describe("half-close", () => {
+  test("a client that sends a pipelined transaction and shuts its side down still gets every reply", async () => {
+    // `printf ... | nc -N`: the commands, then FIN. The replies wait for the backend's RCPT answer (after the FIN
+    // arrived); Node's default (allowHalfOpen: false) ended our side at the FIN and dropped them, while the message
+    // was delivered: the client saw a failure and would send it again.
+    const { backend, messages } = recordingBackend({
+      session: {
+        async rcpt() {
+          await new Promise((r) => setTimeout(r, 50));
+        },
+      },
+    });
+    const { s, port } = await started({ backend });
+    const c = await talk(port);
+    assert.equal((await c.reply()).code, 220);
+    await c.write(
+      "EHLO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nhalf-closed\r\n.\r\nQUIT\r\n",
+    );
+    c.end();
+    const codes = [];
+    for (let r = await c.reply(); r !== null; r = await c.reply()) codes.push(r.code);
+    assert.deepEqual(codes, [250, 250, 250, 354, 250, 221]);
+    assert.ok(messages.some((m) => m.body === "half-closed\r\n"));
+    await s.close();
+  });
+});
+
 describe("transformBackend", () => {
   test("rewrites addresses and the message", async () => {
     const { backend, log, messages } = recordingBackend();
@@ -705,6 +742,59 @@ describe("secureNets", () => {
   });
 });
 
+describe("the Deno listener", () => {
+  test("goes on accepting after EMFILE (out of descriptors) instead of leaving the port unserved", async () => {
+    // A stand-in for Deno.listen: the first accept fails as Deno's does out of descriptors, the next one connects.
+    const { listenDeno } = await import("../dist/server/listen-deno.js");
+    let closed = false;
+    let calls = 0;
+    let wakeClosed;
+    const conn = {
+      remoteAddr: { hostname: "127.0.0.1", port: 1 },
+      localAddr: { hostname: "127.0.0.1", port: 25 },
+      readable: new ReadableStream(),
+      writable: new WritableStream(),
+      close() {},
+    };
+    const listener = {
+      addr: { hostname: "127.0.0.1", port: 25 },
+      accept() {
+        calls++;
+        if (closed) return Promise.reject(Object.assign(new Error("closed"), { name: "BadResource" }));
+        if (calls === 1) return Promise.reject(Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" }));
+        if (calls === 2) return Promise.resolve(conn);
+        return new Promise((_, reject) => (wakeClosed = () => reject(new Error("closed"))));
+      },
+      close() {
+        closed = true;
+        wakeClosed?.();
+      },
+      async *[Symbol.asyncIterator]() {
+        for (;;) yield await this.accept();
+      },
+    };
+    const saved = globalThis.Deno;
+    globalThis.Deno = { listen: () => listener };
+    const logged = [];
+    const origError = console.error;
+    console.error = (...args) => logged.push(args.join(" "));
+    try {
+      const connected = new Promise((resolve) => {
+        void listenDeno({ host: "127.0.0.1", port: 25 }, (_transport, info) => resolve(info)).then((l) => (handle = l));
+      });
+      let handle;
+      const info = await Promise.race([connected, new Promise((r) => setTimeout(() => r(null), 2000))]);
+      assert.deepEqual(info, { remoteAddress: "127.0.0.1", remotePort: 1, localAddress: "127.0.0.1", localPort: 25 });
+      await handle.close();
+      assert.deepEqual(logged, []);
+    } finally {
+      console.error = origError;
+      if (saved === undefined) delete globalThis.Deno;
+      else globalThis.Deno = saved;
+    }
+  });
+});
+
 describe("handle(duplex)", () => {
   test("serves a connection from any pair of streams and resolves when it ends", async () => {
     const { backend, messages } = recordingBackend();
@@ -743,6 +833,26 @@ describe("handle(duplex)", () => {
 // The wasm core hands the common events over as numbers (src/wasm/server.rs `nextEvent`) and ts/server/wasm.ts
 // builds the objects: the backend must see the same values either way, parameters or not.
 describe("events from the wasm core", { skip: !useWasm && "the wasm core only (SMTP_WASM_SERVER_CORE=wasm)" }, () => {
+  test("a message over maxMessageBytes: the stream errors, 552, nothing delivered and nothing logged (the core counts)", async () => {
+    const { backend, done } = readingBackend();
+    const logged = [];
+    const origError = console.error;
+    console.error = (...args) => logged.push(args.join(" "));
+    const { s, port } = await started({ backend, maxMessageBytes: 1000 });
+    const c = await talk(port);
+    await hello(c);
+    await c.cmd("MAIL FROM:<a@x.test>");
+    await c.cmd("RCPT TO:<b@y.test>");
+    assert.equal((await c.cmd("DATA")).code, 354);
+    await c.send(`Subject: big\r\n\r\n${"x".repeat(990)}\r\n`.repeat(3));
+    assert.equal((await c.cmd(".")).code, 552);
+    assert.match(await done, /^error: /);
+    c.destroy();
+    await s.close();
+    console.error = origError;
+    assert.deepEqual(logged, []);
+  });
+
   test("mail and rcpt options, hello names, message sizes", async () => {
     const seen = [];
     const { s, port } = await started({

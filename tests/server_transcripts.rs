@@ -626,6 +626,17 @@ fn auth_flows_under_tls() {
         h.server("501 5.5.2 Invalid base64 data or malformed credentials");
         h.client("AUTH CRAM-MD5");
         h.server("504 5.5.4 Unsupported authentication mechanism");
+        // A name with a control character never reaches the application, which logs it and writes it into the
+        // Received header: an ESC sequence (terminal), a tab, a C1 CSI (SASLprep prohibits them all).
+        h.client(&format!("AUTH PLAIN {}", b64("\0\x1b[2Jeve\0password")));
+        h.server("501 5.5.2 Invalid base64 data or malformed credentials");
+        h.client(&format!("AUTH PLAIN {}", b64("ad\tmin\0username\0password")));
+        h.server("501 5.5.2 Invalid base64 data or malformed credentials");
+        h.client("AUTH LOGIN");
+        h.server("334 VXNlcm5hbWU6");
+        h.client(&b64("user\u{9b}31mname"));
+        h.server("501 5.5.2 Invalid base64 data or malformed credentials");
+        assert!(h.auths.is_empty());
         // LOGIN with a wrong password.
         h.client("AUTH LOGIN");
         h.server("334 VXNlcm5hbWU6");
@@ -951,6 +962,73 @@ fn read_timeout_and_shutdown() {
         "{:?}",
         h.log
     );
+}
+
+#[test]
+fn a_command_trickled_a_byte_at_a_time_times_out() {
+    // go-smtp's per-line read deadline (Postfix's smtpd_per_request_deadline): a command line must be whole within
+    // the read timeout of its first byte; one byte every 3 s does not keep a 10 s timeout from firing.
+    let short = config_with(|c| {
+        c.read_timeout = Some(std::time::Duration::from_secs(10));
+        c.max_line_length = 512;
+    });
+    run_with(short, accept_all, |h| {
+        greet_ehlo(h);
+        h.advance(9_000);
+        h.client("NOOP");
+        h.server("250 2.0.0 I have successfully done nothing");
+        // A completed line restarted the clock; the next one starts it with its first byte.
+        h.advance(9_000);
+        for byte in b"NOOP" {
+            h.feed(std::slice::from_ref(byte));
+            h.advance(3_000);
+        }
+        // The first byte came 12 s ago: the deadline (10 s after it) has passed.
+        h.server("421 4.4.2 mx.example.org Error: timeout exceeded");
+        assert_eq!(h.closed, Some(CloseReason::Timeout));
+    });
+    // An over-long line being skipped does not restart the clock either.
+    run_with(short, accept_all, |h| {
+        greet_ehlo(h);
+        h.feed(&[b'A'; 600]);
+        h.server("500 5.4.0 Error: line too long");
+        for _ in 0..3 {
+            h.feed(b"A");
+            h.advance(3_000);
+        }
+        h.silent();
+        h.advance(1_000);
+        h.server("421 4.4.2 mx.example.org Error: timeout exceeded");
+    });
+    // An over-long line that ends restarts the clock like any completed line, even when its end came in the read
+    // that made it too long.
+    run_with(short, accept_all, |h| {
+        greet_ehlo(h);
+        h.feed(b"NOOP ");
+        h.advance(6_000);
+        let mut rest = vec![b'A'; 600];
+        rest.extend_from_slice(b"\r\n");
+        h.feed(&rest);
+        h.server("500 5.4.0 Error: line too long");
+        h.advance(9_000);
+        h.silent();
+        h.client("NOOP");
+        h.server("250 2.0.0 I have successfully done nothing");
+    });
+    // Message content is not a command: each read restarts the clock (a slow link, not a stuck client).
+    run_with(short, accept_all, |h| {
+        greet_ehlo(h);
+        h.client("MAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA");
+        h.discard();
+        for byte in b"Subject: slow\r\n\r\nhi\r\n" {
+            h.feed(std::slice::from_ref(byte));
+            h.advance(9_000);
+        }
+        h.silent();
+        h.feed(b".\r\n");
+        h.server_prefixes(&["250 "]);
+        assert_eq!(h.messages.len(), 1);
+    });
 }
 
 #[test]

@@ -30,6 +30,10 @@ const READ_BUFFER: usize = 64 * 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 /// How long the accepting thread may spend telling a connection over the cap to go away.
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The first and the longest pause before accepting again when the process ran out of descriptors (go-smtp's and
+/// Go's net/http backoff: 5 ms, doubling, at most 1 s).
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// The application's decisions for one connection (go-smtp's `Session`). Every method has a default: accept
 /// the envelope, refuse AUTH, accept the message.
@@ -304,6 +308,7 @@ impl<H: Handler> BlockingServer<H> {
             list.push(local);
         }
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
+        let mut pause: Option<Duration> = None;
         let result = loop {
             if self.shutdown.is_shutting_down() {
                 break Ok(());
@@ -311,8 +316,18 @@ impl<H: Handler> BlockingServer<H> {
             let (stream, _) = match listener.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if is_transient_accept_error(&e) => continue,
+                Err(e) if is_resource_exhaustion(&e) => {
+                    // Out of descriptors (a burst of clients, a low `ulimit -n`): connections that close give them
+                    // back. Returning the error would stop the server for good after the burst; pause and accept
+                    // again instead, as go-smtp does.
+                    let wait = pause.map_or(ACCEPT_PAUSE_MIN, |p| p.saturating_mul(2).min(ACCEPT_PAUSE_MAX));
+                    pause = Some(wait);
+                    std::thread::sleep(wait);
+                    continue;
+                }
                 Err(e) => break Err(e),
             };
+            pause = None;
             if self.shutdown.is_shutting_down() {
                 break Ok(());
             }
@@ -510,6 +525,23 @@ fn is_transient_accept_error(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
     )
+}
+
+/// `accept` failed because the process or the system is out of descriptors or buffers (EMFILE, ENFILE, ENOBUFS,
+/// ENOMEM; WSAEMFILE, WSAENOBUFS): it passes once connections close.
+fn is_resource_exhaustion(error: &io::Error) -> bool {
+    if error.kind() == io::ErrorKind::OutOfMemory {
+        return true;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const CODES: &[i32] = &[12, 23, 24, 105];
+    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+    const CODES: &[i32] = &[12, 23, 24, 55];
+    #[cfg(windows)]
+    const CODES: &[i32] = &[10024, 10055];
+    #[cfg(not(any(unix, windows)))]
+    const CODES: &[i32] = &[];
+    error.raw_os_error().is_some_and(|code| CODES.contains(&code))
 }
 
 /// One connection's loop.

@@ -92,7 +92,7 @@ impl SaslServer {
             return SaslServerStep::Failed(SaslFailure::Malformed);
         };
         let credentials = match (self.mechanism, self.waiting) {
-            (Mechanism::Login, Waiting::LoginUsername) => match utf8_field(&decoded) {
+            (Mechanism::Login, Waiting::LoginUsername) => match name_field(&decoded) {
                 Some(username) => {
                     self.username = username;
                     self.waiting = Waiting::LoginPassword;
@@ -128,12 +128,20 @@ fn decode(line: &[u8]) -> Option<Vec<u8>> {
     Base64::decode_vec(core::str::from_utf8(line).ok()?).ok()
 }
 
-/// A field that must be UTF-8 without NUL, CR or LF.
+/// A secret (password, token): UTF-8 without NUL, CR or LF.
 fn utf8_field(bytes: &[u8]) -> Option<String> {
     if bytes.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n')) {
         return None;
     }
     String::from_utf8(bytes.to_vec()).ok()
+}
+
+/// A name (username, authorization identity): UTF-8 without any control character (C0, DEL, C1). SASLprep
+/// (RFC 4013 section 2.3, tables C.2.1 and C.2.2) prohibits them, and a name travels where a secret never does:
+/// into logs, terminals and trace headers (`Received: ... (authenticated as NAME)`), where an ESC or a tab would
+/// rewrite the screen or the header. As the XCLIENT, AUTH= and ORCPT values, a name with one is refused.
+fn name_field(bytes: &[u8]) -> Option<String> {
+    utf8_field(bytes).filter(|name| !name.chars().any(char::is_control))
 }
 
 /// RFC 4616: `[authzid] NUL authcid NUL passwd`, authcid and passwd not empty.
@@ -143,9 +151,9 @@ fn plain(decoded: &[u8]) -> Option<Credentials> {
     if parts.next().is_some() || username.is_empty() || password.is_empty() {
         return None;
     }
-    let identity = utf8_field(identity)?;
+    let identity = name_field(identity)?;
     Some(Credentials::Password {
-        username: utf8_field(username)?,
+        username: name_field(username)?,
         password: utf8_field(password)?,
         identity: (!identity.is_empty()).then_some(identity),
     })
@@ -171,7 +179,7 @@ fn xoauth2(decoded: &[u8]) -> Option<Credentials> {
         .split(|&b| b == 1)
         .find_map(|pair| pair.strip_prefix(b"user="))?;
     Some(Credentials::OAuth {
-        username: utf8_field(user)?,
+        username: name_field(user)?,
         access_token: bearer(decoded)?,
     })
 }
@@ -193,7 +201,7 @@ fn oauthbearer(decoded: &[u8]) -> Option<Credentials> {
         None => return None,
     };
     Some(Credentials::OAuth {
-        username: utf8_field(username.as_bytes())?,
+        username: name_field(username.as_bytes())?,
         access_token: bearer(pairs)?,
     })
 }
@@ -250,6 +258,40 @@ mod tests {
         let (mut s, step) = SaslServer::start(Mechanism::Login, Some(&b64(b"bob")));
         assert_eq!(step, SaslServerStep::Challenge(b"Password:".to_vec()));
         assert_eq!(s.respond(b"*"), SaslServerStep::Failed(SaslFailure::Cancelled));
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        // An ESC sequence, a BEL, a tab, DEL or a C1 control in a name could rewrite a terminal or a trace header.
+        for name in [
+            "\u{1b}[2Jeve",
+            "a\u{7}b",
+            "a\tb",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{9b}31m",
+        ] {
+            for (mechanism, response) in [
+                (Mechanism::Plain, format!("\0{name}\0pw")),
+                (Mechanism::Plain, format!("{name}\0bob\0pw")),
+                (Mechanism::Login, name.to_string()),
+                (
+                    Mechanism::XOAuth2,
+                    format!("user={name}\x01auth=Bearer t\x01\x01"),
+                ),
+                (
+                    Mechanism::OAuthBearer,
+                    format!("n,a={name},\x01auth=Bearer t\x01\x01"),
+                ),
+            ] {
+                let (_, step) = SaslServer::start(mechanism, Some(&b64(response.as_bytes())));
+                let refused = SaslServerStep::Failed(SaslFailure::Malformed);
+                assert_eq!(step, refused, "{mechanism:?} {response:?}");
+            }
+        }
+        // Passwords keep any character but NUL, CR and LF; non-ASCII names are fine.
+        let (_, step) = SaslServer::start(Mechanism::Plain, Some(&b64("\0jos\u{e9}\0p\tw\u{1b}".as_bytes())));
+        assert_eq!(step, password("jos\u{e9}", "p\tw\u{1b}", None));
     }
 
     #[test]

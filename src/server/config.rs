@@ -55,7 +55,9 @@ pub struct ServerConfig {
     pub secure_nets: Vec<String>,
     /// This peer may use XCLIENT (Postfix's `smtpd_authorized_xclient_hosts`, decided by the application).
     pub xclient_allowed: bool,
-    /// Close with `421 4.4.2` after this long without input; `None` = never. Default 300 s (Postfix smtpd_timeout).
+    /// Close with `421 4.4.2` when a command line (or AUTH response) is not complete this long after its first
+    /// byte or after the previous reply (go-smtp's per-line read deadline; trickled bytes do not extend it), or when
+    /// message content pauses this long; `None` = never. Default 300 s (Postfix smtpd_timeout).
     pub read_timeout: Option<Duration>,
     /// Errors (unknown commands, bad syntax, over-long lines) tolerated; one more closes the connection with
     /// `500 5.5.1`. Default 3 (go-smtp).

@@ -179,6 +179,8 @@ pub struct ServerSession {
     input: Vec<u8>,
     /// Discarding the rest of an over-long line.
     skipping_line: bool,
+    /// Command and AUTH lines completed so far (a completed line restarts the read timeout).
+    lines_read: u64,
     /// Replies not yet released (held while a decision is pending).
     held: Vec<u8>,
     transmit: Vec<u8>,
@@ -224,6 +226,7 @@ impl ServerSession {
             next_id: 0,
             input: Vec::new(),
             skipping_line: false,
+            lines_read: 0,
             held: Vec::new(),
             transmit: Vec::new(),
             transmitted_any: false,
@@ -308,9 +311,21 @@ impl ServerSession {
         if bytes.is_empty() {
             return;
         }
-        self.last_activity = now;
+        // A command line (or AUTH response) must arrive whole within the read timeout of its first byte (go-smtp's
+        // per-line read deadline, Postfix's smtpd_per_request_deadline): bytes that only extend an unfinished line,
+        // or an over-long one being skipped, do not restart the clock, so a client trickling a byte a second is cut
+        // off. Message content restarts it with every read (a big message on a slow link is not a stuck client).
+        let mid_line = matches!(self.mode, Mode::Command | Mode::Auth(_))
+            && (!self.input.is_empty() || self.skipping_line);
+        let lines = self.lines_read;
+        if !mid_line {
+            self.last_activity = now;
+        }
         self.input.extend_from_slice(bytes);
         self.process();
+        if self.lines_read != lines || !matches!(self.mode, Mode::Command | Mode::Auth(_)) {
+            self.last_activity = now;
+        }
         let limit = MIN_INPUT_LIMIT
             .max(self.config.content_window.saturating_mul(4))
             .max(self.config.max_line_length.saturating_mul(4));
@@ -552,8 +567,9 @@ impl ServerSession {
         std::mem::take(&mut self.start_tls)
     }
 
-    /// When [`ServerSession::handle_timeout`] must be called: the read timeout, counted from the last input or
-    /// answer. `None` while the session waits on the application (a decision, content backpressure) or is closed.
+    /// When [`ServerSession::handle_timeout`] must be called: the read timeout, counted from the last answer, the
+    /// last completed command line or the first byte of the unfinished one, or (message content) the last input.
+    /// `None` while the session waits on the application (a decision, content backpressure) or is closed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         if self.is_closed() || self.pending.is_some() || self.backpressured() {
@@ -729,6 +745,10 @@ impl ServerSession {
                     self.error(ServerReply::fixed(500, e(5, 4, 0), "Error: line too long"));
                 }
                 self.skipping_line = !finished;
+                if finished {
+                    // Its end arrived: a completed line as far as the read timeout goes.
+                    self.lines_read = self.lines_read.wrapping_add(1);
+                }
                 true
             }
             LineScan::Line {
@@ -741,6 +761,7 @@ impl ServerSession {
                     .drain(..len.min(self.input.len()))
                     .take(content)
                     .collect();
+                self.lines_read = self.lines_read.wrapping_add(1);
                 if std::mem::take(&mut self.skipping_line) {
                     // The end of an over-long line: never a command.
                     return true;

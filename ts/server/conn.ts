@@ -76,6 +76,22 @@ function tlsInfoOf(raw: RawServerTlsInfo): ServerTlsInfo {
 }
 
 /** The message being received: its stream, and what the backend made of it. */
+/**
+ * What a message's stream errors with when the client ends it early (disconnect, RSET mid-BDAT, timeout, over the
+ * size limit). A backend that lets it propagate out of `data()` is not at fault: the driver does not log it.
+ */
+class MessageAbortedError extends Error {
+  override name = "MessageAbortedError";
+}
+
+/** Whether `error` is (or was caused by) a {@link MessageAbortedError}: the client's doing, nothing to log. */
+function isMessageAbort(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof MessageAbortedError) return true;
+  }
+  return false;
+}
+
 class Message {
   readonly stream: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -146,7 +162,7 @@ class Message {
     if (this.closed) return;
     this.closed = true;
     try {
-      this.controller.error(new Error(`the message was not received completely: ${reason}`));
+      this.controller.error(new MessageAbortedError(`the message was not received completely: ${reason}`));
     } catch {
       // Cancelled meanwhile.
     }
@@ -753,7 +769,9 @@ export class ConnectionDriver {
 
   private failed(error: unknown, phase: string): { ok: false; reply: RawReplySpec; error: unknown } {
     const reply = replyOf(error);
-    if (reply === null) this.host.onError(error, this.state, phase);
+    // The stream's own abort error coming back out of data() is the client's doing, not the backend's (a
+    // client could otherwise fill the operator's log with stack traces by disconnecting mid-message).
+    if (reply === null && !isMessageAbort(error)) this.host.onError(error, this.state, phase);
     return { ok: false, reply: reply ?? INTERNAL_ERROR_REPLY, error };
   }
 

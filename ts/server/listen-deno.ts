@@ -20,10 +20,20 @@ interface DenoConn {
   setNoDelay?(noDelay?: boolean): void;
 }
 
-interface DenoListener extends AsyncIterable<DenoConn> {
+interface DenoListener {
   readonly addr: DenoNetAddr;
+  accept(): Promise<DenoConn>;
   close(): void;
 }
+
+/**
+ * Accept errors that pass once connections close (the process or the system ran out of descriptors or buffers):
+ * the loop pauses and accepts again, as go-smtp does, instead of ending and leaving the port unserved for good.
+ */
+const EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+/** The first and the longest of those pauses (go-smtp's and Go's net/http backoff: 5 ms doubling to 1 s). */
+const ACCEPT_PAUSE_MIN_MS = 5;
+const ACCEPT_PAUSE_MAX_MS = 1000;
 
 interface DenoNamespace {
   listen(options: { hostname: string; port: number; transport?: "tcp" }): DenoListener;
@@ -36,8 +46,19 @@ export const listenDeno: ListenFunction = (where, onConnection) => {
   const listener = deno.listen({ hostname: where.host, port: where.port, transport: "tcp" });
   let closed = false;
   const loop = (async () => {
+    let pause = 0;
     try {
-      for await (const conn of listener) {
+      for (;;) {
+        let conn: DenoConn;
+        try {
+          conn = await listener.accept();
+          pause = 0;
+        } catch (error) {
+          if (closed || !EXHAUSTED.has((error as { code?: unknown }).code as string)) throw error;
+          pause = pause === 0 ? ACCEPT_PAUSE_MIN_MS : Math.min(pause * 2, ACCEPT_PAUSE_MAX_MS);
+          await new Promise((resolve) => setTimeout(resolve, pause));
+          continue;
+        }
         try {
           conn.setNoDelay?.(true);
         } catch {

@@ -154,7 +154,11 @@ export function socketTransport(socket: Socket): ServerTransport {
 /** Listens with `node:net` (Node, Bun). */
 export const listenNode: ListenFunction = (where, onConnection) =>
   new Promise((resolve, reject) => {
-    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    // allowHalfOpen: a client that sends its commands and then shuts its side down (`printf ... | nc -N`, a script
+    // that half-closes) still gets the replies; by default Node would end our side at its FIN, and the replies to a
+    // pipelined batch (held until a backend call answered) were lost while the message was delivered. The driver
+    // ends the socket itself once the session is over.
+    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
       socket.setNoDelay(true);
       const transport = socketTransport(socket);
       socket.resume();
