@@ -677,6 +677,19 @@ fn auth_in_cleartext_only_when_allowed() {
         let transcript = h.transcript.join("\n");
         assert!(transcript.contains("C: AUTH PLAIN <redacted>"), "{transcript}");
         assert!(!transcript.contains(&b64("\0bob\0secret")), "{transcript}");
+        // A client that sends its credentials after a refused AUTH (here: already authenticated, pipelined): that
+        // line is neither logged nor echoed in the reply; a known command after a refused AUTH is logged as usual.
+        h.client(&format!("AUTH PLAIN\n{}\nAUTH LOGIN\nNOOP", b64("\0bob\0secret")));
+        h.server(
+            "503 5.5.1 Already authenticated\n500 5.5.2 Error: command unrecognized\n\
+             503 5.5.1 Already authenticated\n250 2.0.0 I have successfully done nothing",
+        );
+        let transcript = h.transcript.join("\n");
+        assert!(!transcript.contains(&b64("\0bob\0secret")[..12]), "{transcript}");
+        assert!(
+            transcript.contains("C: <redacted>") && transcript.contains("C: NOOP"),
+            "{transcript}"
+        );
     });
     let insecure = config_with(|c| {
         c.allow_insecure_auth = true;

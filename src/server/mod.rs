@@ -179,6 +179,9 @@ pub struct ServerSession {
     input: Vec<u8>,
     /// Discarding the rest of an over-long line.
     skipping_line: bool,
+    /// The last command was an AUTH that did not start an exchange (refused, or not offered): a client that sends
+    /// its credentials anyway sends them as the next line, which must not reach the transcript.
+    after_refused_auth: bool,
     /// Command and AUTH lines completed so far (a completed line restarts the read timeout).
     lines_read: u64,
     /// Replies not yet released (held while a decision is pending).
@@ -226,6 +229,7 @@ impl ServerSession {
             next_id: 0,
             input: Vec::new(),
             skipping_line: false,
+            after_refused_auth: false,
             lines_read: 0,
             held: Vec::new(),
             transmit: Vec::new(),
@@ -783,8 +787,11 @@ impl ServerSession {
 
     fn command(&mut self, line: &[u8]) {
         let parsed = parse_command(line);
+        let maybe_credentials = std::mem::take(&mut self.after_refused_auth) && parsed.verb.is_none();
         let text = if starts_with_ignore_case(line, b"AUTH") {
             redacted_auth_line(line)
+        } else if maybe_credentials {
+            "<redacted>".into()
         } else {
             String::from_utf8_lossy(line).into_owned()
         };
@@ -792,6 +799,10 @@ impl ServerSession {
         let args = parsed.args;
         match parsed.verb {
             None if line.is_empty() => self.error(ServerReply::fixed(500, e(5, 5, 2), "Error: bad syntax")),
+            // Not echoed either: the reply is in the transcript too.
+            None if maybe_credentials => {
+                self.error(ServerReply::fixed(500, e(5, 5, 2), "Error: command unrecognized"))
+            }
             None => {
                 let text = format!("Syntax errors, {} command unrecognized", parsed.name);
                 self.error(ServerReply::new(500, e(5, 5, 2), &text));
@@ -829,7 +840,10 @@ impl ServerSession {
                 self.close(CloseReason::Quit);
             }
             Some(Verb::StartTls) => self.starttls(args),
-            Some(Verb::Auth) => self.auth(args),
+            Some(Verb::Auth) => {
+                self.auth(args);
+                self.after_refused_auth = !matches!(self.mode, Mode::Auth(_)) && self.pending.is_none();
+            }
             Some(Verb::Xclient) => self.xclient(args),
             Some(Verb::NotImplemented) => {
                 let text = format!("{} command not implemented", parsed.name);
