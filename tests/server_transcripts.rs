@@ -480,6 +480,40 @@ fn too_many_errors_close_the_connection() {
 }
 
 #[test]
+fn junk_commands_and_recipient_overshoot_count_as_errors_past_postfix_limits() {
+    // Postfix's smtpd_junk_command_limit and smtpd_recipient_overshoot_limit (small here): a client cannot hold the
+    // connection with NOOP/VRFY/HELP/RSET, or with RCPTs past the limit, for ever.
+    let limits = config_with(|c| {
+        c.junk_command_limit = 2;
+        c.recipient_overshoot_limit = 1;
+        c.max_recipients = 1;
+        c.max_errors = 2;
+    });
+    run_with(limits, accept_all, |h| {
+        greet_ehlo(h);
+        // The third junk command is the first error (answered as usual).
+        h.client("NOOP\nVRFY x\nHELP");
+        h.server_prefixes(&["250 2.0.0", "252 2.5.0", "214 2.0.0"]);
+        // The second RCPT over the limit is the second error.
+        h.client("MAIL FROM:<a@b>\nRCPT TO:<c@d>\nRCPT TO:<e@f>\nRCPT TO:<g@h>\nDATA");
+        h.server_prefixes(&["250 2.0.0", "250 2.0.0", "452 4.5.3", "452 4.5.3", "354"]);
+        // A message accepted forgives the junk commands (Postfix), not the errors: the third junk command after it
+        // is the third error, one too many.
+        h.client("x\n.");
+        h.server("250 2.0.0 OK: queued");
+        h.client("RSET\nNOOP\nNOOP");
+        h.server_prefixes(&["250 2.0.0", "250 2.0.0", "250 2.0.0", "500 5.5.1 Too many errors"]);
+        assert_eq!(h.closed, Some(CloseReason::TooManyErrors));
+    });
+    // The defaults (100 junk commands) leave a normal session alone.
+    run(|h| {
+        greet_ehlo(h);
+        h.client("NOOP\n".repeat(100).trim_end());
+        assert!(!h.session.is_closed());
+    });
+}
+
+#[test]
 fn envelope_syntax_and_sequence() {
     run(|h| {
         h.server("220 mx.example.org ESMTP Service Ready");
@@ -1144,7 +1178,9 @@ fn the_application_refuses_a_message_mid_way() {
 
 #[test]
 fn a_flood_of_pipelined_commands_is_read_as_the_replies_are_taken() {
-    let mut h = H::new(config(), remote(), accept_all(), Split::Whole);
+    // (Without the junk command limit, which would close the session after 103 NOOPs.)
+    let no_junk_limit = config_with(|c| c.junk_command_limit = 0);
+    let mut h = H::new(no_junk_limit(), remote(), accept_all(), Split::Whole);
     h.ehlo();
     let flood = "NOOP\r\n".repeat(50_000);
     h.session.handle_input(flood.as_bytes(), h.now);

@@ -62,6 +62,13 @@ pub struct ServerConfig {
     /// Errors (unknown commands, bad syntax, over-long lines) tolerated; one more closes the connection with
     /// `500 5.5.1`. Default 3 (go-smtp).
     pub max_errors: u32,
+    /// NOOP, VRFY, HELP and RSET a client may send before each one more also counts as an error (Postfix's
+    /// `smtpd_junk_command_limit`): a client cannot hold a connection forever with them. Forgiven when a message is
+    /// accepted. Default 100; 0 = no limit.
+    pub junk_command_limit: u32,
+    /// RCPTs over `max_recipients` a client may send before each one more also counts as an error (Postfix's
+    /// `smtpd_recipient_overshoot_limit`). Per transaction. Default 1000; 0 = no limit.
+    pub recipient_overshoot_limit: u32,
     /// What a bare LF in content (and at the end of a command line) does.
     pub bare_lf: BareLf,
     /// Content bytes handed out in [`crate::ServerEvent::Content`] and not yet confirmed with
@@ -99,6 +106,8 @@ impl ServerConfig {
             xclient_allowed: false,
             read_timeout: Some(Duration::from_secs(300)),
             max_errors: 3,
+            junk_command_limit: 100,
+            recipient_overshoot_limit: 1000,
             bare_lf: BareLf::Normalize,
             content_window: 64 * 1024,
             transcript: false,

@@ -179,6 +179,9 @@ pub struct ServerSession {
     input: Vec<u8>,
     /// Discarding the rest of an over-long line.
     skipping_line: bool,
+    /// NOOP/VRFY/HELP/RSET since the last accepted message, and RCPTs over the limit in this transaction.
+    junk_commands: u32,
+    recipient_overshoot: u32,
     /// The last command was an AUTH that did not start an exchange (refused, or not offered): a client that sends
     /// its credentials anyway sends them as the next line, which must not reach the transcript.
     after_refused_auth: bool,
@@ -230,6 +233,8 @@ impl ServerSession {
             input: Vec::new(),
             skipping_line: false,
             after_refused_auth: false,
+            junk_commands: 0,
+            recipient_overshoot: 0,
             lines_read: 0,
             held: Vec::new(),
             transmit: Vec::new(),
@@ -674,6 +679,17 @@ impl ServerSession {
         self.events.push_back(event(id));
     }
 
+    /// A reply to a command that does nothing (Postfix's junk commands): past the limit, also an error.
+    fn junk(&mut self, reply: ServerReply) {
+        self.junk_commands = self.junk_commands.saturating_add(1);
+        let limit = self.config.junk_command_limit;
+        if limit > 0 && self.junk_commands > limit {
+            self.error(reply);
+        } else {
+            self.send(&reply);
+        }
+    }
+
     fn error(&mut self, reply: ServerReply) {
         self.send(&reply);
         self.errors = self.errors.saturating_add(1);
@@ -704,6 +720,7 @@ impl ServerSession {
 
     /// Forgets the transaction (RSET semantics), telling the application.
     fn reset_transaction(&mut self) {
+        self.recipient_overshoot = 0;
         self.abort_message(MessageAbort::Reset);
         self.transaction = None;
         self.message_refusal = None;
@@ -816,19 +833,19 @@ impl ServerSession {
             Some(Verb::Bdat) => self.bdat(args),
             Some(Verb::Rset) => {
                 self.reset_transaction();
-                self.send(&ServerReply::fixed(250, e(2, 0, 0), "Session reset"));
+                self.junk(ServerReply::fixed(250, e(2, 0, 0), "Session reset"));
             }
-            Some(Verb::Noop) => self.send(&ServerReply::fixed(
+            Some(Verb::Noop) => self.junk(ServerReply::fixed(
                 250,
                 e(2, 0, 0),
                 "I have successfully done nothing",
             )),
-            Some(Verb::Vrfy) => self.send(&ServerReply::fixed(
+            Some(Verb::Vrfy) => self.junk(ServerReply::fixed(
                 252,
                 e(2, 5, 0),
                 "Cannot VRFY user, but will accept message",
             )),
-            Some(Verb::Help) => self.send(&ServerReply::fixed(
+            Some(Verb::Help) => self.junk(ServerReply::fixed(
                 214,
                 e(2, 0, 0),
                 "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT AUTH STARTTLS",
@@ -1021,7 +1038,14 @@ impl ServerSession {
         let max = self.config.max_recipients;
         if max > 0 && count >= max {
             let text = format!("Maximum limit of {max} recipients reached");
-            return self.send(&ServerReply::new(452, e(4, 5, 3), &text));
+            let reply = ServerReply::new(452, e(4, 5, 3), &text);
+            self.recipient_overshoot = self.recipient_overshoot.saturating_add(1);
+            let limit = self.config.recipient_overshoot_limit;
+            return if limit > 0 && self.recipient_overshoot > limit {
+                self.error(reply)
+            } else {
+                self.send(&reply)
+            };
         }
         let (to, params) = match parse_path(args, PathKind::To, self.config.strict) {
             Ok(parsed) => parsed,
@@ -1459,6 +1483,7 @@ impl ServerSession {
                 self.send(&reply(235, e(2, 0, 0), "Authentication succeeded"));
             }
             Pending::Mail { utf8, binarymime } => {
+                self.recipient_overshoot = 0;
                 self.transaction = Some(Transaction {
                     utf8,
                     binarymime,
@@ -1491,6 +1516,9 @@ impl ServerSession {
                     self.send(&reply(250, e(2, 0, 0), "OK: queued"));
                 }
                 self.outstanding = 0;
+                // Postfix forgives junk commands once a message went through.
+                self.junk_commands = 0;
+                self.recipient_overshoot = 0;
             }
             Pending::Xclient { attributes } => {
                 self.apply_xclient(&attributes);
