@@ -170,6 +170,30 @@ pub struct ServerMailOptions {
     pub mt_priority: Option<i8>,
 }
 
+impl ServerMailOptions {
+    /// Whether nothing but SIZE, BODY, SMTPUTF8 and REQUIRETLS was given: what the wasm binding hands over as
+    /// numbers. Destructured whole, so that a new parameter cannot be left out of the check unnoticed.
+    #[must_use]
+    pub fn has_only_common_parameters(&self) -> bool {
+        let ServerMailOptions {
+            size: _,
+            body: _,
+            utf8: _,
+            require_tls: _,
+            auth,
+            ret,
+            envelope_id,
+            deliver_by,
+            mt_priority,
+        } = self;
+        auth.is_none()
+            && ret.is_none()
+            && envelope_id.is_none()
+            && deliver_by.is_none()
+            && mt_priority.is_none()
+    }
+}
+
 /// The decoded RCPT parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServerRcptOptions {

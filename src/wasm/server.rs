@@ -13,7 +13,9 @@ use wasm_bindgen::prelude::*;
 use super::js::{
     error_to_js, get, get_bool, get_string, get_strings, get_u64, millis, option_error, set, text, timestamp,
 };
-use crate::codec::params::{DeliverBy, DeliverByMode, DsnRet, MailBody, MtPriorityProfile, RrvsAction};
+use crate::codec::params::{
+    DeliverBy, DeliverByMode, DsnRet, MailBody, MtPriorityProfile, RrvsAction, ServerRcptOptions,
+};
 use crate::codec::proxy::ProxyParse;
 use crate::sasl::{Credentials, Mechanism};
 use crate::server::{
@@ -654,13 +656,7 @@ impl WasmServerConnection {
                 self.event_value = Uint8Array::from(bytes.as_slice()).into();
                 EVENT_CONTENT
             }
-            ServerEvent::Mail { id, from, options }
-                if options.auth.is_none()
-                    && options.ret.is_none()
-                    && options.envelope_id.is_none()
-                    && options.deliver_by.is_none()
-                    && options.mt_priority.is_none() =>
-            {
+            ServerEvent::Mail { id, from, options } if options.has_only_common_parameters() => {
                 self.event_id = id.get() as f64;
                 self.event_value = JsValue::from(from);
                 self.event_number = options.size.map_or(-1.0, |size| size as f64);
@@ -673,14 +669,8 @@ impl WasmServerConnection {
                 self.event_flags = u32::from(options.utf8) | u32::from(options.require_tls) << 1 | body << 2;
                 EVENT_MAIL
             }
-            ServerEvent::Rcpt { id, to, options }
-                if options.notify.is_none()
-                    && options.original_recipient.is_none()
-                    && options.original_recipient_type.is_none()
-                    && options.require_recipient_valid_since.is_none()
-                    && options.deliver_by.is_none()
-                    && options.mt_priority.is_none() =>
-            {
+            // No parameter at all (compared whole: a new one cannot slip through).
+            ServerEvent::Rcpt { id, to, options } if options == ServerRcptOptions::default() => {
                 self.event_id = id.get() as f64;
                 self.event_value = JsValue::from(to);
                 EVENT_RCPT
